@@ -1,0 +1,87 @@
+"""Consist: cached, traceable and queryable scientific workflows.
+
+Importing this package is cheap: every public name is resolved on first use, so no
+dataframe library, database driver or SQL toolkit is imported until it is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> "module:attribute"
+_EXPORTS: dict[str, str] = {
+    "Tracker": "consist.api.tracker:Tracker",
+    "load": "consist.api.loading:load",
+    "current_tracker": "consist.api.context:current_tracker",
+    "Artifact": "consist.core.model:Artifact",
+    "Run": "consist.core.model:Run",
+    "RunResult": "consist.core.model:RunResult",
+    "RunArtifacts": "consist.core.model:RunArtifacts",
+    "RunStatus": "consist.core.model:RunStatus",
+    "hookimpl": "consist.core.hookspecs:hookimpl",
+    "ConsistError": "consist.core.errors:ConsistError",
+    "ConsistWarning": "consist.core.errors:ConsistWarning",
+    "OptionValueError": "consist.core.errors:OptionValueError",
+    "InvalidKeyError": "consist.core.errors:InvalidKeyError",
+    "ConfigHashError": "consist.core.errors:ConfigHashError",
+    "InputNotFoundError": "consist.core.errors:InputNotFoundError",
+    "BindingError": "consist.core.errors:BindingError",
+    "OutputError": "consist.core.errors:OutputError",
+    "OutputMissingError": "consist.core.errors:OutputMissingError",
+    "RunIdConflictError": "consist.core.errors:RunIdConflictError",
+    "NoActiveRunError": "consist.core.errors:NoActiveRunError",
+    "ActiveRunError": "consist.core.errors:ActiveRunError",
+    "RunNotFoundError": "consist.core.errors:RunNotFoundError",
+    "ReadOnlyError": "consist.core.errors:ReadOnlyError",
+    "IntegrityError": "consist.core.errors:IntegrityError",
+    "StoreError": "consist.core.errors:StoreError",
+    "SchemaVersionError": "consist.core.errors:SchemaVersionError",
+    "PluginError": "consist.core.errors:PluginError",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'consist' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from consist.api.context import current_tracker
+    from consist.api.loading import load
+    from consist.api.tracker import Tracker
+    from consist.core.errors import (
+        ActiveRunError,
+        BindingError,
+        ConfigHashError,
+        ConsistError,
+        ConsistWarning,
+        InputNotFoundError,
+        IntegrityError,
+        InvalidKeyError,
+        NoActiveRunError,
+        OptionValueError,
+        OutputError,
+        OutputMissingError,
+        PluginError,
+        ReadOnlyError,
+        RunIdConflictError,
+        RunNotFoundError,
+        SchemaVersionError,
+        StoreError,
+    )
+    from consist.core.hookspecs import hookimpl
+    from consist.core.model import Artifact, Run, RunArtifacts, RunResult, RunStatus

@@ -1,0 +1,1 @@
+"""Executors: where a step's callable runs."""

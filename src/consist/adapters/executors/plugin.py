@@ -1,0 +1,18 @@
+"""Registers the built-in executors."""
+
+from __future__ import annotations
+
+from consist.core.hookspecs import hookimpl
+from consist.core.registry import ExecutorSpec
+
+
+@hookimpl
+def consist_executors() -> list[ExecutorSpec]:
+    return [
+        ExecutorSpec(
+            name="python",
+            factory="consist.adapters.executors.inprocess:InProcessExecutor",
+            plugin="consist.adapters.executors.plugin",
+            capabilities=("in-process",),
+        )
+    ]

@@ -1,0 +1,1 @@
+"""Filesystem adapters: the local filesystem and its hash cache."""

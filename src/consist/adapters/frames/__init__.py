@@ -1,0 +1,1 @@
+"""Frame engines: reading and writing tables with a dataframe library."""

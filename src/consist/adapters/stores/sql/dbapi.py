@@ -1,0 +1,235 @@
+"""A :class:`~consist.core.ports.store.MetadataStore` over any qmark DB-API connection.
+
+DuckDB and SQLite stores subclass :class:`DbApiStore` and differ only in how they connect,
+lock and spell a few dialect-specific fragments. Every public method runs hand-written SQL on
+the raw driver connection (SQLAlchemy costs ~10x per statement) under one re-entrant lock,
+because the library's background flusher calls :meth:`apply` while the main thread looks
+runs up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any, ClassVar
+
+from consist.adapters.stores.sql import statements as sql
+from consist.adapters.stores.sql.ops import Row, insert_values, select_in
+from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
+from consist.adapters.stores.sql.writer import write_batch
+from consist.core.errors import StoreError
+from consist.core.model import Artifact, Direction, Run, RunArtifacts
+from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
+
+_PRODUCER = sql.ARTIFACT_COLUMNS.index("run_id")
+
+
+class DbApiStore:
+    """Metadata store over a DB-API connection that takes ``?`` parameters.
+
+    Subclasses open the connection, prepare the schema, then call :meth:`_attach`; they set
+    :attr:`driver_errors` (translated into :class:`StoreError`) and :attr:`tag_match_sql`.
+
+    Parameters
+    ----------
+    location : str
+        Where the database lives, as the user gave it; named in every error message.
+    """
+
+    #: Exception classes of the driver; they never reach callers untranslated.
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Condition that is true when ``run.tags`` (a JSON array) holds the bound tag exactly.
+    tag_match_sql: ClassVar[str] = (
+        "EXISTS (SELECT 1 FROM json_each(run.tags) WHERE json_each.value = ?)"
+    )
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self._lock = threading.RLock()
+        self._conn: Any = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+    def __enter__(self) -> DbApiStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _attach(self, conn: Any) -> None:
+        """Adopt an open connection whose schema is ready."""
+        self._conn = conn
+
+    def _error(self, operation: str, exc: BaseException) -> StoreError:
+        return StoreError(f"metadata store {self.location!r}: could not {operation}: {exc}")
+
+    @contextmanager
+    def _using(self, operation: str) -> Iterator[Any]:
+        """The connection, locked, with driver errors translated into :class:`StoreError`."""
+        with self._lock:
+            if self._conn is None:
+                raise StoreError(
+                    f"metadata store {self.location!r} is closed; cannot {operation}. "
+                    "Open a new tracker (or store) on the database."
+                )
+            try:
+                yield self._conn
+            except self.driver_errors as exc:
+                raise self._error(operation, exc) from exc
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN TRANSACTION")
+
+    def _commit(self, conn: Any) -> None:
+        conn.execute("COMMIT")
+
+    def _rollback(self, conn: Any) -> None:
+        try:
+            conn.execute("ROLLBACK")
+        except self.driver_errors:
+            # The original failure is what the caller needs to see; a rollback that fails
+            # (e.g. because the driver already aborted the transaction) adds nothing.
+            pass
+
+    def _close_connection(self, conn: Any) -> None:
+        conn.close()
+
+    def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
+        """Insert new rows; drivers with a faster bulk path override this."""
+        insert_values(conn, table, rows)
+
+    # -- MetadataStore ---------------------------------------------------------------------
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Write every row of ``batch`` in one transaction (all or nothing).
+
+        Parameters
+        ----------
+        batch : WriteBatch
+            Runs are upserted (the last state of a run id wins), artifacts and links are
+            inserted unless present, unlinks are removed. An empty batch does nothing.
+        """
+        if not batch:
+            return
+        with self._using("write a batch of runs, artifacts and links") as conn:
+            self._begin(conn)
+            try:
+                write_batch(conn, batch, self._insert)
+                self._commit(conn)
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    def find_cached(self, signature: str) -> CacheCandidate | None:
+        """The newest completed, executed run with ``signature`` and its outputs by key.
+
+        Parameters
+        ----------
+        signature : str
+            The run signature to look up.
+
+        Returns
+        -------
+        CacheCandidate or None
+            None when no completed run that was not itself a cache hit has ``signature``.
+        """
+        with self._using("look up the cache") as conn:
+            rows = conn.execute(sql.FIND_CACHED, [signature]).fetchall()
+        if not rows:
+            return None
+        _, _, run_json, outputs_json = max(rows, key=lambda r: (ts_in(r[1]), r[0]))
+        run, outputs = decode_cache_entry(run_json, outputs_json)
+        return CacheCandidate(run=run, outputs=outputs)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with ``run_id``, or None."""
+        with self._using(f"read run {run_id!r}") as conn:
+            row = conn.execute(sql.GET_RUN, [run_id]).fetchone()
+        return None if row is None else row_to_run(row)
+
+    def get_run_artifacts(self, run_id: str) -> RunArtifacts:
+        """The input and output artifacts of ``run_id`` by link key (empty if unknown)."""
+        result = RunArtifacts()
+        with self._using(f"read the artifacts of run {run_id!r}") as conn:
+            links = conn.execute(sql.GET_LINKS_OF_RUN, [run_id]).fetchall()
+            if not links:
+                return result
+            rows = select_in(
+                conn, "artifact", sql.ARTIFACT_COLUMNS, "id", [link[2] for link in links]
+            )
+            producers = self._signatures(conn, {row[_PRODUCER] for row in rows})
+        artifacts = {row[0]: row_to_artifact(row, producers.get(row[_PRODUCER])) for row in rows}
+        for direction, key, artifact_id in links:
+            artifact = artifacts.get(artifact_id)
+            if artifact is None:
+                continue  # a link recorded before (or without) its artifact row
+            side = result.inputs if direction == Direction.INPUT.value else result.outputs
+            side[key] = artifact
+        return result
+
+    def get_artifact(self, artifact_id: str) -> Artifact | None:
+        """The artifact with ``artifact_id`` (with its producer's signature), or None."""
+        with self._using(f"read artifact {artifact_id!r}") as conn:
+            row = conn.execute(sql.GET_ARTIFACT, [artifact_id]).fetchone()
+            if row is None:
+                return None
+            producer = None
+            if row[_PRODUCER] is not None:
+                found = conn.execute(sql.GET_SIGNATURE, [row[_PRODUCER]]).fetchone()
+                producer = None if found is None else found[0]
+        return row_to_artifact(row, producer)
+
+    def find_runs(self, query: RunQuery) -> list[Run]:
+        """Runs matching every filter of ``query``, newest first.
+
+        Parameters
+        ----------
+        query : RunQuery
+            ``None`` fields match anything; ``tags`` must all be present as exact elements.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        for name, condition in sql.RUN_FILTERS.items():
+            value = getattr(query, name)
+            if value is not None:
+                clauses.append(condition)
+                params.append(value.value if isinstance(value, Enum) else value)
+        for tag in dict.fromkeys(query.tags):
+            clauses.append(self.tag_match_sql)
+            params.append(tag)
+        stmt = sql.FIND_RUNS_HEAD
+        if clauses:
+            stmt += " WHERE " + " AND ".join(clauses)
+        stmt += sql.FIND_RUNS_ORDER
+        if query.limit is not None:
+            stmt += " LIMIT ?"
+            params.append(query.limit)
+        with self._using("query runs") as conn:
+            rows = conn.execute(stmt, params).fetchall()
+        return [row_to_run(row) for row in rows]
+
+    def close(self) -> None:
+        """Release the connection. Idempotent."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            try:
+                self._close_connection(conn)
+            except self.driver_errors as exc:
+                raise self._error("close the database", exc) from exc
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _signatures(conn: Any, run_ids: set[str | None]) -> dict[str, str | None]:
+        """Signature of each run in ``run_ids`` (the producers of artifacts)."""
+        run_ids.discard(None)
+        if not run_ids:
+            return {}
+        return dict(select_in(conn, "run", ("id", "signature"), "id", run_ids))  # type: ignore[arg-type]

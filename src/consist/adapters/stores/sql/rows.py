@@ -1,0 +1,206 @@
+"""Mapping between domain values (:class:`Run`, :class:`Artifact`, :class:`Link`) and rows.
+
+Row tuples follow the column order of :mod:`consist.adapters.stores.sql.statements`.
+Timestamps go in as naive UTC and come out as aware UTC; ``tags``, ``meta`` and ``config``
+go in as JSON text. Drivers that hand timestamps back as ISO strings (SQLite) are accepted
+too, which is also how the JSON snapshots of the cache index are read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from consist.adapters.stores.sql.statements import RUN_COLUMNS
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+
+Row = tuple[Any, ...]
+
+
+def _json_default(value: Any) -> Any:
+    # Values that are not JSON (paths, dates, enums, sets) are stored in their usual text
+    # form rather than failing a background flush; they read back as that text.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, PurePath):
+        return str(value)
+    return str(value)
+
+
+# One encoder for the process: json.dumps with options builds a new encoder on every call,
+# which dominated the Python cost of writing a batch.
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of ``value`` (non-JSON values degrade to their text form)."""
+    return _ENCODER.encode(value)
+
+
+def ts_out(value: datetime | None) -> datetime | None:
+    """A naive UTC datetime for storage; naive input is taken to be UTC already."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def ts_in(value: datetime | str | None) -> datetime | None:
+    """An aware UTC datetime from a stored naive UTC value (or its ISO text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def run_to_row(run: Run) -> Row:
+    """The row of ``run`` in :data:`RUN_COLUMNS` order."""
+    meta = run.meta or {}
+    return (
+        run.id,
+        run.model_name,
+        RunStatus(run.status).value,
+        run.parent_run_id,
+        run.year,
+        run.iteration,
+        dumps(list(run.tags)),
+        run.description,
+        run.signature,
+        run.code_digest,
+        run.config_digest,
+        run.inputs_digest,
+        run.code_identity,
+        run.cache_epoch,
+        bool(meta.get("cache_hit", False)),
+        meta.get("cache_source"),
+        None if run.config is None else dumps(run.config),
+        dumps(meta),
+        run.error,
+        ts_out(run.created_at),
+        ts_out(run.started_at),
+        ts_out(run.ended_at),
+        run.duration_seconds,
+        run.artifact_dir,
+        run.host,
+        run.pid,
+    )
+
+
+def row_to_run(row: Row) -> Run:
+    """The :class:`Run` of a row in :data:`RUN_COLUMNS` order."""
+    (
+        id_, model_name, status, parent_run_id, year, iteration, tags, description,
+        signature, code_digest, config_digest, inputs_digest, code_identity, cache_epoch,
+        _cache_hit, _cache_source, config_json, meta_json, error, created_at, started_at,
+        ended_at, _duration, artifact_dir, host, pid,
+    ) = row  # fmt: skip
+    return Run(
+        id=id_,
+        model_name=model_name,
+        status=RunStatus(status),
+        created_at=ts_in(created_at),  # type: ignore[arg-type]
+        signature=signature,
+        code_digest=code_digest,
+        config_digest=config_digest,
+        inputs_digest=inputs_digest,
+        code_identity=code_identity,
+        cache_epoch=cache_epoch if cache_epoch is not None else 0,
+        parent_run_id=parent_run_id,
+        year=year,
+        iteration=iteration,
+        tags=json.loads(tags) if tags else [],
+        description=description,
+        config=None if config_json is None else json.loads(config_json),
+        meta=json.loads(meta_json) if meta_json else {},
+        started_at=ts_in(started_at),
+        ended_at=ts_in(ended_at),
+        error=error,
+        artifact_dir=artifact_dir,
+        host=host,
+        pid=pid,
+    )
+
+
+def artifact_to_row(artifact: Artifact) -> Row:
+    """The row of ``artifact`` in :data:`ARTIFACT_COLUMNS` order."""
+    return (
+        artifact.id,
+        artifact.key,
+        artifact.uri,
+        artifact.driver,
+        artifact.digest,
+        artifact.size,
+        artifact.run_id,
+        dumps(artifact.meta or {}),
+        ts_out(artifact.created_at),
+    )
+
+
+def row_to_artifact(row: Row, producer_signature: str | None = None) -> Artifact:
+    """The :class:`Artifact` of a row in :data:`ARTIFACT_COLUMNS` order."""
+    id_, key, uri, driver, digest, size, run_id, meta_json, created_at = row
+    return Artifact(
+        id=id_,
+        key=key,
+        uri=uri,
+        driver=driver,
+        digest=digest,
+        size=size,
+        run_id=run_id,
+        created_at=ts_in(created_at),  # type: ignore[arg-type]
+        meta=json.loads(meta_json) if meta_json else {},
+        producer_signature=producer_signature,
+    )
+
+
+def link_to_row(link: Link) -> Row:
+    """The row of ``link`` in ``(run_id, artifact_id, direction, key)`` order."""
+    return (link.run_id, link.artifact_id, Direction(link.direction).value, link.key)
+
+
+def is_cache_candidate(run: Run) -> bool:
+    """Whether a cache lookup may return ``run``: completed, executed, with a signature."""
+    return (
+        RunStatus(run.status) is RunStatus.COMPLETED
+        and run.signature is not None
+        and not bool((run.meta or {}).get("cache_hit", False))
+    )
+
+
+def _plain(row: Row) -> list[Any]:
+    return [v.isoformat() if isinstance(v, datetime) else v for v in row]
+
+
+def encode_run_snapshot(run_row: Row) -> str:
+    """JSON snapshot of a run row for the cache index.
+
+    The run is keyed by column name so a snapshot written before a schema migration added
+    a column still decodes.
+    """
+    return dumps(dict(zip(RUN_COLUMNS, _plain(run_row), strict=True)))
+
+
+def encode_outputs_snapshot(outputs: dict[str, tuple[Row, str | None]]) -> str:
+    """JSON snapshot of a run's outputs ``{key: (artifact row, producer signature)}``."""
+    return dumps({key: [_plain(row), producer] for key, (row, producer) in outputs.items()})
+
+
+def decode_cache_entry(run_json: str, outputs_json: str) -> tuple[Run, dict[str, Artifact]]:
+    """The run and its outputs by key from the two snapshots of a cache-index row."""
+    fields = json.loads(run_json)
+    run = row_to_run(tuple(fields.get(c) for c in RUN_COLUMNS))
+    outputs = {
+        key: row_to_artifact(tuple(row), producer)
+        for key, (row, producer) in json.loads(outputs_json).items()
+    }
+    return run, outputs
+

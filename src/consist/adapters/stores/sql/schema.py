@@ -1,0 +1,119 @@
+"""Schema versioning: create a new database, migrate an old one, refuse a newer one.
+
+Opening an existing database at the current version costs one raw SQL read and imports
+neither SQLAlchemy nor SQLModel; they are imported only to compile the DDL of
+:mod:`consist.adapters.stores.sql.tables` when a database is created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consist.core.errors import SchemaVersionError
+
+#: Version of the schema this library writes. Bump it together with an entry in MIGRATIONS.
+SCHEMA_VERSION = 1
+
+#: Forward migrations: ``{n: statements}`` takes a database from version ``n - 1`` to ``n``.
+#: Statements must be plain SQL valid in every supported dialect (or be split per dialect
+#: when that day comes); they run in one transaction with the version update.
+MIGRATIONS: dict[int, list[str]] = {}
+
+_READ_VERSION = "SELECT value FROM consist_meta WHERE key = ?"
+_WRITE_VERSION = (
+    "INSERT INTO consist_meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+_VERSION_KEY = "schema_version"
+
+# Whether consist_meta exists, asked of each dialect's catalog.
+_HAS_META_TABLE: dict[str, str] = {
+    "duckdb": "SELECT count(*) FROM information_schema.tables WHERE table_name = 'consist_meta'",
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'consist_meta'",
+}
+
+
+def ddl_statements(dialect_name: str) -> list[str]:
+    """``CREATE TABLE``/``CREATE INDEX`` statements of the whole schema for a dialect.
+
+    Parameters
+    ----------
+    dialect_name : str
+        A SQLAlchemy dialect name, e.g. ``"duckdb"`` or ``"sqlite"``.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from consist.adapters.stores.sql.tables import ConsistTable
+
+    dialect = make_url(f"{dialect_name}://").get_dialect()()
+    statements: list[str] = []
+    for table in ConsistTable.metadata.sorted_tables:
+        statements.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
+        for index in sorted(table.indexes, key=lambda ix: ix.name or ""):
+            statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+    return statements
+
+
+def read_version(conn: Any, dialect_name: str) -> int | None:
+    """The schema version recorded in the database, or None for a database without one."""
+    try:
+        row = conn.execute(_READ_VERSION, [_VERSION_KEY]).fetchone()
+    except Exception:
+        # Expected on a new database (no consist_meta yet); anything else is re-raised.
+        if conn.execute(_HAS_META_TABLE[dialect_name]).fetchone()[0]:
+            raise
+        return None
+    return None if row is None else int(row[0])
+
+
+def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
+    """Make the database at ``conn`` hold the current schema; return its version.
+
+    Parameters
+    ----------
+    conn : DB-API connection
+        Raw driver connection taking qmark parameters, in autocommit mode.
+    dialect_name : str
+        SQLAlchemy dialect name used to compile DDL when the database is new.
+    location : str, optional
+        The database's path or URL, for error messages.
+
+    Raises
+    ------
+    SchemaVersionError
+        If the database was written by a newer Consist.
+    """
+    version = read_version(conn, dialect_name)
+    if version == SCHEMA_VERSION:
+        return version
+    where = f"database {location!r}" if location else "the database"
+    if version is not None and version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{where} has schema version {version}, but this consist only understands "
+            f"schema versions up to {SCHEMA_VERSION}. It was written by a newer consist: "
+            "upgrade consist (pip install -U consist) to open it."
+        )
+    if version is None:
+        steps = [*ddl_statements(dialect_name)]
+    else:
+        missing = [v for v in range(version + 1, SCHEMA_VERSION + 1) if v not in MIGRATIONS]
+        if missing:
+            raise SchemaVersionError(
+                f"{where} has schema version {version} and this consist has no migration to "
+                f"version {missing[0]}; open it with the consist release that wrote it."
+            )
+        steps = [s for v in range(version + 1, SCHEMA_VERSION + 1) for s in MIGRATIONS[v]]
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for statement in steps:
+            conn.execute(statement)
+        conn.execute(_WRITE_VERSION, [_VERSION_KEY, str(SCHEMA_VERSION)])
+        conn.execute("COMMIT")
+    except BaseException:
+        try:
+            conn.execute("ROLLBACK")
+        except Exception:  # the original failure is the one worth reporting
+            pass
+        raise
+    return SCHEMA_VERSION

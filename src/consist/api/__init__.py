@@ -1,0 +1,1 @@
+"""The public facade and the single composition root."""

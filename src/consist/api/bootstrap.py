@@ -1,0 +1,119 @@
+"""The composition root: plugin discovery, the adapter registry, adapter construction.
+
+This is the only place that names adapter modules, and it names them as dotted strings, so
+the api never imports an adapter statically and discovering plugins imports no heavy library.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import warnings
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import pluggy
+
+from consist.core import hookspecs
+from consist.core.errors import ConsistWarning, PluginError
+from consist.core.registry import AdapterSpec, Registry
+
+log = logging.getLogger("consist")
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "consist.adapters.stores.plugin",
+    "consist.adapters.filesystems.plugin",
+    "consist.adapters.frames.plugin",
+    "consist.adapters.executors.plugin",
+)
+ENTRY_POINT_GROUP = "consist.plugins"
+AUTOLOAD_SWITCH = "CONSIST_DISABLE_PLUGIN_AUTOLOAD"
+_PROVIDER_HOOKS = (
+    "consist_stores",
+    "consist_filesystems",
+    "consist_frame_engines",
+    "consist_executors",
+)
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:  # a broken plugin must not take the library down
+            warnings.warn(
+                f"consist plugin {ep.name!r} ({ep.value}) failed to load and is skipped: "
+                f"{type(exc).__name__}: {exc}",
+                ConsistWarning,
+                stacklevel=2,
+            )
+
+
+@lru_cache(maxsize=1)
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager with built-in and installed plugins registered."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    for dotted in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(dotted), name=dotted)
+    if os.environ.get(AUTOLOAD_SWITCH, "").strip() not in ("1", "true", "yes"):
+        _load_entry_points(pm)
+    return pm
+
+
+def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = None) -> Registry:
+    """Collect adapter specs from every registered plugin (minus the blocked ones).
+
+    ``plugins`` entries starting with ``-`` block that plugin; any other entries form an
+    allow-list of third-party plugins (built-in plugins are always on).
+    """
+    wanted = list(plugins or [])
+    blocked = {p[1:] for p in wanted if p.startswith("-")}
+    allowed = {p for p in wanted if not p.startswith("-")}
+    registry = Registry()
+    for name, plugin in pm.list_name_plugin():
+        if name in blocked or (allowed and name not in allowed and name not in DEFAULT_PLUGINS):
+            continue
+        for hook_name in _PROVIDER_HOOKS:
+            impl = getattr(plugin, hook_name, None)
+            if impl is None:
+                continue
+            try:
+                specs = impl() or []
+            except Exception as exc:
+                warnings.warn(
+                    f"consist plugin {name!r} failed in {hook_name}() and is skipped: {exc}",
+                    ConsistWarning,
+                    stacklevel=2,
+                )
+                continue
+            registry.extend(_stamp(spec, name) for spec in specs)
+    return registry
+
+
+def _stamp(spec: AdapterSpec, plugin_name: str) -> AdapterSpec:
+    """Record which plugin supplied a spec, so errors can name it."""
+    if spec.plugin:
+        return spec
+    import dataclasses
+
+    return dataclasses.replace(spec, plugin=plugin_name)
+
+
+def construct(spec: AdapterSpec, *args: Any, **kwargs: Any) -> Any:
+    """Instantiate an adapter from its spec, translating import failures into clear errors."""
+    factory = spec.load()
+    try:
+        return factory(*args, **kwargs)
+    except PluginError:
+        raise
+    except TypeError as exc:
+        raise PluginError(
+            f"adapter {spec.name!r} from plugin {spec.plugin or '?'} could not be built: {exc}"
+        ) from exc

@@ -1,0 +1,71 @@
+"""Frame IO over the registered frame engines, chosen by value type or annotation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from consist.api.bootstrap import construct
+from consist.core.errors import AdapterNotFoundError
+from consist.core.registry import FrameEngineSpec, Registry
+
+DEFAULT_ENGINE = "pandas"
+
+
+def _type_names(value: Any) -> list[str]:
+    return [f"{c.__module__}.{c.__qualname__}" for c in type(value).__mro__]
+
+
+class FrameIO:
+    """Reads and writes tables through whichever engine fits; engines load on first use."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._engines: dict[str, Any] = {}
+        self._default_drivers: tuple[str, ...] | None = None
+
+    def engine(self, name: str) -> Any:
+        if name not in self._engines:
+            self._engines[name] = construct(self._registry.get("frame_engine", name))
+        return self._engines[name]
+
+    def _engine_for_value(self, value: Any) -> Any | None:
+        # Only modules already imported can have produced the value: never import a library
+        # just to ask whether a value belongs to it.
+        spec = self._registry.frame_engine_for_type(_type_names(value))
+        return self.engine(spec.name) if spec is not None else None
+
+    def is_frame(self, value: Any) -> bool:
+        return self._engine_for_value(value) is not None
+
+    def write(self, value: Any, path: Path, driver: str) -> None:
+        engine = self._engine_for_value(value)
+        if engine is None:
+            raise AdapterNotFoundError(f"no frame engine handles {type(value).__name__} values.")
+        engine.write(value, path, driver)
+
+    def engine_name_for(self, frame_type: str) -> str:
+        if not frame_type:
+            return DEFAULT_ENGINE
+        spec = self._registry.frame_engine_for_type([frame_type])
+        if spec is not None:
+            return spec.name
+        library = frame_type.split(".", 1)[0]
+        if library in ("polars", "pandas"):
+            raise AdapterNotFoundError(
+                f"a parameter annotated {frame_type} needs the {library} frame engine, which is "
+                f"not installed; pip install 'consist[{library}]'."
+            )
+        return DEFAULT_ENGINE
+
+    def read(self, path: Path, driver: str, frame_type: str = "", **kwargs: Any) -> Any:
+        return self.engine(self.engine_name_for(frame_type)).read(path, driver, **kwargs)
+
+    def can_read(self, driver: str | None) -> bool:
+        if driver is None:
+            return False
+        if self._default_drivers is None:
+            spec = self._registry.get("frame_engine", DEFAULT_ENGINE)
+            assert isinstance(spec, FrameEngineSpec)
+            self._default_drivers = spec.drivers
+        return driver in self._default_drivers

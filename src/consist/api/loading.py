@@ -1,0 +1,50 @@
+"""``consist.load``: read an artifact's data by its driver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consist.api import options
+from consist.api.context import current_tracker
+from consist.core.model import Artifact
+
+
+def load(
+    artifact: Artifact,
+    tracker: Any = None,
+    *,
+    engine: str | None = None,
+    db_fallback: str = "inputs-only",
+    **kwargs: Any,
+) -> Any:
+    """Load ``artifact`` (parquet, csv, json, feather/arrow) as a DataFrame.
+
+    Parameters
+    ----------
+    artifact
+        An artifact from a run result, a query, or a coupler.
+    tracker
+        The tracker whose workspace resolves the artifact's path; defaults to the tracker the
+        artifact came from, then to the tracker of the run executing now.
+    engine
+        ``"pandas"`` (default) or another installed frame engine, e.g. ``"polars"``.
+    db_fallback
+        ``"inputs-only"``, ``"always"`` or ``"never"``: whether data ingested into the
+        database may stand in for missing bytes.
+    **kwargs
+        Passed to the engine's reader.
+    """
+    options.choice("db_fallback", db_fallback, options.DB_FALLBACK_MODES)
+    if not isinstance(artifact, Artifact):
+        raise TypeError(
+            f"consist.load() takes an Artifact, got {type(artifact).__name__}; "
+            "use result.outputs['key'] or tracker.get_artifacts_for_run(run_id).outputs['key']."
+        )
+    owner = tracker if tracker is not None else current_tracker()
+    if owner is not None:
+        return owner.load(artifact, engine=engine, **kwargs)
+    if artifact._resolver is not None:
+        return artifact._resolver.load(artifact, engine=engine, **kwargs)
+    raise ValueError(
+        f"artifact {artifact.key!r} is not attached to a tracker; pass tracker=... to consist.load."
+    )

@@ -1,0 +1,61 @@
+"""Validation of option values at the api boundary (once, with errors listing what is allowed)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from consist.core.errors import OptionValueError
+from consist.core.model import CACHE_MODES, HASHING_MODES
+
+CODE_IDENTITY_MODES = ("auto", "deps", "source", "module", "git")
+VALIDATE_MODES = ("lazy", "eager")
+OUTPUT_MISSING_MODES = ("warn", "error")
+DB_FALLBACK_MODES = ("inputs-only", "always", "never")
+
+
+def choice(option: str, value: object, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if isinstance(value, str) and value in allowed:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value.lower(), allowed, n=1)
+        if close:
+            hint = f"Did you mean {close[0]!r}?"
+    raise OptionValueError(option, value, allowed, hint)
+
+
+def cache_mode(value: object) -> str:
+    return choice("cache_mode", value, CACHE_MODES)
+
+
+def hashing(value: object) -> str:
+    return choice("hashing", value, HASHING_MODES)
+
+
+def code_identity(value: object) -> str:
+    """A mode name, or a literal version string (e.g. ``"v3"``).
+
+    Strings that look like a misspelt mode (``"dep"``, ``"Source"``) are refused rather than
+    silently taken as a literal version, which would freeze the cache against code edits.
+    """
+    if isinstance(value, str) and value in CODE_IDENTITY_MODES:
+        return value
+    if isinstance(value, str) and value.strip():
+        lowered = value.strip().lower()
+        if lowered in CODE_IDENTITY_MODES or difflib.get_close_matches(
+            lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75
+        ):
+            close = difflib.get_close_matches(lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75)
+            raise OptionValueError(
+                "code_identity",
+                value,
+                (*CODE_IDENTITY_MODES, "<literal version such as 'v3'>"),
+                f"Did you mean {close[0]!r}? To pin a literal version that resembles a mode "
+                f"name, prefix it: 'version:{value}'.",
+            )
+        return value
+    raise OptionValueError(
+        "code_identity", value, (*CODE_IDENTITY_MODES, "<literal version such as 'v3'>")
+    )

@@ -1,0 +1,420 @@
+"""``Tracker``: the user's handle on a workspace and its provenance database."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import Token
+from pathlib import Path
+from typing import Any
+
+from consist.api import options
+from consist.api.artifacts import ArtifactAccess
+from consist.api.bootstrap import build_registry, construct, get_plugin_manager
+from consist.api.code import step_code_identity
+from consist.api.context import current_tracker_var
+from consist.api.events import Callback, TrackerEvents
+from consist.api.frames import FrameIO
+from consist.api.inputs import resolve_inputs
+from consist.core.errors import ConsistError, OptionValueError, ReadOnlyError, RunNotFoundError
+from consist.core.identity import canonicalize, tree_digest
+from consist.core.model import Artifact, Run, RunArtifacts, RunResult, validate_key
+from consist.core.ports.clock import SystemClock
+from consist.core.ports.store import MetadataStore, RunQuery, SqlEngineProvider
+from consist.core.recorder import Recorder
+from consist.core.services import RunnerPorts, StepRequest, StepRunner
+from consist.core.workspace import Workspace, absolute
+
+STEP_ATTRIBUTE = "__consist_step__"
+_DB_FILENAME = "provenance.duckdb"
+
+
+def _store_location(db_path: str | os.PathLike[str] | None, run_dir: Path) -> str:
+    if db_path is None:
+        return str(run_dir / _DB_FILENAME)
+    text = os.fspath(db_path)
+    return text if "://" in text else str(absolute(text))
+
+
+def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
+    resolved: dict[str, Path] = {}
+    for name, root in (mounts or {}).items():
+        if not isinstance(name, str) or not name.isidentifier() or name in ("file", "workspace"):
+            raise OptionValueError(
+                "mounts", name, ["<identifier other than 'file' or 'workspace'>"],
+                "Mount names become URI schemes, e.g. mounts={'inputs': '/data/in'}.",
+            )
+        text = os.fspath(root)
+        if "://" in text:
+            raise NotImplementedError(
+                f"mount {name!r} points at {text!r}; object-store mounts are not supported by "
+                "this version, only local directories."
+            )
+        resolved[name] = absolute(text)
+    return resolved
+
+
+def _close_resources(recorder: Recorder, store: MetadataStore) -> None:
+    try:
+        recorder.close()
+    finally:
+        store.close()
+
+
+class Tracker:
+    """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
+
+    Parameters
+    ----------
+    run_dir
+        Workspace root (created if missing). Outputs go under ``run_dir/outputs/<model>/<run_id>``
+        and run snapshots under ``run_dir/.consist/runs``.
+    db_path
+        Path or URL of the metadata store; the suffix or scheme picks the store
+        (``.duckdb`` → DuckDB). ``None`` → ``run_dir/provenance.duckdb``.
+    mounts
+        ``{"name": "/local/root"}``: files under a root are recorded as ``name://relative``.
+    project_root
+        Code under this directory (outside site-packages) counts for ``code_identity="deps"``.
+    hashing
+        ``"full"`` (BLAKE3 of the bytes, memoised) or ``"fast"`` (size and mtime).
+    code_identity
+        ``"auto"``, ``"deps"``, ``"source"``, ``"module"``, ``"git"`` or a literal version.
+    cache_epoch
+        Folded into every signature; bump it to invalidate every cached result.
+    read_only
+        Allow lookups and loads only; anything that would record raises ``ReadOnlyError``.
+    plugins
+        Plugin names to allow (third-party allow-list) or, prefixed with ``-``, to block.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        db_path: str | os.PathLike[str] | None = None,
+        *,
+        mounts: Mapping[str, str | os.PathLike[str]] | None = None,
+        project_root: str | os.PathLike[str] = ".",
+        hashing: str = "full",
+        code_identity: str = "auto",
+        schemas: Sequence[type] | None = None,
+        cache_epoch: int = 0,
+        read_only: bool = False,
+        plugins: Iterable[str] | None = None,
+        flush_interval: float = 0.1,
+    ) -> None:
+        self.hashing = options.hashing(hashing)
+        self.code_identity = options.code_identity(code_identity)
+        if not isinstance(cache_epoch, int) or isinstance(cache_epoch, bool):
+            raise OptionValueError("cache_epoch", cache_epoch, ["<an integer such as 0 or 1>"])
+        if schemas:
+            raise NotImplementedError(
+                "schemas= (typed views) is not available in this version; omit it."
+            )
+        self.cache_epoch = cache_epoch
+        self.read_only = bool(read_only)
+        self.mounts = _validate_mounts(mounts)
+        self.run_dir = absolute(run_dir)
+        self.project_root = absolute(project_root)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._consist_dir = self.run_dir / ".consist"
+
+        self._pm = get_plugin_manager()
+        self._registry = build_registry(self._pm, plugins)
+        self.db_path = _store_location(db_path, self.run_dir)
+        self._store: MetadataStore = construct(self._registry.store_for(self.db_path), self.db_path)
+        self._fs = construct(self._registry.get("filesystem", "local"), cache_dir=self._consist_dir)
+        self._workspace = Workspace(self.run_dir, self.mounts)
+        self._frames = FrameIO(self._registry)
+        self._access = ArtifactAccess(self._workspace, self._frames)
+        self._events = TrackerEvents(self._pm.hook)
+        self._recorder = Recorder(
+            self._store,
+            self._fs.write_atomic,
+            self._consist_dir / "runs",
+            flush_interval=flush_interval,
+        )
+        self._executors: dict[str, Any] = {}
+        self._runner = StepRunner(
+            RunnerPorts(
+                recorder=self._recorder,
+                fs=self._fs,
+                frames=self._frames,
+                executor=self._executor,
+                workspace=self._workspace,
+                clock=SystemClock(),
+                events=self._events,
+                attach=self._access.attach,
+                make_dir=lambda p: p.mkdir(parents=True, exist_ok=True),
+            )
+        )
+        self.current_run: Run | None = None
+        self._events.internal_start = self._enter_run
+        self._finalizer = weakref.finalize(self, _close_resources, self._recorder, self._store)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Flush pending records and release the database. Idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def flush(self) -> None:
+        """Write queued records to the database now (they are already safe in snapshots)."""
+        self._recorder.flush()
+
+    @property
+    def engine(self) -> Any:
+        """A SQLAlchemy engine over the metadata database, for ``select(...)`` queries."""
+        if not isinstance(self._store, SqlEngineProvider):
+            raise ConsistError(f"the store at {self.db_path!r} does not offer a SQL engine.")
+        self.flush()
+        return self._store.sqlalchemy_engine()
+
+    @property
+    def is_cached(self) -> bool:
+        """Inside a run: whether it is a cache hit."""
+        return bool(self.current_run is not None and self.current_run.cache_hit)
+
+    def _enter_run(self, run: Run) -> None:
+        self.current_run = run
+
+    def _executor(self, name: str) -> Any:
+        if name not in self._executors:
+            self._executors[name] = construct(self._registry.get("executor", name))
+        return self._executors[name]
+
+    # -- events ---------------------------------------------------------------------------
+    def on_run_start(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run starts executing. Returns the callback."""
+        self._events.on_start.append(callback)
+        return callback
+
+    def on_run_complete(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run completes (executed or cache hit)."""
+        self._events.on_complete.append(callback)
+        return callback
+
+    def on_run_failed(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run fails."""
+        self._events.on_failed.append(callback)
+        return callback
+
+    # -- steps ----------------------------------------------------------------------------
+    def define_step(
+        self,
+        outputs: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        description: str | None = None,
+        **run_defaults: Any,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a function with defaults that :meth:`run` uses when not given explicitly."""
+        allowed = set(inspect.signature(Tracker.run).parameters) - {"self", "fn"}
+        unknown = sorted(set(run_defaults) - allowed)
+        if unknown:
+            raise TypeError(
+                f"define_step() got unknown run options {unknown}; allowed: {sorted(allowed)}."
+            )
+        for key in outputs or ():
+            validate_key(key, "output key")
+        defaults = {"outputs": outputs, "tags": tags, "description": description, **run_defaults}
+        defaults = {k: v for k, v in defaults.items() if v is not None}
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            setattr(fn, STEP_ATTRIBUTE, defaults)
+            return fn
+
+        return decorate
+
+    def run(
+        self,
+        fn: Callable[..., Any] | None = None,
+        name: str | None = None,
+        *,
+        run_id: str | None = None,
+        model: str | None = None,
+        description: str | None = None,
+        config: Any = None,
+        inputs: Mapping[str, Any] | Sequence[Any] | None = None,
+        depends_on: Mapping[str, Any] | Sequence[Any] | None = None,
+        outputs: Sequence[str] | None = None,
+        output_paths: Mapping[str, str | os.PathLike[str]] | None = None,
+        fn_args: Mapping[str, Any] | None = None,
+        load_inputs: bool | None = None,
+        inject_context: bool | str = False,
+        tags: Sequence[str] | None = None,
+        year: int | None = None,
+        iteration: int | None = None,
+        facet: Any = None,
+        facet_from: Sequence[str] | None = None,
+        hash_inputs: Sequence[Any] | None = None,
+        cache_mode: str | None = None,
+        cache_hydration: str | None = None,
+        validate_cached_outputs: str | None = None,
+        executor: str | None = None,
+        container: Mapping[str, Any] | None = None,
+        capture_dir: str | os.PathLike[str] | None = None,
+        capture_pattern: str = "*",
+        output_missing: str | None = None,
+    ) -> RunResult:
+        """Run ``fn`` through the cache: on a hit it is not called and the recorded outputs
+        are returned; on a miss it runs and its outputs are recorded.
+
+        See the user guide for the binding and output-mapping rules.
+        """
+        if fn is None or not callable(fn):
+            raise TypeError(f"run() needs a callable fn, got {fn!r}.")
+        given = {k: v for k, v in locals().items() if k not in ("self", "fn") and v is not None}
+        args = {**getattr(fn, STEP_ATTRIBUTE, {}), **given}
+        self._refuse_unsupported(args)
+        if self.read_only:
+            raise ReadOnlyError(
+                f"this tracker was opened with read_only=True, so run({_name(fn)!r}) cannot "
+                "record; open Tracker(..., read_only=False) to run steps."
+            )
+        request = self._request(fn, args)
+        token: Token[Any] = current_tracker_var.set(self)
+        try:
+            return self._runner.run(request)
+        finally:
+            current_tracker_var.reset(token)
+            self.current_run = None
+
+    def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
+        unsupported = {
+            "inject_context": args.get("inject_context") not in (None, False),
+            "facet": "facet" in args,
+            "facet_from": "facet_from" in args,
+            "container": "container" in args,
+            "capture_dir": "capture_dir" in args,
+            "cache_hydration": args.get("cache_hydration") not in (None, "metadata"),
+        }
+        names = [name for name, used in unsupported.items() if used]
+        if names:
+            raise NotImplementedError(
+                f"run() options {names} are not available in this version; omit them."
+            )
+
+    def _request(self, fn: Callable[..., Any], args: dict[str, Any]) -> StepRequest:
+        name = args.get("name") or _name(fn)
+        cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
+        validate = options.choice(
+            "validate_cached_outputs", args.get("validate_cached_outputs", "lazy"),
+            options.VALIDATE_MODES,
+        )
+        output_missing = options.choice(
+            "output_missing", args.get("output_missing", "warn"), options.OUTPUT_MISSING_MODES
+        )
+        executor = args.get("executor", "python")
+        self._registry.get("executor", executor)
+        declared = [validate_key(k, "output key") for k in args.get("outputs") or ()]
+        output_paths = {
+            validate_key(k, "output_paths key"): Path(os.fspath(v))
+            for k, v in (args.get("output_paths") or {}).items()
+        }
+        raw_inputs = args.get("inputs")
+        refs = resolve_inputs(raw_inputs, "input", self._workspace)
+        refs += resolve_inputs(args.get("depends_on"), "depends_on", self._workspace)
+        refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
+        config = args.get("config")
+        tree = canonicalize(config, fallback=self._object_digest)
+        code_digest, code_mode = step_code_identity(fn, self.code_identity, self.project_root)
+        model = args.get("model") or name
+        load_inputs = args.get("load_inputs")
+        if load_inputs is None:
+            load_inputs = isinstance(raw_inputs, Mapping)
+        return StepRequest(
+            fn=fn,
+            name=validate_key(name, "run name"),
+            model=validate_key(model, "model name"),
+            code_digest=code_digest,
+            code_mode=code_mode,
+            config=config,
+            config_digest=tree_digest(tree),
+            config_tree=tree,
+            inputs=refs,
+            run_id=validate_key(args["run_id"], "run_id") if "run_id" in args else None,
+            description=args.get("description"),
+            outputs=declared,
+            output_paths=output_paths,
+            fn_args=dict(args.get("fn_args") or {}),
+            load_inputs=bool(load_inputs),
+            tags=[str(t) for t in args.get("tags") or ()],
+            year=args.get("year"),
+            iteration=args.get("iteration"),
+            cache_mode=cache_mode,
+            cache_epoch=self.cache_epoch,
+            hashing=self.hashing,
+            validate_cached_outputs=validate,
+            executor=executor,
+            output_missing=output_missing,
+        )
+
+    def _object_digest(self, obj: Any) -> Any:
+        return self._pm.hook.consist_object_digest(obj=obj)
+
+    def run_artifact_dir(self) -> Path:
+        """The artifact directory of the run being executed."""
+        if self.current_run is None or self.current_run.artifact_dir is None:
+            from consist.core.errors import NoActiveRunError
+
+            raise NoActiveRunError(
+                "run_artifact_dir() was called outside a run; call it from inside the step."
+            )
+        return self._workspace.to_path(self.current_run.artifact_dir)
+
+    # -- basic lookups ------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> Run:
+        """The run with ``run_id``; ``RunNotFoundError`` (a ``LookupError``) if none."""
+        run = self._recorder.get_run(run_id)
+        if run is None:
+            raise RunNotFoundError(
+                f"no run with id {run_id!r} in {self.db_path}; list runs with tracker.find_runs()."
+            )
+        return run
+
+    def get_artifacts_for_run(self, run_id: str) -> RunArtifacts:
+        """The run's input and output artifacts, by key."""
+        self.flush()
+        found = self._store.get_run_artifacts(run_id)
+        for artifact in (*found.inputs.values(), *found.outputs.values()):
+            self._access.attach(artifact)
+        return found
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        """The artifact with ``artifact_id``."""
+        self.flush()
+        artifact = self._store.get_artifact(artifact_id)
+        if artifact is None:
+            raise RunNotFoundError(f"no artifact with id {artifact_id!r} in {self.db_path}.")
+        return self._access.attach(artifact)
+
+    def find_runs(
+        self,
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        parent_id: str | None = None,
+        year: int | None = None,
+        iteration: int | None = None,
+        tags: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Run]:
+        """Runs matching every given filter, newest first; ``limit=None`` returns all."""
+        self.flush()
+        query = RunQuery(model, status, parent_id, year, iteration, tuple(tags or ()), limit)
+        return self._store.find_runs(query)
+
+    def load(self, artifact: Artifact, **kwargs: Any) -> Any:
+        """Load an artifact's data with the frame engine matching its driver."""
+        return self._access.load(self._access.attach(artifact), **kwargs)
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__

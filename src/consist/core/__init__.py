@@ -1,0 +1,1 @@
+"""The pure domain: identity, cache decisions, recording rules and the ports adapters serve."""

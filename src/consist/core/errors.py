@@ -1,0 +1,115 @@
+"""The one error hierarchy of Consist.
+
+Every error derives from :class:`ConsistError` *and* from the built-in exception a caller
+would naturally catch (``ValueError``, ``KeyError``, ``FileNotFoundError``, ...), so plain
+``except ValueError`` clauses keep working. Messages say what was wrong, with which value,
+and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ConsistError(Exception):
+    """Root of every error raised by Consist."""
+
+
+class OptionValueError(ConsistError, ValueError):
+    """An option was given a value outside its allowed set."""
+
+    def __init__(self, option: str, value: object, allowed: Iterable[str], hint: str = "") -> None:
+        allowed_list = ", ".join(repr(a) for a in allowed)
+        message = f"{option}={value!r} is not supported; allowed values are {allowed_list}."
+        if hint:
+            message = f"{message} {hint}"
+        super().__init__(message)
+        self.option = option
+        self.value = value
+
+
+class InvalidKeyError(ConsistError, ValueError):
+    """An artifact key is empty, contains a path separator or ``..``."""
+
+
+class ConfigHashError(ConsistError, TypeError):
+    """A config value cannot be canonicalised into a stable digest."""
+
+    def __init__(self, path: str, value: object) -> None:
+        type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+        super().__init__(
+            f"{path} holds a {type_name} ({value!r:.60}), which has no stable digest. "
+            "Use JSON-like values (str, int, float, bool, None, lists, dicts), pydantic models, "
+            "dataclasses, enums, paths or dates; pass live objects through fn_args= (which "
+            "does not affect identity); or digest the type in a consist_object_digest plugin hook."
+        )
+        self.path = path
+
+
+class InputNotFoundError(ConsistError, FileNotFoundError):
+    """A declared input file or directory does not exist."""
+
+    def __init__(self, key: str, path: object) -> None:
+        super().__init__(
+            f"input {key!r} points at {str(path)!r}, which does not exist. "
+            "Check the path (relative paths resolve against the current directory) "
+            "or create the file before calling run()."
+        )
+        self.filename = str(path)
+        self.key = key
+
+
+class BindingError(ConsistError, TypeError):
+    """A function parameter could not be given a value."""
+
+
+class OutputError(ConsistError, ValueError):
+    """A step's return value could not be mapped onto its declared outputs."""
+
+
+class OutputMissingError(ConsistError, FileNotFoundError):
+    """A declared output was not produced (with ``output_missing="error"``)."""
+
+
+class RunIdConflictError(ConsistError, ValueError):
+    """An explicit run id is already taken by a run with a different signature."""
+
+
+class NoActiveRunError(ConsistError, RuntimeError):
+    """A logging call was made outside any run."""
+
+
+class ActiveRunError(ConsistError, RuntimeError):
+    """A run was started while another run is active on the same tracker."""
+
+
+class RunNotFoundError(ConsistError, LookupError):
+    """No run matched a lookup."""
+
+
+class ReadOnlyError(ConsistError, PermissionError):
+    """A recording call was made on a read-only tracker."""
+
+
+class IntegrityError(ConsistError, ValueError):
+    """Bytes on disk do not match their recorded digest."""
+
+
+class StoreError(ConsistError, RuntimeError):
+    """The metadata store failed; the message names the store and the operation."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer Consist than the one reading it."""
+
+
+class PluginError(ConsistError, RuntimeError):
+    """A plugin could not be loaded or two plugins claim the same adapter name."""
+
+
+class AdapterNotFoundError(ConsistError, LookupError):
+    """No installed adapter serves the requested name, scheme or value type."""
+
+
+class ConsistWarning(UserWarning):
+    """Warnings about portability, missing outputs and degraded recording."""

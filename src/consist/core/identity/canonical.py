@@ -1,0 +1,388 @@
+"""Canonical form, typed encoding and digest of config values.
+
+A config's identity must not depend on how it was spelt (key order, ``1`` vs ``1.0``, tuple
+vs list, a pydantic model vs the equivalent dict) but must change whenever its meaning can
+change (``True`` vs ``1``, ``"1"`` vs ``1``, ``{1: x}`` vs ``{"1": x}``). So values are first
+reduced to a *canonical tree* of JSON-like nodes (dicts, lists, str, int, float, bool, None;
+dict keys may also be int/float/bool/None or tuples of such), and the tree is then written
+with a tagged, self-delimiting byte encoding that is injective: distinct trees never share
+bytes, hence never share a digest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from pathlib import PurePath
+from typing import Any
+
+from consist.core.errors import ConfigHashError
+
+__all__ = ["canonicalize", "canonical_bytes", "canonical_json", "config_digest"]
+
+Fallback = Callable[[Any], Any]
+
+# Versioned so the encoding can evolve without silently colliding with old digests.
+_SCHEME = b"consist-config-v1\x00"
+
+
+class _Unhashable(Exception):
+    """Internal signal carrying the offending object and its key path (innermost first).
+
+    Segments are appended while unwinding, so the happy path pays nothing for paths.
+    """
+
+    def __init__(self, obj: object) -> None:
+        super().__init__()
+        self.obj = obj
+        self.segments: list[str] = []
+
+
+def canonicalize(value: Any, *, fallback: Fallback | None = None, path: str = "config") -> Any:
+    """Reduce ``value`` to its canonical JSON-like tree.
+
+    Parameters
+    ----------
+    value
+        A config value: JSON-like data, pydantic models, dataclasses, enums, paths, dates,
+        numpy values, sets, tuples and mappings of these.
+    fallback
+        Plugin hook for other types: returns a JSON-like stand-in, or None to decline.
+    path
+        Name of ``value`` used in error messages, e.g. ``config``.
+
+    Returns
+    -------
+    object
+        A tree of dict (keys sorted), list, str, int, float, bool and None.
+
+    Raises
+    ------
+    ConfigHashError
+        If some part of ``value`` has no stable canonical form; the message names its key
+        path, e.g. ``config["solver"]["callback"]``.
+    """
+    try:
+        return _canon(value, fallback, set())
+    except _Unhashable as exc:
+        raise ConfigHashError(path + "".join(reversed(exc.segments)), exc.obj) from None
+
+
+def canonical_bytes(value: Any, *, fallback: Fallback | None = None) -> bytes:
+    """Injective, typed byte encoding of ``value``'s canonical tree.
+
+    Parameters
+    ----------
+    value
+        Any value :func:`canonicalize` accepts.
+    fallback
+        Plugin hook for otherwise unsupported types (see :func:`canonicalize`).
+
+    Returns
+    -------
+    bytes
+        Equal for values with equal canonical trees, different otherwise.
+    """
+    try:
+        text = _plain_text(value)
+    except (_NotPlain, RecursionError):  # RecursionError: a self-referencing container
+        text = _text(canonicalize(value, fallback=fallback))
+    return text.encode("utf-8", "surrogatepass")
+
+
+def config_digest(value: Any, *, fallback: Fallback | None = None) -> str:
+    """Digest of a config value's canonical tree.
+
+    Parameters
+    ----------
+    value
+        Any value :func:`canonicalize` accepts.
+    fallback
+        Plugin hook for otherwise unsupported types (see :func:`canonicalize`).
+
+    Returns
+    -------
+    str
+        ``"sha256:<hex>"``.
+    """
+    encoded = canonical_bytes(value, fallback=fallback)
+    return "sha256:" + hashlib.sha256(_SCHEME + encoded).hexdigest()
+
+
+def canonical_json(value: Any, *, fallback: Fallback | None = None) -> str:
+    """Readable, compact JSON of ``value``'s canonical tree, for storage and explanations.
+
+    This is for display only: non-string keys are stringified, so it is not injective.
+
+    Parameters
+    ----------
+    value
+        Any value :func:`canonicalize` accepts.
+    fallback
+        Plugin hook for otherwise unsupported types (see :func:`canonicalize`).
+
+    Returns
+    -------
+    str
+        JSON text with sorted keys and no insignificant whitespace; NaN/Infinity allowed.
+    """
+    return json.dumps(
+        _jsonable(canonicalize(value, fallback=fallback)),
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=True,
+        ensure_ascii=False,
+    )
+
+
+# -- canonicalisation -------------------------------------------------------------------
+
+
+def _canon(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    # Exact-type checks first: they cover almost every node of a real config cheaply.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return _float(value)
+    if kind is dict:
+        return _mapping(value, fallback, active)
+    if kind is list or kind is tuple:
+        return _sequence(value, fallback, active)
+    return _other(value, fallback, active)
+
+
+def _float(value: float) -> int | float:
+    # is_integer() is False for NaN and inf, which stay floats; -0.0 becomes 0.
+    return int(value) if value.is_integer() else value
+
+
+def _other(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    # Enum before int/str: IntEnum and StrEnum members are also ints and strs.
+    if isinstance(value, enum.Enum):
+        return _canon(value.value, fallback, active)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _float(float(value))
+    if isinstance(value, str):
+        return str.__str__(value)  # an exact str, whatever the subclass overrides
+    if isinstance(value, Mapping):
+        return _mapping(value, fallback, active)
+    if isinstance(value, list | tuple):
+        return _sequence(value, fallback, active)
+    if isinstance(value, set | frozenset):
+        return _set(value, fallback, active)
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    return _structured(value, fallback, active)
+
+
+def _structured(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    if isinstance(value, type):
+        return _fallback(value, fallback, active)
+    if hasattr(value, "model_dump"):
+        return _model(value, fallback, active)
+    if dataclasses.is_dataclass(value):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return _mapping(fields, fallback, active)
+    if type(value).__module__.startswith("numpy") and hasattr(value, "tolist"):
+        return _canon(value.tolist(), fallback, active)
+    return _fallback(value, fallback, active)
+
+
+def _model(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    # Python mode first: it keeps sets as sets (sorted below), whereas JSON mode lists them
+    # in hash-randomised order. JSON mode is the fallback for types only it can serialise.
+    first: _Unhashable
+    try:
+        return _canon(_dumped(value, "python"), fallback, active)
+    except _Unhashable as exc:
+        first = exc
+    try:
+        return _canon(_dumped(value, "json"), fallback, active)
+    except _Unhashable:
+        raise first from None  # the python-mode failure names the offending field
+
+
+def _dumped(value: Any, mode: str) -> Any:
+    try:
+        dumped = value.model_dump(mode=mode)
+    except Exception:  # noqa: BLE001 - any serialiser failure means "not digestible this way"
+        raise _Unhashable(value) from None
+    # Duck typing must not be fooled by objects answering every attribute (mocks).
+    if not isinstance(dumped, Mapping):
+        raise _Unhashable(value)
+    return dumped
+
+
+def _fallback(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    if fallback is not None:
+        standin = fallback(value)
+        # A stand-in of the same type would loop forever; treat it as a refusal.
+        if standin is not None and type(standin) is not type(value):
+            return _canon(standin, fallback, active)
+    raise _Unhashable(value)
+
+
+def _enter(container: object, active: set[int]) -> int:
+    # Guards against self-referencing containers, which would otherwise recurse forever.
+    ident = id(container)
+    if ident in active:
+        raise _Unhashable(container)
+    active.add(ident)
+    return ident
+
+
+def _sequence(items: Any, fallback: Fallback | None, active: set[int]) -> list[Any]:
+    ident = _enter(items, active)
+    out: list[Any] = []
+    try:
+        for item in items:
+            out.append(_canon(item, fallback, active))
+    except _Unhashable as exc:
+        exc.segments.append(f"[{len(out)}]")  # the failing item is the next one
+        raise
+    active.discard(ident)
+    return out
+
+
+def _set(items: Any, fallback: Fallback | None, active: set[int]) -> list[Any]:
+    ident = _enter(items, active)
+    # Set iteration order is hash-randomised; sorting by encoding makes it deterministic.
+    out = sorted((_canon(item, fallback, active) for item in items), key=_encoded)
+    active.discard(ident)
+    return out
+
+
+def _mapping(mapping: Any, fallback: Fallback | None, active: set[int]) -> dict[Any, Any]:
+    ident = _enter(mapping, active)
+    entries: dict[Any, Any] = {}
+    for key, item in mapping.items():
+        canon_key = _key(key, fallback, active)
+        try:
+            # Two keys may canonicalise alike (Path("a") and "a"); keeping one would lose data.
+            if canon_key in entries:
+                raise _Unhashable(key)
+            entries[canon_key] = _canon(item, fallback, active)
+        except _Unhashable as exc:
+            exc.segments.append(_segment(key))
+            raise
+    active.discard(ident)
+    if all(type(k) is str for k in entries):
+        return dict(sorted(entries.items()))
+    # Mixed key types do not compare; order them by encoding, which also catches keys that
+    # dict equality keeps apart but encode alike (two distinct NaN objects).
+    keyed = sorted(((_encoded(k), k, v) for k, v in entries.items()), key=lambda e: e[0])
+    if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:], strict=False)):
+        raise _Unhashable(mapping)
+    return {k: v for _, k, v in keyed}
+
+
+def _key(key: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    if type(key) is str or type(key) is int:
+        return key
+    canon = _canon(key, fallback, active)
+    return _freeze(canon, key)
+
+
+def _freeze(node: Any, original: object) -> Any:
+    # Dict keys must be hashable: canonical lists become tuples (encoded like lists).
+    if isinstance(node, list):
+        return tuple(_freeze(item, original) for item in node)
+    if isinstance(node, dict):
+        raise _Unhashable(original)
+    return node
+
+
+def _segment(key: Any) -> str:
+    if isinstance(key, str):
+        return "[" + json.dumps(key, ensure_ascii=False) + "]"
+    return f"[{key!r}]"
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+
+class _NotPlain(Exception):
+    """Raised by the fast path on anything beyond plain JSON-like data."""
+
+
+def _plain_text(node: Any) -> str:
+    """Fast path: canonicalise and encode plain JSON-like data in one pass.
+
+    It must agree exactly with ``_text(canonicalize(node))`` (a property test checks it);
+    anything else (other types, non-str keys) is left to that slower, general path.
+    """
+    kind = type(node)
+    if kind is str:
+        return f"s{len(node)}:{node}"
+    if kind is int:
+        return f"i{node:x};"
+    if kind is float:
+        return f"i{int(node):x};" if node.is_integer() else f"f{node!r};"
+    if node is None:
+        return "n"
+    if kind is bool:
+        return "T" if node else "F"
+    if kind is list or kind is tuple:
+        return "[" + "".join([_plain_text(item) for item in node]) + "]"
+    if kind is dict:
+        entries = []
+        for key, item in node.items():
+            if type(key) is not str:
+                raise _NotPlain
+            entries.append(f"s{len(key)}:{key}" + _plain_text(item))
+        return "{" + "".join(sorted(entries)) + "}"
+    raise _NotPlain
+
+
+def _encoded(node: Any) -> bytes:
+    return _text(node).encode("utf-8", "surrogatepass")
+
+
+def _text(node: Any) -> str:
+    # Every encoding is self-delimiting (length prefix or terminator), so concatenations of
+    # encodings parse back uniquely: that is what makes the whole encoding injective. It is
+    # built as str and encoded once, which is several times faster than bytes formatting.
+    kind = type(node)
+    if kind is str:
+        return f"s{len(node)}:{node}"  # length in code points, exact like the text itself
+    if kind is int:
+        return f"i{node:x};"  # hex: not subject to the int->decimal digit limit
+    if kind is float:
+        return f"f{node!r};"
+    if node is None:
+        return "n"
+    if kind is bool:
+        return "T" if node else "F"
+    if kind is list or kind is tuple:
+        return "[" + "".join([_text(item) for item in node]) + "]"
+    if kind is dict:
+        # Encoded keys are distinct and prefix-free, so sorting whole entries orders them
+        # by key alone: key order in the mapping never matters.
+        return "{" + "".join(sorted([_text(k) + _text(v) for k, v in node.items()])) + "}"
+    raise TypeError(f"not a canonical node: {kind.__qualname__}")  # pragma: no cover
+
+
+# -- display ----------------------------------------------------------------------------
+
+
+def _jsonable(node: Any) -> Any:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, item in node.items():
+            text = key if isinstance(key, str) else json.dumps(_jsonable(key), allow_nan=True)
+            if text in out:  # e.g. {2020: ..} beside {"2020": ..}: keep both, visibly
+                text = f"{text} ({type(key).__name__})"
+            out[text] = _jsonable(item)
+        return out
+    if isinstance(node, list | tuple):
+        return [_jsonable(item) for item in node]
+    return node

@@ -1,0 +1,37 @@
+"""The filesystem port: digests and durable writes for one family of URIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    """Content identity of a file or directory: ``"blake3:<hex>"`` (or ``"fast:<hex>"``)."""
+
+    digest: str
+    size: int
+
+
+@runtime_checkable
+class FileSystem(Protocol):
+    """Digests files and directories and writes bytes atomically."""
+
+    def digest(self, path: Path, hashing: str = "full") -> FileDigest:
+        """Digest a file or a directory.
+
+        ``"full"`` digests the bytes (memoised by a persistent hash cache keyed by device,
+        inode, size and mtime); ``"fast"`` digests size and mtime only. A directory's digest
+        covers its sorted relative paths and their contents.
+        """
+        ...
+
+    def write_atomic(self, path: Path, data: bytes) -> None:
+        """Write ``data`` to ``path`` through a temporary file and a rename."""
+        ...
+
+    def exists(self, path: Path) -> bool:
+        """Whether ``path`` exists."""
+        ...

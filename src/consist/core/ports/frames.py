@@ -1,0 +1,26 @@
+"""The frame engine port: reading and writing tabular data with one dataframe library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class FrameEngine(Protocol):
+    """Reads and writes tables for one dataframe library (pandas, polars, ...)."""
+
+    name: str
+    drivers: tuple[str, ...]
+
+    def handles(self, value: Any) -> bool:
+        """Whether ``value`` is a frame (or series) of this engine's library."""
+        ...
+
+    def write(self, value: Any, path: Path, driver: str) -> None:
+        """Write ``value`` to ``path`` in format ``driver`` (``"parquet"``, ``"csv"``...)."""
+        ...
+
+    def read(self, path: Path, driver: str, **kwargs: Any) -> Any:
+        """Read ``path`` written in format ``driver``."""
+        ...

@@ -1,0 +1,199 @@
+"""Durable, grouped recording of run events.
+
+Every event is made durable in the run's snapshot first, then queued for the metadata
+store. Queued rows are written in one transaction per flush — on a short timer, before any
+read through the tracker, and at close — because a commit costs milliseconds while a run's
+whole bookkeeping budget is about that. Cache lookups consult the queue before the store, so
+a run is reusable the moment it completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
+from consist.core.snapshot import encode_snapshot
+
+log = logging.getLogger("consist")
+
+
+@dataclass(slots=True)
+class _Queue:
+    runs: dict[str, Run] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], Link] = field(default_factory=dict)
+    unlinks: dict[tuple[str, str, str], Link] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Artifact]] = field(default_factory=dict)
+    by_signature: dict[str, str] = field(default_factory=dict)
+
+    def batch(self) -> WriteBatch:
+        return WriteBatch(
+            runs=list(self.runs.values()),
+            artifacts=list(self.artifacts.values()),
+            links=list(self.links.values()),
+            unlinks=list(self.unlinks.values()),
+        )
+
+    def candidate(self, signature: str) -> CacheCandidate | None:
+        run_id = self.by_signature.get(signature)
+        if run_id is None:
+            return None
+        return CacheCandidate(self.runs[run_id], dict(self.outputs.get(run_id, {})))
+
+    def merge_under(self, newer: _Queue) -> _Queue:
+        """``self`` (older, failed to flush) with ``newer`` applied on top."""
+        for name in ("runs", "artifacts", "links", "unlinks", "outputs", "by_signature"):
+            getattr(self, name).update(getattr(newer, name))
+        return self
+
+
+def _link_key(link: Link) -> tuple[str, str, str]:
+    return (link.run_id, link.artifact_id, link.direction.value)
+
+
+def is_reusable(run: Run) -> bool:
+    """Only completed runs that actually executed can serve as cache sources."""
+    return run.status is RunStatus.COMPLETED and not run.meta.get("cache_hit", False)
+
+
+class Recorder:
+    """Snapshot-then-store recording with grouped commits.
+
+    Parameters
+    ----------
+    store
+        The metadata store rows are flushed into.
+    write_snapshot
+        Atomic writer ``(path, bytes)``; called synchronously for every event.
+    snapshot_dir
+        Directory of ``<run_id>.json`` snapshots.
+    flush_interval
+        Seconds a queued row may wait before a background flush; ``0`` flushes every event.
+    """
+
+    def __init__(
+        self,
+        store: MetadataStore,
+        write_snapshot: Callable[[Path, bytes], None],
+        snapshot_dir: Path,
+        *,
+        flush_interval: float = 0.1,
+    ) -> None:
+        self.store = store
+        self._write_snapshot = write_snapshot
+        self._snapshot_dir = snapshot_dir
+        self._interval = flush_interval
+        self._lock = threading.RLock()
+        self._flush_lock = threading.Lock()
+        self._queue = _Queue()
+        self._inflight: _Queue | None = None
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    # -- events ---------------------------------------------------------------------------
+    def record(
+        self,
+        run: Run,
+        inputs: dict[str, Artifact],
+        outputs: dict[str, Artifact],
+        *,
+        unlink_outputs: dict[str, Artifact] | None = None,
+    ) -> None:
+        """Make the current state of ``run`` and its links durable, then queue its rows."""
+        self._write_snapshot(
+            self._snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
+        )
+        with self._lock:
+            q = self._queue
+            q.runs[run.id] = run
+            for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):
+                for key, artifact in group.items():
+                    q.artifacts.setdefault(artifact.id, artifact)
+                    link = Link(run.id, artifact.id, direction, key)
+                    q.links[_link_key(link)] = link
+                    q.unlinks.pop(_link_key(link), None)
+            for key, artifact in (unlink_outputs or {}).items():
+                link = Link(run.id, artifact.id, Direction.OUTPUT, key)
+                q.links.pop(_link_key(link), None)
+                q.unlinks[_link_key(link)] = link
+            q.outputs[run.id] = dict(outputs)
+            if is_reusable(run) and run.signature:
+                q.by_signature[run.signature] = run.id
+            self._schedule()
+        if self._interval <= 0:
+            self.flush()
+
+    # -- reads that must see queued rows ---------------------------------------------------
+    def find_cached(self, signature: str) -> CacheCandidate | None:
+        """The newest reusable run with ``signature``: queued rows first, then the store."""
+        with self._lock:
+            for queue in (self._queue, self._inflight):
+                if queue is not None:
+                    found = queue.candidate(signature)
+                    if found is not None:
+                        return found
+        return self.store.find_cached(signature)
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self._lock:
+            for queue in (self._queue, self._inflight):
+                if queue is not None and run_id in queue.runs:
+                    return queue.runs[run_id]
+        return self.store.get_run(run_id)
+
+    # -- flushing ------------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if self._timer is None and self._interval > 0 and not self._closed:
+            self._timer = threading.Timer(self._interval, self._timed_flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _timed_flush(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the next flush retries; the snapshot already holds the data
+            log.warning("consist: background flush failed; will retry", exc_info=True)
+
+    def flush(self) -> None:
+        """Write every queued row in one transaction. On failure the rows stay queued."""
+        with self._flush_lock:
+            with self._lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                queue, self._queue = self._queue, _Queue()
+                if not queue.batch():
+                    return
+                self._inflight = queue
+            try:
+                self.store.apply(queue.batch())
+            except BaseException:
+                with self._lock:
+                    self._queue = queue.merge_under(self._queue)
+                    self._inflight = None
+                    self._schedule()
+                raise
+            with self._lock:
+                self._inflight = None
+
+    def pending(self) -> bool:
+        with self._lock:
+            return bool(self._queue.batch()) or self._inflight is not None
+
+    def close(self) -> None:
+        """Flush what is queued and stop the timer. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            with self._lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None

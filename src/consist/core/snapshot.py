@@ -1,0 +1,80 @@
+"""Run snapshots: the JSON document written (atomically) before every database write.
+
+The snapshot is the source of truth for a run: everything needed to recreate its rows —
+the run, the artifacts it consumed and produced, and the links — is in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from consist.core.model import Artifact, Direction, Run, RunStatus
+
+SNAPSHOT_VERSION = 1
+_RUN_FIELDS = [f.name for f in fields(Run)]
+_ARTIFACT_FIELDS = [f.name for f in fields(Artifact) if not f.name.startswith("_")]
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    data = {name: getattr(run, name) for name in _RUN_FIELDS}
+    data["status"] = run.status.value
+    for name in ("created_at", "started_at", "ended_at"):
+        data[name] = _time(data[name])
+    return data
+
+
+def run_from_dict(data: dict[str, Any]) -> Run:
+    values = {k: v for k, v in data.items() if k in _RUN_FIELDS}
+    values["status"] = RunStatus(values["status"])
+    for name in ("created_at", "started_at", "ended_at"):
+        values[name] = _parse_time(values.get(name))
+    return Run(**values)
+
+
+def artifact_to_dict(artifact: Artifact) -> dict[str, Any]:
+    data = {name: getattr(artifact, name) for name in _ARTIFACT_FIELDS}
+    data["created_at"] = _time(artifact.created_at)
+    return data
+
+
+def artifact_from_dict(data: dict[str, Any]) -> Artifact:
+    values = {k: v for k, v in data.items() if k in _ARTIFACT_FIELDS}
+    values["created_at"] = _parse_time(values["created_at"])
+    return Artifact(**values)
+
+
+def encode_snapshot(
+    run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]
+) -> bytes:
+    """The snapshot document of a run and its linked artifacts."""
+    document = {
+        "consist_snapshot": SNAPSHOT_VERSION,
+        "run": run_to_dict(run),
+        "links": {
+            Direction.INPUT.value: {k: artifact_to_dict(a) for k, a in inputs.items()},
+            Direction.OUTPUT.value: {k: artifact_to_dict(a) for k, a in outputs.items()},
+        },
+    }
+    return json.dumps(document, default=str, sort_keys=True, indent=1).encode("utf-8")
+
+
+def decode_snapshot(data: bytes) -> tuple[Run, dict[str, Artifact], dict[str, Artifact]]:
+    """Inverse of :func:`encode_snapshot`."""
+    document = json.loads(data)
+    links = document["links"]
+    return (
+        run_from_dict(document["run"]),
+        {k: artifact_from_dict(v) for k, v in links[Direction.INPUT.value].items()},
+        {k: artifact_from_dict(v) for k, v in links[Direction.OUTPUT.value].items()},
+    )

@@ -1,0 +1,90 @@
+"""Portable URIs for files: workspace-relative, mount-relative, or absolute ``file://``.
+
+Pure path arithmetic (no filesystem access), so the mapping is the same on every machine
+and trivially testable. A URI recorded on one machine resolves on another through that
+machine's own ``run_dir`` and mounts.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, unquote
+
+from consist.core.errors import ConsistWarning
+
+WORKSPACE_SCHEME = "workspace"
+
+
+def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:
+    """Absolute, normalised path (``..`` collapsed) without touching the filesystem."""
+    p = Path(path).expanduser()
+    if not p.is_absolute():
+        p = (base or Path.cwd()) / p
+    return Path(os.path.normpath(p))
+
+
+def _relative_to(path: Path, root: Path) -> str | None:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return None
+    return PurePosixPath(*rel.parts).as_posix()
+
+
+@dataclass(slots=True)
+class Workspace:
+    """Maps local paths to portable URIs and back for one tracker."""
+
+    run_dir: Path
+    mounts: Mapping[str, Path] = field(default_factory=dict)
+    _warned_outside: bool = field(default=False, repr=False)
+
+    def warn_not_portable(self, path: Path) -> None:
+        """Warn once per tracker that a file outside the workspace and mounts is recorded."""
+        if self._warned_outside:
+            return
+        self._warned_outside = True
+        warnings.warn(
+            f"{path} is outside run_dir ({self.run_dir}) and every mount, so it is recorded "
+            "by absolute file:// URI and will not resolve on another machine. Add a mount, "
+            "e.g. Tracker(..., mounts={'data': '" + str(path.parent) + "'}).",
+            ConsistWarning,
+            stacklevel=6,
+        )
+
+    def to_uri(self, path: Path) -> tuple[str, bool]:
+        """``(uri, portable)`` for an absolute local path.
+
+        Mounts win over the workspace (most specific root first), so a mount nested inside
+        ``run_dir`` keeps its name.
+        """
+        roots = sorted(self.mounts.items(), key=lambda kv: len(str(kv[1])), reverse=True)
+        for name, root in roots:
+            rel = _relative_to(path, root)
+            if rel is not None:
+                return f"{name}://{quote(rel)}", True
+        rel = _relative_to(path, self.run_dir)
+        if rel is not None:
+            return f"{WORKSPACE_SCHEME}://{quote(rel)}", True
+        return path.as_uri(), False
+
+    def to_path(self, uri: str) -> Path:
+        """The local path a URI designates on this machine."""
+        scheme, sep, rest = uri.partition("://")
+        if not sep:
+            return Path(uri)
+        if scheme == "file":
+            return Path(unquote(rest))
+        if scheme == WORKSPACE_SCHEME:
+            return self.run_dir / unquote(rest)
+        root = self.mounts.get(scheme)
+        if root is None:
+            raise LookupError(
+                f"URI {uri!r} names mount {scheme!r}, which this tracker does not have; "
+                f"pass mounts={{{scheme!r}: '/local/root'}} to Tracker."
+            )
+        return root / unquote(rest)

@@ -1,0 +1,1 @@
+"""Test support shipped with Consist: core-only fakes and reusable contract suites."""

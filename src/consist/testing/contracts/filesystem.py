@@ -1,0 +1,224 @@
+"""The contract every :class:`~consist.core.ports.filesystem.FileSystem` adapter must pass.
+
+Usage::
+
+    class TestMyFileSystem(FileSystemContract):
+        @pytest.fixture
+        def fs(self, tmp_path):
+            return MyFileSystem(...)
+
+The tests create their files under pytest's ``tmp_path`` in a ``data`` sub-directory, so an
+adapter may keep its own state (e.g. a cache directory) elsewhere in ``tmp_path``. This module
+imports no pytest at import time; ``pytest`` is imported inside the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from consist.core.ports.filesystem import FileDigest, FileSystem
+
+_HOUR_NS = 3600 * 1_000_000_000
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _make_old(path: Path, age_ns: int = _HOUR_NS) -> int:
+    """Give ``path`` an mtime ``age_ns`` in the past (as data copied from elsewhere has)."""
+    then = time.time_ns() - age_ns
+    os.utime(path, ns=(then, then))
+    return then
+
+
+def _tree(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        _write(root / rel, data)
+    return root
+
+
+class FileSystemContract:
+    """Contract tests for a filesystem adapter; subclasses provide an ``fs`` fixture."""
+
+    # -- files -----------------------------------------------------------------------------
+
+    def test_is_a_filesystem(self, fs: FileSystem) -> None:
+        assert isinstance(fs, FileSystem)
+
+    def test_same_bytes_give_the_same_digest(self, fs: FileSystem, tmp_path: Path) -> None:
+        a = _write(tmp_path / "data" / "a.bin", b"hello consist\n" * 100)
+        b = _write(tmp_path / "data" / "sub" / "b.bin", b"hello consist\n" * 100)
+        assert fs.digest(a) == fs.digest(b)
+        assert fs.digest(a) == fs.digest(a)
+
+    def test_one_changed_byte_changes_the_digest(self, fs: FileSystem, tmp_path: Path) -> None:
+        data = bytearray(b"x" * 4096)
+        a = _write(tmp_path / "data" / "a.bin", bytes(data))
+        data[2048] ^= 1
+        b = _write(tmp_path / "data" / "b.bin", bytes(data))
+        assert fs.digest(a).digest != fs.digest(b).digest
+
+    def test_digest_format_and_size(self, fs: FileSystem, tmp_path: Path) -> None:
+        path = _write(tmp_path / "data" / "a.bin", b"\x00\x01" * 777)
+        result = fs.digest(path)
+        assert isinstance(result, FileDigest)
+        assert result.digest.startswith("blake3:")
+        hex_part = result.digest.removeprefix("blake3:")
+        assert len(hex_part) == 64 and int(hex_part, 16) >= 0
+        assert result.size == 1554
+
+    def test_empty_file(self, fs: FileSystem, tmp_path: Path) -> None:
+        empty = _write(tmp_path / "data" / "empty", b"")
+        one = _write(tmp_path / "data" / "one", b"\x00")
+        assert fs.digest(empty).size == 0
+        assert fs.digest(empty).digest != fs.digest(one).digest
+
+    def test_in_place_edit_right_after_digest_is_seen(self, fs: FileSystem, tmp_path: Path) -> None:
+        # Same size, written within one timestamp tick: a cache keyed on stat must not hide it.
+        path = _write(tmp_path / "data" / "a.csv", b"a,b\n1,2\n")
+        before = fs.digest(path).digest
+        path.write_bytes(b"a,b\n1,3\n")
+        assert fs.digest(path).digest != before
+
+    def test_edit_that_restores_size_and_mtime_is_seen(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        # cp -p, rsync -t, tar and unzip rewrite bytes and then set the mtime from the source.
+        path = _write(tmp_path / "data" / "a.csv", b"a,b\n1,2\n")
+        old = _make_old(path)
+        before = fs.digest(path).digest
+        assert fs.digest(path).digest == before
+        with open(path, "r+b") as f:
+            f.write(b"A")
+        os.utime(path, ns=(old, old))
+        assert fs.digest(path).digest != before
+
+    def test_missing_file_raises_file_not_found(self, fs: FileSystem, tmp_path: Path) -> None:
+        import pytest
+
+        missing = tmp_path / "data" / "nope.csv"
+        with pytest.raises(FileNotFoundError, match="nope.csv"):
+            fs.digest(missing)
+        with pytest.raises(FileNotFoundError):
+            fs.digest(missing, hashing="fast")
+
+    def test_unknown_hashing_is_rejected(self, fs: FileSystem, tmp_path: Path) -> None:
+        import pytest
+
+        path = _write(tmp_path / "data" / "a.bin", b"1")
+        with pytest.raises(ValueError, match="full") as info:
+            fs.digest(path, hashing="sha1")
+        assert "fast" in str(info.value)
+
+    # -- fast hashing ----------------------------------------------------------------------
+
+    def test_fast_digest_follows_mtime(self, fs: FileSystem, tmp_path: Path) -> None:
+        path = _write(tmp_path / "data" / "a.bin", b"payload")
+        os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)
+        first = fs.digest(path, hashing="fast")
+        assert first.digest.startswith("fast:")
+        assert first.size == 7
+        assert fs.digest(path, hashing="fast") == first
+        os.utime(path, ns=(1_600_000_000_000_000_001,) * 2)
+        assert fs.digest(path, hashing="fast").digest != first.digest
+
+    def test_fast_digest_follows_size(self, fs: FileSystem, tmp_path: Path) -> None:
+        path = _write(tmp_path / "data" / "a.bin", b"payload")
+        os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)
+        first = fs.digest(path, hashing="fast").digest
+        path.write_bytes(b"payload!")
+        os.utime(path, ns=(1_600_000_000_000_000_000,) * 2)
+        assert fs.digest(path, hashing="fast").digest != first
+
+    # -- directories -----------------------------------------------------------------------
+
+    def test_directory_digest_and_size(self, fs: FileSystem, tmp_path: Path) -> None:
+        root = _tree(tmp_path / "data" / "d", {"a.txt": b"aaa", "sub/b.txt": b"bbbb"})
+        result = fs.digest(root)
+        assert result.digest.startswith("blake3:")
+        assert result.size == 7
+        assert result.digest != fs.digest(root / "a.txt").digest
+
+    def test_directory_digest_changes_on_rename(self, fs: FileSystem, tmp_path: Path) -> None:
+        root = _tree(tmp_path / "data" / "d", {"a.txt": b"aaa", "sub/b.txt": b"bbbb"})
+        before = fs.digest(root)
+        (root / "sub" / "b.txt").rename(root / "sub" / "c.txt")
+        after = fs.digest(root)
+        assert after.digest != before.digest
+        assert after.size == before.size
+        (root / "sub" / "c.txt").rename(root / "c.txt")  # moving between levels is a rename too
+        assert fs.digest(root).digest not in {before.digest, after.digest}
+
+    def test_directory_digest_changes_on_content(self, fs: FileSystem, tmp_path: Path) -> None:
+        root = _tree(tmp_path / "data" / "d", {"a.txt": b"aaa", "sub/b.txt": b"bbbb"})
+        before = fs.digest(root).digest
+        (root / "sub" / "b.txt").write_bytes(b"bbbB")
+        assert fs.digest(root).digest != before
+
+    def test_directory_digest_changes_when_a_file_is_added(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        root = _tree(tmp_path / "data" / "d", {"a.txt": b"aaa"})
+        before = fs.digest(root).digest
+        _write(root / "z.txt", b"")
+        assert fs.digest(root).digest != before
+
+    def test_directory_digest_ignores_creation_order(self, fs: FileSystem, tmp_path: Path) -> None:
+        files = {
+            "b.txt": b"2",
+            "a.txt": b"1",
+            "sub/z.txt": b"3",
+            "sub/y/x.txt": b"4",
+            "a b.txt": b"5",
+        }
+        one = _tree(tmp_path / "data" / "one", files)
+        two = _tree(tmp_path / "data" / "two", dict(reversed(list(files.items()))))
+        assert fs.digest(one) == fs.digest(two)
+
+    def test_directory_digest_of_a_moved_tree_is_unchanged(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        root = _tree(tmp_path / "data" / "d", {"a.txt": b"aaa", "sub/b.txt": b"bbbb"})
+        before = fs.digest(root)
+        moved = root.rename(tmp_path / "data" / "elsewhere")
+        assert fs.digest(moved) == before
+
+    def test_missing_directory_raises_file_not_found(self, fs: FileSystem, tmp_path: Path) -> None:
+        import pytest
+
+        with pytest.raises(FileNotFoundError):
+            fs.digest(tmp_path / "data" / "no-such-dir" / "x")
+
+    # -- writes and existence --------------------------------------------------------------
+
+    def test_write_atomic_creates_and_replaces(self, fs: FileSystem, tmp_path: Path) -> None:
+        target = tmp_path / "data" / "new" / "deeper" / "out.json"
+        fs.write_atomic(target, b'{"v": 1}')
+        assert target.read_bytes() == b'{"v": 1}'
+        first = fs.digest(target).digest
+        fs.write_atomic(target, b'{"v": 2}')
+        assert target.read_bytes() == b'{"v": 2}'
+        assert fs.digest(target).digest != first
+        assert sorted(p.name for p in target.parent.iterdir()) == ["out.json"]
+
+    def test_write_atomic_failure_leaves_no_temp_file(self, fs: FileSystem, tmp_path: Path) -> None:
+        import pytest
+
+        target = tmp_path / "data" / "taken"
+        _write(target / "inside.txt", b"a directory cannot be replaced by a file")
+        with pytest.raises(OSError):
+            fs.write_atomic(target, b"data")
+        assert sorted(p.name for p in target.parent.iterdir()) == ["taken"]
+        assert (target / "inside.txt").exists()
+
+    def test_exists(self, fs: FileSystem, tmp_path: Path) -> None:
+        path = tmp_path / "data" / "x.txt"
+        assert not fs.exists(path)
+        fs.write_atomic(path, b"x")
+        assert fs.exists(path)
+        assert fs.exists(path.parent)

@@ -1,0 +1,183 @@
+"""Core-only fakes of Consist's ports, for fast tests of code that uses them.
+
+:class:`InMemoryStore` keeps runs, artifacts and links in dicts and obeys the same contract
+as the SQL stores (:class:`consist.testing.contracts.StoreContract` runs against both): runs
+are upserted, artifacts and links inserted once, timestamps come back as aware UTC, values
+come back as copies, and a cache lookup returns the newest completed run that executed.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from consist.core.errors import StoreError
+from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
+from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
+
+__all__ = ["InMemoryStore"]
+
+_LinkKey = tuple[str, str, str]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # The SQL stores keep naive UTC and return aware UTC; naive input is taken as UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _copy_run(run: Run) -> Run:
+    return replace(
+        run,
+        status=RunStatus(run.status),
+        created_at=_utc(run.created_at),
+        started_at=_utc(run.started_at),
+        ended_at=_utc(run.ended_at),
+        tags=list(run.tags),
+        config=copy.deepcopy(run.config),
+        meta=copy.deepcopy(run.meta or {}),
+    )
+
+
+def _copy_artifact(artifact: Artifact, producer_signature: str | None = None) -> Artifact:
+    return replace(
+        artifact,
+        created_at=_utc(artifact.created_at),
+        meta=copy.deepcopy(artifact.meta or {}),
+        producer_signature=producer_signature,
+        _resolver=None,
+    )
+
+
+def _link_key(link: Link) -> _LinkKey:
+    return (link.run_id, link.artifact_id, Direction(link.direction).value)
+
+
+def _is_candidate(run: Run) -> bool:
+    return (
+        run.status is RunStatus.COMPLETED
+        and run.signature is not None
+        and not bool(run.meta.get("cache_hit", False))
+    )
+
+
+class InMemoryStore:
+    """A :class:`~consist.core.ports.store.MetadataStore` held in memory.
+
+    Attributes
+    ----------
+    batches_applied : int
+        Number of non-empty batches written, so tests can assert how writes were grouped.
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[str, Run] = {}
+        self._artifacts: dict[str, Artifact] = {}
+        self._links: dict[_LinkKey, Link] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+        self.batches_applied = 0
+
+    def __repr__(self) -> str:
+        return f"InMemoryStore({len(self._runs)} runs, {len(self._artifacts)} artifacts)"
+
+    def _check_open(self, operation: str) -> None:
+        if self._closed:
+            raise StoreError(f"metadata store 'memory' is closed; cannot {operation}.")
+
+    def apply(self, batch: WriteBatch) -> None:
+        """Write ``batch``: upsert runs, insert new artifacts and links, remove unlinks."""
+        if not batch:
+            return
+        with self._lock:
+            self._check_open("write a batch")
+            # Copy everything first so a bad value leaves the store untouched (all or nothing).
+            runs = [_copy_run(run) for run in batch.runs]
+            artifacts = [_copy_artifact(artifact) for artifact in batch.artifacts]
+            links = [(_link_key(link), replace(link, direction=Direction(link.direction)))
+                     for link in batch.links]  # fmt: skip
+            unlinks = [_link_key(link) for link in batch.unlinks]
+            for run in runs:
+                self._runs[run.id] = run
+            for artifact in artifacts:
+                self._artifacts.setdefault(artifact.id, artifact)
+            for key, link in links:
+                self._links.setdefault(key, link)
+            for key in unlinks:
+                self._links.pop(key, None)
+            self.batches_applied += 1
+
+    def find_cached(self, signature: str) -> CacheCandidate | None:
+        """The newest completed run with ``signature`` that was not itself a cache hit."""
+        with self._lock:
+            self._check_open("look up the cache")
+            candidates = [
+                r for r in self._runs.values() if r.signature == signature and _is_candidate(r)
+            ]
+            if not candidates:
+                return None
+            newest = max(candidates, key=lambda r: (r.created_at, r.id))
+            return CacheCandidate(run=_copy_run(newest), outputs=self._artifacts_of(newest.id).outputs)
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with ``run_id``, or None."""
+        with self._lock:
+            self._check_open("read a run")
+            run = self._runs.get(run_id)
+            return None if run is None else _copy_run(run)
+
+    def get_run_artifacts(self, run_id: str) -> RunArtifacts:
+        """The run's input and output artifacts by link key (empty if unknown)."""
+        with self._lock:
+            self._check_open("read a run's artifacts")
+            return self._artifacts_of(run_id)
+
+    def get_artifact(self, artifact_id: str) -> Artifact | None:
+        """The artifact with ``artifact_id`` (with its producer's signature), or None."""
+        with self._lock:
+            self._check_open("read an artifact")
+            artifact = self._artifacts.get(artifact_id)
+            return None if artifact is None else self._attach_producer(artifact)
+
+    def find_runs(self, query: RunQuery) -> list[Run]:
+        """Runs matching every filter of ``query``, newest first."""
+        with self._lock:
+            self._check_open("query runs")
+            status = None if query.status is None else RunStatus(query.status)
+            found = [
+                run
+                for run in self._runs.values()
+                if (query.model is None or run.model_name == query.model)
+                and (status is None or run.status is status)
+                and (query.parent_id is None or run.parent_run_id == query.parent_id)
+                and (query.year is None or run.year == query.year)
+                and (query.iteration is None or run.iteration == query.iteration)
+                and all(tag in run.tags for tag in query.tags)
+            ]
+            found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+            if query.limit is not None:
+                found = found[: max(query.limit, 0)]
+            return [_copy_run(run) for run in found]
+
+    def close(self) -> None:
+        """Mark the store closed; later calls raise :class:`StoreError`. Idempotent."""
+        self._closed = True
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _attach_producer(self, artifact: Artifact) -> Artifact:
+        producer = self._runs.get(artifact.run_id) if artifact.run_id is not None else None
+        return _copy_artifact(artifact, None if producer is None else producer.signature)
+
+    def _artifacts_of(self, run_id: str) -> RunArtifacts:
+        result = RunArtifacts()
+        for (owner, artifact_id, direction), link in self._links.items():
+            artifact = self._artifacts.get(artifact_id)
+            if owner != run_id or artifact is None:
+                continue
+            side = result.inputs if direction == Direction.INPUT.value else result.outputs
+            side[link.key] = self._attach_producer(artifact)
+        return result

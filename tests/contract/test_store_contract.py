@@ -1,0 +1,187 @@
+"""The store contract, run against DuckDB and the in-memory fake, plus DuckDB specifics."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
+from consist.adapters.stores.sql import statements
+from consist.adapters.stores.sql.schema import SCHEMA_VERSION
+from consist.core.errors import SchemaVersionError, StoreError
+from consist.core.model import RunStatus
+from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
+from consist.testing.contracts import StoreContract
+from consist.testing.contracts.store import inp, make_artifact, make_run, out, produced
+from consist.testing.fakes import InMemoryStore
+
+
+class TestDuckDBStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[DuckDBStore]:
+        s = DuckDBStore(str(tmp_path / "p.duckdb"))
+        yield s
+        s.close()
+
+
+class TestInMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
+
+
+# -- DuckDB specifics ----------------------------------------------------------------------
+
+
+def test_reopening_keeps_the_data(tmp_path: Path) -> None:
+    path = str(tmp_path / "p.duckdb")
+    with DuckDBStore(path) as store:
+        produced(store, make_run("r1", signature="s", tags=["t"]), data="a1")
+    with DuckDBStore(path) as store:
+        got = store.get_run("r1")
+        assert got is not None and got.tags == ["t"]
+        found = store.find_cached("s")
+        assert found is not None and found.outputs["data"].id == "a1"
+
+
+def _set_version(path: str, value: str) -> None:
+    con = duckdb.connect(path)
+    con.execute("UPDATE consist_meta SET value = ? WHERE key = 'schema_version'", [value])
+    con.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "p.duckdb")
+    DuckDBStore(path).close()
+    _set_version(path, str(SCHEMA_VERSION + 98))
+    with pytest.raises(SchemaVersionError) as info:
+        DuckDBStore(path)
+    message = str(info.value)
+    assert str(SCHEMA_VERSION + 98) in message and f"up to {SCHEMA_VERSION}" in message
+    assert "upgrade consist" in message and "p.duckdb" in message
+    # The refused database was released: it can be opened again once fixed.
+    _set_version(path, str(SCHEMA_VERSION))
+    DuckDBStore(path).close()
+
+
+def test_unreadable_file_raises_store_error_naming_the_path(tmp_path: Path) -> None:
+    bad = tmp_path / "garbage.duckdb"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError) as info:
+        DuckDBStore(str(bad))
+    assert "garbage.duckdb" in str(info.value) and "open the database" in str(info.value)
+    assert isinstance(info.value.__cause__, duckdb.Error)
+
+
+def test_url_location_and_parent_directories(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er" / "p.duckdb"
+    with DuckDBStore(f"duckdb:///{target}") as store:  # four slashes: absolute path
+        store.apply(WriteBatch(runs=[make_run("r1")]))
+    assert target.is_file()
+    assert database_path("duckdb:///rel/p.duckdb") == "rel/p.duckdb"
+    assert database_path("duckdb://") == ":memory:"
+    assert database_path("p.duckdb") == "p.duckdb"
+
+
+def test_sqlalchemy_engine_sees_applied_rows(tmp_path: Path) -> None:
+    from sqlmodel import Session, col, select
+
+    from consist.adapters.stores.sql.tables import Run as RunRow
+
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        assert isinstance(store, SqlEngineProvider)
+        store.apply(WriteBatch(runs=[make_run("r1", t=0)]))
+        engine = store.sqlalchemy_engine()
+        assert store.sqlalchemy_engine() is engine
+        store.apply(WriteBatch(runs=[make_run("r2", t=1, status=RunStatus.FAILED)]))
+        with Session(engine) as session:
+            rows = session.exec(select(RunRow).order_by(col(RunRow.created_at))).all()
+        assert [(r.id, r.status) for r in rows] == [("r1", "completed"), ("r2", "failed")]
+        assert rows[0].created_at.utcoffset() is not None  # aware UTC, like the raw path
+        assert rows[0].created_at == make_run("r1", t=0).created_at
+
+
+def test_batch_of_500_runs_in_one_apply(tmp_path: Path) -> None:
+    runs = [make_run(f"r{i:03}", t=i, signature=f"s{i}") for i in range(500)]
+    artifacts = [make_artifact(f"a{i:03}", f"r{i:03}") for i in range(500)]
+    links = [out(f"r{i:03}", f"a{i:03}", "data") for i in range(500)]
+    links += [inp(f"r{i:03}", f"a{i - 1:03}", "prev") for i in range(1, 500)]
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        store.apply(WriteBatch(runs=runs, artifacts=artifacts, links=links))
+        assert len(store.find_runs(RunQuery())) == 500
+        found = store.find_cached("s321")
+        assert found is not None and found.outputs["data"].id == "a321"
+        arts = store.get_run_artifacts("r499")
+        assert arts.inputs["prev"].id == "a498" and arts.outputs["data"].id == "a499"
+
+
+def test_failed_batch_leaves_nothing_behind(tmp_path: Path) -> None:
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        bad = make_run("r2", status="not-a-status")  # type: ignore[arg-type]
+        with pytest.raises(ValueError):
+            store.apply(WriteBatch(runs=[make_run("r1"), bad]))
+        assert store.get_run("r1") is None
+        store.apply(WriteBatch(runs=[make_run("r3")]))  # the connection is still usable
+        assert store.get_run("r3") is not None
+
+
+def test_concurrent_apply_and_lookups(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+
+        def writer() -> None:
+            try:
+                for i in range(40):
+                    produced(store, make_run(f"r{i}", t=i, signature="s"), data=f"a{i}")
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        while thread.is_alive():
+            store.find_cached("s")
+            store.find_runs(RunQuery(limit=3))
+        thread.join()
+        assert errors == []
+        found = store.find_cached("s")
+        assert found is not None and found.run.id == "r39"
+
+
+def test_column_lists_match_the_table_definitions() -> None:
+    from consist.adapters.stores.sql.tables import ConsistTable
+
+    tables = ConsistTable.metadata.tables
+    for name, columns in statements.TABLE_COLUMNS.items():
+        assert tuple(c.name for c in tables[name].columns) == columns, name
+
+
+@pytest.mark.slow
+def test_opening_an_existing_database_imports_no_sqlalchemy(tmp_path: Path) -> None:
+    path = str(tmp_path / "p.duckdb")
+    DuckDBStore(path).close()
+    code = (
+        "import sys\n"
+        "from consist.adapters.stores.duckdb_ import DuckDBStore\n"
+        f"s = DuckDBStore({path!r}); s.get_run('x'); s.find_cached('y'); s.close()\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'duckdb_engine') if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_plugin_spec_points_at_the_store() -> None:
+    from consist.adapters.stores.plugin import consist_stores
+    from consist.core.registry import Registry
+
+    registry = Registry()
+    registry.extend(consist_stores())
+    spec = registry.store_for("runs/provenance.duckdb")
+    assert spec.load() is DuckDBStore
+    assert registry.store_for("duckdb:///x").name == "duckdb"

@@ -1,0 +1,33 @@
+"""The usage guide's "Runs" snippet, executed verbatim in a fresh project folder."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pandas as pd
+
+SNIPPET = Path(__file__).parent / "snippets" / "runs.py"
+
+
+def test_runs_snippet_records_then_reuses(raw_csv: Path) -> None:
+    first = runpy.run_path(str(SNIPPET))
+    result = first["result"]
+    assert result.cache_hit is False
+    cleaned = first["cleaned_artifact"]
+    assert cleaned.key == "cleaned"
+    assert cleaned.digest.startswith("blake3:")
+    frame = pd.read_parquet(cleaned.path)
+    assert sorted(frame["value"]) == [0.6, 0.9]  # threshold 0.5 keeps two rows
+    first["tracker"].close()
+
+    # The same script run again in a new process-like session is a cache hit.
+    second = runpy.run_path(str(SNIPPET))
+    assert second["result"].cache_hit is True
+    assert second["cleaned_artifact"].id == cleaned.id
+    assert second["result"].run.meta["cache_source"] == result.run.id
+    tracker = second["tracker"]
+    runs = tracker.find_runs(model="clean_data")
+    assert len(runs) == 2
+    assert {r.meta["cache_hit"] for r in runs} == {True, False}
+    tracker.close()
