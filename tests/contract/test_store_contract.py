@@ -15,7 +15,6 @@ from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
 from consist.adapters.stores.sql import statements
 from consist.adapters.stores.sql.schema import SCHEMA_VERSION
 from consist.core.errors import SchemaVersionError, StoreError
-from consist.core.model import RunStatus
 from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
 from consist.testing.contracts import StoreContract
 from consist.testing.contracts.store import inp, make_artifact, make_run, out, produced
@@ -99,10 +98,14 @@ def test_sqlalchemy_engine_sees_applied_rows(tmp_path: Path) -> None:
         store.apply(WriteBatch(runs=[make_run("r1", t=0)]))
         engine = store.sqlalchemy_engine()
         assert store.sqlalchemy_engine() is engine
-        store.apply(WriteBatch(runs=[make_run("r2", t=1, status=RunStatus.FAILED)]))
+        hit = make_run("r2", t=1, meta={"cache_hit": True, "cache_source": "r1"})
+        store.apply(WriteBatch(runs=[hit]))
         with Session(engine) as session:
             rows = session.exec(select(RunRow).order_by(col(RunRow.created_at))).all()
-        assert [(r.id, r.status) for r in rows] == [("r1", "completed"), ("r2", "failed")]
+        assert [(r.id, r.cache_hit, r.cache_source) for r in rows] == [
+            ("r1", False, None),
+            ("r2", True, "r1"),
+        ]
         assert rows[0].created_at.utcoffset() is not None  # aware UTC, like the raw path
         assert rows[0].created_at == make_run("r1", t=0).created_at
 
@@ -169,7 +172,7 @@ def test_opening_an_existing_database_imports_no_sqlalchemy(tmp_path: Path) -> N
         "import sys\n"
         "from consist.adapters.stores.duckdb_ import DuckDBStore\n"
         f"s = DuckDBStore({path!r}); s.get_run('x'); s.find_cached('y'); s.close()\n"
-        "heavy = sorted(m for m in ('sqlalchemy', 'sqlmodel', 'duckdb_engine') if m in sys.modules)\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'duckdb_engine') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

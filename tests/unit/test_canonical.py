@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consist.core.errors import ConfigHashError, ConsistError
-from consist.core.identity import canonical_json, canonicalize, config_digest
+from consist.core.identity import canonical_json, canonicalize, config_digest, tree_digest
 from consist.core.identity.canonical import canonical_bytes
 
 # -- strategies -------------------------------------------------------------------------
@@ -111,6 +111,13 @@ def slowed(value: Any) -> Any:
 @given(json_like)
 def test_fast_path_agrees_with_general_path(value: Any) -> None:
     assert canonical_bytes(slowed(value)) == canonical_bytes(value)
+
+
+@given(json_like | st.dictionaries(st.integers() | st.tuples(st.integers()), json_like))
+def test_canonicalize_is_idempotent_and_tree_digest_matches(value: Any) -> None:
+    tree = canonicalize(value)
+    assert canonical_bytes(canonicalize(tree)) == canonical_bytes(tree)
+    assert tree_digest(tree) == config_digest(value)
 
 
 @given(st.integers(min_value=-(2**53), max_value=2**53))

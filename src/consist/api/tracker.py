@@ -10,7 +10,7 @@ from contextvars import Token
 from pathlib import Path
 from typing import Any
 
-from consist.api import options
+from consist.api import options, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
 from consist.api.code import step_code_identity
@@ -23,7 +23,6 @@ from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunArtifacts, RunResult, validate_key
 from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, RunQuery, SqlEngineProvider
-from consist.core.recorder import Recorder
 from consist.core.services import RunnerPorts, StepRequest, StepRunner
 from consist.core.workspace import Workspace, absolute
 
@@ -54,13 +53,6 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
             )
         resolved[name] = absolute(text)
     return resolved
-
-
-def _close_resources(recorder: Recorder, store: MetadataStore) -> None:
-    try:
-        recorder.close()
-    finally:
-        store.close()
 
 
 class Tracker:
@@ -124,18 +116,19 @@ class Tracker:
         self._pm = get_plugin_manager()
         self._registry = build_registry(self._pm, plugins)
         self.db_path = _store_location(db_path, self.run_dir)
-        self._store: MetadataStore = construct(self._registry.store_for(self.db_path), self.db_path)
+        store_spec = self._registry.store_for(self.db_path)
         self._fs = construct(self._registry.get("filesystem", "local"), cache_dir=self._consist_dir)
+        self._recorder = stores.acquire(
+            self.db_path,
+            lambda: construct(store_spec, self.db_path),
+            self._fs.write_atomic,
+            flush_interval,
+        )
+        self._store: MetadataStore = self._recorder.store
         self._workspace = Workspace(self.run_dir, self.mounts)
         self._frames = FrameIO(self._registry)
         self._access = ArtifactAccess(self._workspace, self._frames)
         self._events = TrackerEvents(self._pm.hook)
-        self._recorder = Recorder(
-            self._store,
-            self._fs.write_atomic,
-            self._consist_dir / "runs",
-            flush_interval=flush_interval,
-        )
         self._executors: dict[str, Any] = {}
         self._runner = StepRunner(
             RunnerPorts(
@@ -148,11 +141,12 @@ class Tracker:
                 events=self._events,
                 attach=self._access.attach,
                 make_dir=lambda p: p.mkdir(parents=True, exist_ok=True),
+                snapshot_dir=self._consist_dir / "runs",
             )
         )
         self.current_run: Run | None = None
         self._events.internal_start = self._enter_run
-        self._finalizer = weakref.finalize(self, _close_resources, self._recorder, self._store)
+        self._finalizer = weakref.finalize(self, stores.release, self.db_path)
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:

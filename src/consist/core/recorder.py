@@ -70,8 +70,6 @@ class Recorder:
         The metadata store rows are flushed into.
     write_snapshot
         Atomic writer ``(path, bytes)``; called synchronously for every event.
-    snapshot_dir
-        Directory of ``<run_id>.json`` snapshots.
     flush_interval
         Seconds a queued row may wait before a background flush; ``0`` flushes every event.
     """
@@ -80,13 +78,11 @@ class Recorder:
         self,
         store: MetadataStore,
         write_snapshot: Callable[[Path, bytes], None],
-        snapshot_dir: Path,
         *,
         flush_interval: float = 0.1,
     ) -> None:
         self.store = store
         self._write_snapshot = write_snapshot
-        self._snapshot_dir = snapshot_dir
         self._interval = flush_interval
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
@@ -102,12 +98,12 @@ class Recorder:
         inputs: dict[str, Artifact],
         outputs: dict[str, Artifact],
         *,
+        snapshot_dir: Path,
         unlink_outputs: dict[str, Artifact] | None = None,
     ) -> None:
-        """Make the current state of ``run`` and its links durable, then queue its rows."""
-        self._write_snapshot(
-            self._snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
-        )
+        """Make the current state of ``run`` durable in ``snapshot_dir/<run_id>.json``, then
+        queue its rows."""
+        self._write_snapshot(snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs))
         with self._lock:
             q = self._queue
             q.runs[run.id] = run

@@ -105,6 +105,7 @@ class RunnerPorts:
     events: Events
     attach: Callable[[Artifact], Artifact]
     make_dir: Callable[[Path], None]
+    snapshot_dir: Path
     new_artifact_id: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
 
 
@@ -239,7 +240,7 @@ class StepRunner:
         run.meta.update(cache_hit=True, cache_source=source.id)
         outputs = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
         if req.cache_mode != "readonly":
-            self.ports.recorder.record(run, inputs, outputs)
+            self._record(run, inputs, outputs)
         self.ports.events.run_finished(run)
         return RunResult(run, outputs, True)
 
@@ -254,7 +255,7 @@ class StepRunner:
         recording = req.cache_mode != "readonly"
         passed = {r.key for r in req.inputs if r.passed}
         if recording:
-            self.ports.recorder.record(run, inputs, {})
+            self._record(run, inputs, {})
         self.ports.events.run_started(run)
         artifact_dir = self.ports.workspace.to_path(run.artifact_dir or "")
         try:
@@ -267,17 +268,20 @@ class StepRunner:
             run.ended_at = self.ports.clock.now()
             run.error = _error_summary(exc)
             if recording:
-                self.ports.recorder.record(run, inputs, {})
+                self._record(run, inputs, {})
             self.ports.events.run_finished(run)
             raise
         run.status = RunStatus.COMPLETED
         run.ended_at = self.ports.clock.now()
         if recording:
-            self.ports.recorder.record(run, inputs, outputs)
+            self._record(run, inputs, outputs)
         for artifact in outputs.values():
             self.ports.events.artifact_logged(run, artifact, "output")
         self.ports.events.run_finished(run)
         return RunResult(run, outputs, False)
+
+    def _record(self, run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]) -> None:
+        self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
 
     # -- binding and outputs -----------------------------------------------------------------
     def _bind(

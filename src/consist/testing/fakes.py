@@ -12,6 +12,7 @@ import copy
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
+from enum import Enum
 
 from consist.core.errors import StoreError
 from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
@@ -22,11 +23,13 @@ __all__ = ["InMemoryStore"]
 _LinkKey = tuple[str, str, str]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime) -> datetime:
     # The SQL stores keep naive UTC and return aware UTC; naive input is taken as UTC.
-    if value is None:
-        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 def _copy_run(run: Run) -> Run:
@@ -34,8 +37,8 @@ def _copy_run(run: Run) -> Run:
         run,
         status=RunStatus(run.status),
         created_at=_utc(run.created_at),
-        started_at=_utc(run.started_at),
-        ended_at=_utc(run.ended_at),
+        started_at=_utc_or_none(run.started_at),
+        ended_at=_utc_or_none(run.ended_at),
         tags=list(run.tags),
         config=copy.deepcopy(run.config),
         meta=copy.deepcopy(run.meta or {}),
@@ -97,8 +100,10 @@ class InMemoryStore:
             # Copy everything first so a bad value leaves the store untouched (all or nothing).
             runs = [_copy_run(run) for run in batch.runs]
             artifacts = [_copy_artifact(artifact) for artifact in batch.artifacts]
-            links = [(_link_key(link), replace(link, direction=Direction(link.direction)))
-                     for link in batch.links]  # fmt: skip
+            links = [
+                (_link_key(link), replace(link, direction=Direction(link.direction)))
+                for link in batch.links
+            ]
             unlinks = [_link_key(link) for link in batch.unlinks]
             for run in runs:
                 self._runs[run.id] = run
@@ -120,7 +125,9 @@ class InMemoryStore:
             if not candidates:
                 return None
             newest = max(candidates, key=lambda r: (r.created_at, r.id))
-            return CacheCandidate(run=_copy_run(newest), outputs=self._artifacts_of(newest.id).outputs)
+            return CacheCandidate(
+                run=_copy_run(newest), outputs=self._artifacts_of(newest.id).outputs
+            )
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with ``run_id``, or None."""
@@ -146,12 +153,12 @@ class InMemoryStore:
         """Runs matching every filter of ``query``, newest first."""
         with self._lock:
             self._check_open("query runs")
-            status = None if query.status is None else RunStatus(query.status)
+            status = query.status.value if isinstance(query.status, Enum) else query.status
             found = [
                 run
                 for run in self._runs.values()
                 if (query.model is None or run.model_name == query.model)
-                and (status is None or run.status is status)
+                and (status is None or run.status.value == status)
                 and (query.parent_id is None or run.parent_run_id == query.parent_id)
                 and (query.year is None or run.year == query.year)
                 and (query.iteration is None or run.iteration == query.iteration)

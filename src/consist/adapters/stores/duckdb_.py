@@ -17,9 +17,9 @@ import duckdb
 
 from consist.adapters.stores.sql.dbapi import DbApiStore
 from consist.adapters.stores.sql.ops import Row, insert_values
-from consist.adapters.stores.sql.statements import TABLE_COLUMNS
 from consist.adapters.stores.sql.schema import ensure_schema
-from consist.core.errors import SchemaVersionError, StoreError
+from consist.adapters.stores.sql.statements import TABLE_COLUMNS
+from consist.core.errors import StoreError
 
 __all__ = ["DuckDBStore", "database_path"]
 
@@ -80,8 +80,9 @@ class DuckDBStore(DbApiStore):
     """
 
     driver_errors = (duckdb.Error,)
-    # DuckDB's json_each yields JSON values, so the element is unquoted before comparing.
-    tag_match_sql = "EXISTS (SELECT 1 FROM json_each(run.tags) AS t WHERE t.value ->> '$' = ?)"
+    # Parsing the JSON array into a VARCHAR list compares whole elements (json_each would
+    # too, but it needs DuckDB >= 1.3).
+    tag_match_sql = "list_contains(from_json(run.tags, '[\"VARCHAR\"]'), ?)"
 
     def __init__(self, location: str) -> None:
         super().__init__(location)
@@ -95,12 +96,12 @@ class DuckDBStore(DbApiStore):
             raise self._error("open the database", exc) from exc
         try:
             ensure_schema(conn, "duckdb", location)
-        except SchemaVersionError:
-            conn.close()
-            raise
-        except duckdb.Error as exc:
+        except (duckdb.Error, ValueError) as exc:  # ValueError: an unreadable version value
             conn.close()
             raise self._error("prepare the schema", exc) from exc
+        except BaseException:  # SchemaVersionError among others: release the file first
+            conn.close()
+            raise
         self._attach(conn)
 
     def sqlalchemy_engine(self) -> Any:
@@ -108,7 +109,8 @@ class DuckDBStore(DbApiStore):
 
         DuckDB refuses a second connection to an open file from the same process, so the
         engine's connections are cursors of the store's own database instance: they see
-        every committed :meth:`apply`.
+        every committed :meth:`apply`. The engine is meant for queries: rows written through
+        it bypass the store's cache index.
 
         Returns
         -------
@@ -132,7 +134,9 @@ class DuckDBStore(DbApiStore):
             insert_values(conn, table, rows)
         else:
             # Each column travels as one list parameter, zipped back into rows by unnest.
-            conn.execute(_unnest_insert(table), [list(column) for column in zip(*rows)])
+            conn.execute(
+                _unnest_insert(table), [list(column) for column in zip(*rows, strict=True)]
+            )
 
     def _close_connection(self, conn: Any) -> None:
         engine, self._engine = self._engine, None

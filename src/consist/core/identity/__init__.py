@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from consist.core.identity.canonical import canonical_json, canonicalize, config_digest
+from consist.core.identity.canonical import (
+    canonical_json,
+    canonicalize,
+    config_digest,
+    tree_digest,
+)
 from consist.core.identity.code import CodeIdentity, code_identity, module_identity
 
 __all__ = [
@@ -12,4 +17,5 @@ __all__ = [
     "code_identity",
     "config_digest",
     "module_identity",
+    "tree_digest",
 ]

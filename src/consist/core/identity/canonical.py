@@ -22,7 +22,7 @@ from typing import Any
 
 from consist.core.errors import ConfigHashError
 
-__all__ = ["canonicalize", "canonical_bytes", "canonical_json", "config_digest"]
+__all__ = ["canonical_bytes", "canonical_json", "canonicalize", "config_digest", "tree_digest"]
 
 Fallback = Callable[[Any], Any]
 
@@ -111,6 +111,25 @@ def config_digest(value: Any, *, fallback: Fallback | None = None) -> str:
     """
     encoded = canonical_bytes(value, fallback=fallback)
     return "sha256:" + hashlib.sha256(_SCHEME + encoded).hexdigest()
+
+
+def tree_digest(tree: Any) -> str:
+    """Digest of a tree already returned by :func:`canonicalize`.
+
+    Lets a caller canonicalise once, keep the tree (for storage or explanations) and still
+    get exactly ``config_digest(value)``: canonicalisation is idempotent on its own output.
+
+    Parameters
+    ----------
+    tree
+        The result of :func:`canonicalize`.
+
+    Returns
+    -------
+    str
+        ``"sha256:<hex>"``, equal to ``config_digest`` of the value ``tree`` came from.
+    """
+    return config_digest(tree)
 
 
 def canonical_json(value: Any, *, fallback: Fallback | None = None) -> str:

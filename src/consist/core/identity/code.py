@@ -216,8 +216,10 @@ def _root(project_root: Path) -> Path:
 
 
 def _module_mode(targets: tuple, root: Path) -> CodeIdentity:
-    kind, obj = targets[0]
-    filename = _source_file(obj) if kind in ("function", "class") else None
+    # The innermost target: for a decorated step that is the user's function, whose module
+    # is meant, rather than the module of the decorator's wrapper.
+    code_targets = [obj for kind, obj in targets if kind in ("function", "class")]
+    filename = _source_file(code_targets[-1]) if code_targets else None
     if filename is not None and os.path.isfile(filename):
         return module_identity(Path(filename))
     return _memoised(targets, root, "source").identity  # no module file: own source/bytecode
@@ -473,12 +475,11 @@ def _code_names(code: types.CodeType) -> set[str]:
 
 
 def _union(*refs: _Refs) -> _Refs:
-    names, chains, imports = set(), set(), set()
-    for ref in refs:
-        names |= ref.names
-        chains |= ref.chains
-        imports |= ref.imports
-    return _Refs(frozenset(names), frozenset(chains), frozenset(imports))
+    return _Refs(
+        frozenset().union(*(r.names for r in refs)),
+        frozenset().union(*(r.chains for r in refs)),
+        frozenset().union(*(r.imports for r in refs)),
+    )
 
 
 def _methods_hex(methods: list[types.FunctionType]) -> str:
@@ -718,7 +719,7 @@ class _Analysis:
             refs = _code_refs(code)
         else:
             digest, refs = _dump_hex(node), _references([node])
-            if False:  # source on disk is not what runs: add what runs
+            if not _is_current(code):  # source on disk is not what runs: add what runs
                 digest += ":" + _bytecode_hex(fn)
                 refs = _union(refs, _code_refs(code))
             self.units[id(fn)] = (label, "source", digest)
@@ -858,7 +859,7 @@ class _Analysis:
                 self._statement_at(where)
         elif isinstance(value, types.ModuleType):
             if self._local_module(value):  # used whole (getattr(mod, name)): all of it
-                self._file(value.__file__)
+                self._file(str(value.__file__))
         elif isinstance(value, functools.partial | types.MethodType):
             self._classify_compound(value, where)
         elif _is_simple(value) and where is not None and self._constant(value, where):
@@ -925,9 +926,12 @@ class _Analysis:
         return self._local_name(fn.__module__)  # exec/REPL code: local if its module is
 
     def _local_name(self, module_name: str | None) -> bool:
-        if module_name is None or module_name == "__main__":
+        if module_name is None:  # exec'd code with bare globals
             return True
-        return self._local_module(sys.modules.get(module_name))
+        module = sys.modules.get(module_name)
+        if isinstance(getattr(module, "__file__", None), str):
+            return self._local_module(module)
+        return module_name == "__main__"  # a REPL or notebook session: the user's own code
 
     def _local_module(self, module: Any) -> bool:
         filename = getattr(module, "__file__", None)

@@ -41,7 +41,9 @@ def make_run(run_id: str, t: float = 0.0, **fields: Any) -> Run:
     return Run(id=run_id, **values)
 
 
-def make_artifact(artifact_id: str, run_id: str | None, key: str = "data", **fields: Any) -> Artifact:
+def make_artifact(
+    artifact_id: str, run_id: str | None, key: str = "data", **fields: Any
+) -> Artifact:
     """An artifact produced by ``run_id``; ``fields`` override any attribute."""
     values: dict[str, Any] = {
         "uri": f"workspace://outputs/{artifact_id}.parquet",
@@ -138,8 +140,9 @@ class StoreContract:
     def test_run_is_upserted_across_batches(self, store: MetadataStore) -> None:
         running = make_run("r1", status=RunStatus.RUNNING, signature="s")
         store.apply(WriteBatch(runs=[running]))
-        done = make_run("r1", status=RunStatus.COMPLETED, signature="s", ended_at=at(5),
-                        meta={"rows": 10})  # fmt: skip
+        done = make_run(
+            "r1", status=RunStatus.COMPLETED, signature="s", ended_at=at(5), meta={"rows": 10}
+        )
         store.apply(WriteBatch(runs=[done]))
         got = store.get_run("r1")
         assert got is not None and got.status is RunStatus.COMPLETED
@@ -186,8 +189,14 @@ class StoreContract:
         assert arts.inputs["persons"].producer_signature == "sig-up"
         got = arts.outputs["result"]
         assert (got.id, got.key, got.uri, got.driver, got.digest, got.size, got.run_id) == (
-            "a-out", "result", output.uri, "parquet", "digest-a-out", 1234, "r1",
-        )  # fmt: skip
+            "a-out",
+            "result",
+            output.uri,
+            "parquet",
+            "digest-a-out",
+            1234,
+            "r1",
+        )
         assert got.meta == {"rows": 3, "cols": ["x"]}
         assert got.created_at == at(1) and got.created_at.utcoffset() == timedelta(0)
         assert got.producer_signature == "sig-r1"
@@ -248,17 +257,23 @@ class StoreContract:
     def test_unfinished_and_failed_runs_are_never_candidates(self, store: MetadataStore) -> None:
         produced(store, make_run("done", t=0, signature="s"), data="a0")
         for i, status in enumerate((RunStatus.FAILED, RunStatus.RUNNING, RunStatus.CRASHED)):
-            produced(store, make_run(f"r-{status.value}", t=10 + i, signature="s", status=status),
-                     data=f"a-{status.value}")  # fmt: skip
+            produced(
+                store,
+                make_run(f"r-{status.value}", t=10 + i, signature="s", status=status),
+                data=f"a-{status.value}",
+            )
         found = store.find_cached("s")
         assert found is not None and found.run.id == "done"
-        store.apply(WriteBatch(runs=[make_run("only-failed", signature="f",
-                                              status=RunStatus.FAILED)]))  # fmt: skip
+        store.apply(
+            WriteBatch(runs=[make_run("only-failed", signature="f", status=RunStatus.FAILED)])
+        )
         assert store.find_cached("f") is None
 
     def test_cache_hits_are_never_candidates(self, store: MetadataStore) -> None:
         produced(store, make_run("source", t=0, signature="s"), data="a1")
-        hit = make_run("hit", t=10, signature="s", meta={"cache_hit": True, "cache_source": "source"})
+        hit = make_run(
+            "hit", t=10, signature="s", meta={"cache_hit": True, "cache_source": "source"}
+        )
         store.apply(WriteBatch(runs=[hit], links=[out("hit", "a1", "data")]))
         bare_hit = make_run("bare", t=20, signature="s", meta={"cache_hit": True})
         store.apply(WriteBatch(runs=[bare_hit]))
@@ -279,8 +294,11 @@ class StoreContract:
 
     def test_candidate_outputs_follow_later_links(self, store: MetadataStore) -> None:
         produced(store, make_run("r1", signature="s"), data="a1")
-        store.apply(WriteBatch(artifacts=[make_artifact("a2", "r1", "late")],
-                               links=[out("r1", "a2", "late")]))  # fmt: skip
+        store.apply(
+            WriteBatch(
+                artifacts=[make_artifact("a2", "r1", "late")], links=[out("r1", "a2", "late")]
+            )
+        )
         found = store.find_cached("s")
         assert found is not None and set(found.outputs) == {"data", "late"}
         store.apply(WriteBatch(unlinks=[out("r1", "a1", "data")]))
@@ -301,12 +319,13 @@ class StoreContract:
                 runs=[
                     make_run("a", t=1, model_name="m1", year=2030, iteration=0, parent_run_id="p"),
                     make_run("b", t=3, model_name="m1", year=2040, iteration=1, parent_run_id="p"),
-                    make_run("c", t=2, model_name="m2", year=2030, iteration=1,
-                             status=RunStatus.FAILED),
+                    make_run(
+                        "c", t=2, model_name="m2", year=2030, iteration=1, status=RunStatus.FAILED
+                    ),
                     make_run("d", t=4, model_name="m1", year=None),
                 ]
             )
-        )  # fmt: skip
+        )
         ids = lambda **kw: [r.id for r in store.find_runs(RunQuery(**kw))]  # noqa: E731
         assert ids() == ["d", "b", "c", "a"]
         assert ids(model="m1") == ["d", "b", "a"]

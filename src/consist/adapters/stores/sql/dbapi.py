@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -89,12 +89,10 @@ class DbApiStore:
         conn.execute("COMMIT")
 
     def _rollback(self, conn: Any) -> None:
-        try:
+        # The original failure is what the caller needs to see; a rollback that fails
+        # (e.g. because the driver already aborted the transaction) adds nothing.
+        with suppress(*self.driver_errors):
             conn.execute("ROLLBACK")
-        except self.driver_errors:
-            # The original failure is what the caller needs to see; a rollback that fails
-            # (e.g. because the driver already aborted the transaction) adds nothing.
-            pass
 
     def _close_connection(self, conn: Any) -> None:
         conn.close()

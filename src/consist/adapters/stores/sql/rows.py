@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from enum import Enum
-from pathlib import PurePath
 from typing import Any
 
 from consist.adapters.stores.sql.statements import RUN_COLUMNS
@@ -29,9 +28,7 @@ def _json_default(value: Any) -> Any:
         return value.value
     if isinstance(value, set | frozenset):
         return sorted(value, key=repr)
-    if isinstance(value, PurePath):
-        return str(value)
-    return str(value)
+    return str(value)  # paths, decimals, UUIDs and anything else with a text form
 
 
 # One encoder for the process: json.dumps with options builds a new encoder on every call,
@@ -203,4 +200,3 @@ def decode_cache_entry(run_json: str, outputs_json: str) -> tuple[Run, dict[str,
         for key, (row, producer) in json.loads(outputs_json).items()
     }
     return run, outputs
-

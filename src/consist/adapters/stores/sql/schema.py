@@ -7,6 +7,7 @@ neither SQLAlchemy nor SQLModel; they are imported only to compile the DDL of
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from consist.core.errors import SchemaVersionError
@@ -111,9 +112,7 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
         conn.execute(_WRITE_VERSION, [_VERSION_KEY, str(SCHEMA_VERSION)])
         conn.execute("COMMIT")
     except BaseException:
-        try:
+        with suppress(Exception):  # the original failure is the one worth reporting
             conn.execute("ROLLBACK")
-        except Exception:  # the original failure is the one worth reporting
-            pass
         raise
     return SCHEMA_VERSION

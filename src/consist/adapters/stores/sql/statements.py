@@ -95,9 +95,7 @@ def delete_where_in(table: str, key: str, n_ids: int) -> str:
 def delete_runs_returning(n_ids: int) -> str:
     """Delete ``n_ids`` runs by id, returning what the cache index needs of their old state."""
     marks = ", ".join("?" * n_ids)
-    return (
-        f"DELETE FROM run WHERE id IN ({marks}) RETURNING id, status, signature, cache_hit"
-    )
+    return f"DELETE FROM run WHERE id IN ({marks}) RETURNING id, status, signature, cache_hit"
 
 
 @lru_cache(maxsize=64)

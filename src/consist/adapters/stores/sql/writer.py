@@ -23,7 +23,7 @@ from consist.adapters.stores.sql.rows import (
     link_to_row,
     run_to_row,
 )
-from consist.core.model import Direction, Link, Run, RunStatus
+from consist.core.model import Direction, Run, RunStatus
 from consist.core.ports.store import WriteBatch
 
 #: ``insert(conn, table, rows)``: add rows whose primary keys are new.
@@ -55,8 +55,9 @@ def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) ->
     run_rows = [run_to_row(run) for run in runs]
     was_indexed = _replace_runs(conn, runs, run_rows, insert)
     artifact_rows = _insert_artifacts(conn, batch, insert)
-    targets = {run.id: row for run, row in zip(runs, run_rows, strict=True)
-               if is_cache_candidate(run)}  # fmt: skip
+    targets = {
+        run.id: row for run, row in zip(runs, run_rows, strict=True) if is_cache_candidate(run)
+    }
     link_state = _write_links(conn, batch, targets.keys(), insert)
     _refresh_cache_index(conn, runs, targets, was_indexed, link_state, artifact_rows, batch, insert)
 
@@ -85,8 +86,10 @@ def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str,
     for artifact in batch.artifacts:
         if artifact.id not in wanted:
             wanted[artifact.id] = artifact_to_row(artifact)
-    stored = {row[0]: row for row in select_in(conn, "artifact", sql.ARTIFACT_COLUMNS, "id", wanted)}
-    new = list(wanted.values()); stored = {}
+    stored = {
+        row[0]: row for row in select_in(conn, "artifact", sql.ARTIFACT_COLUMNS, "id", wanted)
+    }
+    new = [row for artifact_id, row in wanted.items() if artifact_id not in stored]
     if new:
         insert(conn, "artifact", new)
     stored.update((row[0], row) for row in new)
@@ -159,32 +162,36 @@ def _refresh_cache_index(
         return
 
     outputs = {
-        run_id: {row[3]: row[1] for key, row in link_state.get(run_id, {}).items()
-                 if key[2] == _OUTPUT}
+        run_id: {
+            row[3]: row[1] for key, row in link_state.get(run_id, {}).items() if key[2] == _OUTPUT
+        }
         for run_id in (*targets, *indexed)
-    }  # fmt: skip
+    }
     wanted = {aid for by_key in outputs.values() for aid in by_key.values()}
     missing = wanted - artifact_rows.keys()
     if missing:
-        artifact_rows = {**artifact_rows, **{
-            row[0]: row for row in select_in(conn, "artifact", sql.ARTIFACT_COLUMNS, "id", missing)
-        }}  # fmt: skip
+        found = select_in(conn, "artifact", sql.ARTIFACT_COLUMNS, "id", missing)
+        artifact_rows = {**artifact_rows, **{row[0]: row for row in found}}
     known = {run.id: run.signature for run in runs}
     known.update((run_id, entry[0]) for run_id, entry in indexed.items())
-    producers = _signatures(conn, known, {artifact_rows[a][_PRODUCER] for a in wanted
-                                          if a in artifact_rows})  # fmt: skip
+    producers = _signatures(
+        conn, known, {artifact_rows[a][_PRODUCER] for a in wanted if a in artifact_rows}
+    )
 
     entries: list[Row] = []
     for run_id, by_key in outputs.items():
-        snapshot = encode_outputs_snapshot({
-            key: (artifact_rows[aid], producers.get(artifact_rows[aid][_PRODUCER]))
-            for key, aid in by_key.items()
-            if aid in artifact_rows  # a link may precede its artifact row
-        })  # fmt: skip
+        snapshot = encode_outputs_snapshot(
+            {
+                key: (artifact_rows[aid], producers.get(artifact_rows[aid][_PRODUCER]))
+                for key, aid in by_key.items()
+                if aid in artifact_rows  # a link may precede its artifact row
+            }
+        )
         if run_id in targets:
             row = targets[run_id]
-            entries.append((run_id, row[_SIGNATURE], row[_CREATED_AT], encode_run_snapshot(row),
-                            snapshot))  # fmt: skip
+            entries.append(
+                (run_id, row[_SIGNATURE], row[_CREATED_AT], encode_run_snapshot(row), snapshot)
+            )
         else:
             # The stored values go back exactly as the driver returned them.
             signature, created_at, run_json = indexed[run_id]
