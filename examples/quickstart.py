@@ -20,7 +20,9 @@ workspace = Path("quickstart-workspace")
 shutil.rmtree(workspace, ignore_errors=True)
 workspace.mkdir()
 
-raw = workspace / "raw.csv"
+data_dir = workspace / "data"
+data_dir.mkdir()
+raw = data_dir / "raw.csv"
 pd.DataFrame({"id": range(6), "value": [0.1, 0.7, 0.4, 0.9, 0.55, 0.2]}).to_csv(raw, index=False)
 
 
@@ -28,7 +30,13 @@ class CleaningConfig(BaseModel):
     threshold: float = 0.5
 
 
-tracker = Tracker(run_dir=workspace / "runs", db_path=workspace / "provenance.duckdb")
+# Files under a mount are recorded as "data://raw.csv": portable to any machine that
+# mounts its own copy of the data folder under the same name.
+tracker = Tracker(
+    run_dir=workspace / "runs",
+    db_path=workspace / "provenance.duckdb",
+    mounts={"data": data_dir},
+)
 
 
 @tracker.define_step(outputs=["cleaned"])
@@ -40,9 +48,7 @@ def clean(raw_file: Path, config: CleaningConfig) -> dict[str, pd.DataFrame]:
 
 for attempt in (1, 2):
     started = time.perf_counter()
-    result = tracker.run(
-        fn=clean, inputs={"raw_file": raw}, config=CleaningConfig(threshold=0.5)
-    )
+    result = tracker.run(fn=clean, inputs={"raw_file": raw}, config=CleaningConfig(threshold=0.5))
     elapsed_ms = (time.perf_counter() - started) * 1000
     verdict = "cache HIT " if result.cache_hit else "cache MISS"
     print(f"run {attempt}: {verdict} run_id={result.run.id}  ({elapsed_ms:.1f} ms)")
@@ -54,7 +60,9 @@ print(f"\ncleaned rows: {len(cleaned.load())}  stored at {cleaned.uri}")
 producer = tracker.get_run(cleaned.run_id)
 lineage = tracker.get_artifacts_for_run(producer.id)
 print("\nprovenance of 'cleaned':")
-print(f"  produced by run {producer.id} (model={producer.model_name}, status={producer.status.value})")
+print(
+    f"  produced by run {producer.id} (model={producer.model_name}, status={producer.status.value})"
+)
 print(f"  config         {producer.config}")
 for key, artifact in lineage.inputs.items():
     print(f"  input {key:<9}{artifact.uri}  {artifact.digest[:20]}…")

@@ -42,7 +42,36 @@ _EXPORTS: dict[str, str] = {
     "PluginError": "consist.core.errors:PluginError",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "ActiveRunError",
+    "Artifact",
+    "BindingError",
+    "ConfigHashError",
+    "ConsistError",
+    "ConsistWarning",
+    "InputNotFoundError",
+    "IntegrityError",
+    "InvalidKeyError",
+    "NoActiveRunError",
+    "OptionValueError",
+    "OutputError",
+    "OutputMissingError",
+    "PluginError",
+    "ReadOnlyError",
+    "Run",
+    "RunArtifacts",
+    "RunIdConflictError",
+    "RunNotFoundError",
+    "RunResult",
+    "RunStatus",
+    "SchemaVersionError",
+    "StoreError",
+    "Tracker",
+    "__version__",
+    "current_tracker",
+    "hookimpl",
+    "load",
+]
 
 
 def __getattr__(name: str) -> Any:

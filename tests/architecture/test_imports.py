@@ -48,3 +48,11 @@ def test_every_hook_is_documented() -> None:
     docs = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
     assert hooks, "no hooks found"
     assert [h for h in hooks if h not in docs] == []
+
+
+def test_all_lists_exactly_the_lazy_exports() -> None:
+    import consist
+
+    assert sorted(consist.__all__) == sorted([*consist._EXPORTS, "__version__"])
+    for name in consist.__all__:
+        assert getattr(consist, name) is not None

@@ -145,7 +145,10 @@ def test_declared_output_missing_warns_or_errors(tracker, raw_csv) -> None:
         tracker.run(step, inputs={"raw": raw_csv}, outputs=["a", "b"])
     with pytest.raises(FileNotFoundError, match=r"\['b'\]"):
         tracker.run(
-            step, inputs={"raw": raw_csv}, outputs=["a", "b"], output_missing="error",
+            step,
+            inputs={"raw": raw_csv},
+            outputs=["a", "b"],
+            output_missing="error",
             config={"differs": True},
         )
     assert tracker.find_runs(status="failed")[0].error.startswith("OutputMissingError")

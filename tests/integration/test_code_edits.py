@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-HELPERS = '''
+HELPERS = """
 SCALE = 2
 
 def scale(values):
@@ -24,9 +24,9 @@ def scale(values):
 
 def unrelated():
     return "not used by the step"
-'''
+"""
 
-PIPELINE = '''
+PIPELINE = """
 import json, sys
 from pathlib import Path
 from consist import Tracker
@@ -42,7 +42,7 @@ tracker = Tracker(run_dir="runs", db_path="provenance.duckdb", project_root=".")
 result = tracker.run(step, inputs={"raw": Path("raw.txt")})
 print(json.dumps({"hit": result.cache_hit}))
 tracker.close()
-'''
+"""
 
 
 def _session(project: Path) -> bool:

@@ -17,7 +17,9 @@ from consist.core.workspace import Workspace
 
 
 def _plan(fn, **kw):
-    defaults = dict(fn_args={}, has_config=False, config_keys=set(), input_keys=set(), load_inputs=True)
+    defaults = dict(
+        fn_args={}, has_config=False, config_keys=set(), input_keys=set(), load_inputs=True
+    )
     defaults.update(kw)
     return {b.name: b for b in plan_binding(fn, **defaults)}
 
@@ -26,8 +28,9 @@ def test_binding_precedence_fn_args_config_inputs_config_keys() -> None:
     def fn(a, config, b, c, d=1):
         pass
 
-    plan = _plan(fn, fn_args={"a": 1, "b": 2}, has_config=True, config_keys={"c", "b"},
-                 input_keys={"b", "c"})
+    plan = _plan(
+        fn, fn_args={"a": 1, "b": 2}, has_config=True, config_keys={"c", "b"}, input_keys={"b", "c"}
+    )
     assert plan["a"].source == "fn_args"
     assert plan["config"].source == "config"
     assert plan["b"].source == "fn_args"  # fn_args win over inputs
@@ -85,7 +88,9 @@ def test_return_value_shape_errors(value, declared) -> None:
         map_return_value(value, declared, "s")
 
 
-@pytest.mark.parametrize("key", ["", " ", "a/b", "a\\b", "..", "../x", "x/..", ".", "a\x00b", None, 3])
+@pytest.mark.parametrize(
+    "key", ["", " ", "a/b", "a\\b", "..", "../x", "x/..", ".", "a\x00b", None, 3]
+)
 def test_invalid_keys(key) -> None:
     with pytest.raises(InvalidKeyError):
         validate_key(key)
@@ -97,7 +102,9 @@ def test_valid_keys(key) -> None:
 
 
 def test_workspace_uris_round_trip_and_mounts_win(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "runs", {"inputs": tmp_path / "data", "inner": tmp_path / "runs" / "m"})
+    ws = Workspace(
+        tmp_path / "runs", {"inputs": tmp_path / "data", "inner": tmp_path / "runs" / "m"}
+    )
     cases = {
         tmp_path / "runs" / "outputs" / "x y.csv": "workspace://outputs/x%20y.csv",
         tmp_path / "data" / "a.csv": "inputs://a.csv",

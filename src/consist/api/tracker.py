@@ -42,7 +42,9 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
     for name, root in (mounts or {}).items():
         if not isinstance(name, str) or not name.isidentifier() or name in ("file", "workspace"):
             raise OptionValueError(
-                "mounts", name, ["<identifier other than 'file' or 'workspace'>"],
+                "mounts",
+                name,
+                ["<identifier other than 'file' or 'workspace'>"],
                 "Mount names become URI schemes, e.g. mounts={'inputs': '/data/in'}.",
             )
         text = os.fspath(root)
@@ -299,7 +301,8 @@ class Tracker:
         name = args.get("name") or _name(fn)
         cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
         validate = options.choice(
-            "validate_cached_outputs", args.get("validate_cached_outputs", "lazy"),
+            "validate_cached_outputs",
+            args.get("validate_cached_outputs", "lazy"),
             options.VALIDATE_MODES,
         )
         output_missing = options.choice(

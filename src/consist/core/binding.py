@@ -10,6 +10,7 @@ import inspect
 import typing
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from consist.core.errors import BindingError
@@ -18,7 +19,13 @@ Source = Literal["fn_args", "config", "input", "config_key", "context"]
 # How an input is handed over: its local path, the Artifact, or loaded by a frame engine.
 Load = Literal["path", "artifact", "frame"]
 
-_PATH_TYPES = {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "builtins.str", "os.PathLike"}
+_PATH_TYPES = {
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pathlib.PosixPath",
+    "builtins.str",
+    "os.PathLike",
+}
 _PATH_NAMES = {"Path", "PurePath", "str", "PathLike", "os.PathLike", "pathlib.Path"}
 _ARTIFACT_NAMES = {"Artifact", "consist.Artifact", "consist.core.model.Artifact"}
 
@@ -100,6 +107,37 @@ def _annotations(fn: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
+@dataclass(frozen=True, slots=True)
+class _Param:
+    name: str
+    kind: inspect._ParameterKind
+    required: bool
+    annotation: Any
+
+
+@lru_cache(maxsize=1024)
+def _parameters_cached(fn: Callable[..., Any]) -> tuple[_Param, ...]:
+    return _parameters(fn)
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[_Param, ...]:
+    """The bindable parameters of ``fn`` with resolved annotations.
+
+    Resolving annotations compiles every string annotation, so it is memoised per function
+    object (a redefined function is a new object and is read afresh).
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError) as exc:
+        raise BindingError(f"cannot inspect the parameters of {fn!r}: {exc}") from exc
+    hints = _annotations(fn)
+    return tuple(
+        _Param(p.name, p.kind, p.default is p.empty, hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+
+
 def plan_binding(
     fn: Callable[..., Any],
     *,
@@ -112,14 +150,11 @@ def plan_binding(
 ) -> list[ParamBinding]:
     """Decide each parameter's source; raise :class:`BindingError` for an unbindable one."""
     try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError) as exc:
-        raise BindingError(f"cannot inspect the parameters of {fn!r}: {exc}") from exc
-    hints = _annotations(fn)
+        params = _parameters_cached(fn)
+    except TypeError:  # an unhashable callable object: inspect it every time
+        params = _parameters(fn)
     plan: list[ParamBinding] = []
-    for param in signature.parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
+    for param in params:
         name = param.name
         if name in fn_args:
             plan.append(ParamBinding(name, "fn_args"))
@@ -131,12 +166,12 @@ def plan_binding(
             if not load_inputs:
                 plan.append(ParamBinding(name, "input", "path"))
             else:
-                load, frame_type = classify_annotation(hints.get(name, param.annotation))
+                load, frame_type = classify_annotation(param.annotation)
                 plan.append(ParamBinding(name, "input", load, frame_type))
         elif name in config_keys:
             plan.append(ParamBinding(name, "config_key"))
-        elif param.default is param.empty:
-            if param.kind is param.POSITIONAL_ONLY:
+        elif param.required:
+            if param.kind is inspect.Parameter.POSITIONAL_ONLY:
                 what = "positional-only parameter"
             else:
                 what = "parameter"

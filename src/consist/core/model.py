@@ -11,21 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from consist.core.errors import InvalidKeyError
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
     CRASHED = "crashed"
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     INPUT = "input"
     OUTPUT = "output"
 

@@ -26,7 +26,8 @@ def map_return_value(value: Any, declared: Sequence[str], step: str) -> list[tup
         if not declared:
             raise OutputError(
                 f"{step} returned a {type(value).__name__} of {len(value)} values but declares "
-                "no outputs; pass outputs=['a', 'b', ...] so each value gets a key, or return a dict."
+                "no outputs; pass outputs=['a', 'b', ...] so each value gets a key, "
+                "or return a dict."
             )
         if len(value) != len(declared):
             raise OutputError(

@@ -9,6 +9,7 @@ a run is reusable the moment it completes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -104,6 +105,9 @@ class Recorder:
         """Make the current state of ``run`` durable in ``snapshot_dir/<run_id>.json``, then
         queue its rows."""
         self._write_snapshot(snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs))
+        # Queue a copy: the caller keeps mutating its Run (running → completed) while a
+        # background flush may be writing the queued state.
+        run = dataclasses.replace(run, meta=dict(run.meta), tags=list(run.tags))
         with self._lock:
             q = self._queue
             q.runs[run.id] = run

@@ -36,7 +36,8 @@ class AdapterSpec:
             needs = f" (it needs {', '.join(self.requires)})" if self.requires else ""
             raise AdapterNotFoundError(
                 f"adapter {self.name!r} from plugin {self.plugin or '?'} cannot be imported"
-                f"{needs}: {exc}. Install the matching extra, e.g. pip install 'consist[{self.name}]'."
+                f"{needs}: {exc}. Install the matching extra, "
+                f"e.g. pip install 'consist[{self.name}]'."
             ) from exc
         return getattr(module, attr)
 
@@ -129,7 +130,9 @@ class Registry:
             if not sep and location.lower().endswith(spec.suffixes):
                 return spec
         stores = [s for s in self._specs["store"].values() if isinstance(s, StoreSpec)]
-        offered = sorted({f"{x}://" for s in stores for x in s.schemes} | {x for s in stores for x in s.suffixes})
+        offered = sorted(
+            {f"{x}://" for s in stores for x in s.schemes} | {x for s in stores for x in s.suffixes}
+        )
         raise AdapterNotFoundError(
             f"no metadata store serves db_path={location!r}; installed stores accept "
             f"{', '.join(offered) or 'nothing'}. Use e.g. 'provenance.duckdb'."

@@ -311,7 +311,12 @@ class StepRunner:
         if param.load == "artifact":
             return artifact
         driver = artifact.driver or driver_for(path)
-        if param.load == "frame" and path.is_file() and self.ports.frames.can_read(driver):
+        # A directory has no driver, so only files reach the frame engine.
+        if (
+            param.load == "frame"
+            and self.ports.frames.can_read(driver)
+            and self.ports.fs.exists(path)
+        ):
             assert driver is not None
             return self.ports.frames.read(path, driver, param.frame_type)
         return path

@@ -54,9 +54,7 @@ def artifact_from_dict(data: dict[str, Any]) -> Artifact:
     return Artifact(**values)
 
 
-def encode_snapshot(
-    run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]
-) -> bytes:
+def encode_snapshot(run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]) -> bytes:
     """The snapshot document of a run and its linked artifacts."""
     document = {
         "consist_snapshot": SNAPSHOT_VERSION,
@@ -66,7 +64,9 @@ def encode_snapshot(
             Direction.OUTPUT.value: {k: artifact_to_dict(a) for k, a in outputs.items()},
         },
     }
-    return json.dumps(document, default=str, sort_keys=True, indent=1).encode("utf-8")
+    # Compact on purpose: with ``indent`` the json module falls back to its pure-Python
+    # encoder, which costs more than the rest of a cache hit's bookkeeping.
+    return json.dumps(document, default=str, separators=(",", ":")).encode("utf-8")
 
 
 def decode_snapshot(data: bytes) -> tuple[Run, dict[str, Artifact], dict[str, Artifact]]:

@@ -27,12 +27,18 @@ def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:
     return Path(os.path.normpath(p))
 
 
-def _relative_to(path: Path, root: Path) -> str | None:
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
+def _relative_to(path: str, root: str) -> str | None:
+    """POSIX relative path of ``path`` under ``root`` (both absolute, normalised), or None.
+
+    String arithmetic rather than ``Path.relative_to``: this runs several times per run.
+    """
+    if path == root:
+        return ""
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if not path.startswith(prefix):
         return None
-    return PurePosixPath(*rel.parts).as_posix()
+    rel = path[len(prefix) :]
+    return rel if os.sep == "/" else PurePosixPath(*Path(rel).parts).as_posix()
 
 
 @dataclass(slots=True)
@@ -62,12 +68,13 @@ class Workspace:
         Mounts win over the workspace (most specific root first), so a mount nested inside
         ``run_dir`` keeps its name.
         """
+        text = str(path)
         roots = sorted(self.mounts.items(), key=lambda kv: len(str(kv[1])), reverse=True)
         for name, root in roots:
-            rel = _relative_to(path, root)
+            rel = _relative_to(text, str(root))
             if rel is not None:
                 return f"{name}://{quote(rel)}", True
-        rel = _relative_to(path, self.run_dir)
+        rel = _relative_to(text, str(self.run_dir))
         if rel is not None:
             return f"{WORKSPACE_SCHEME}://{quote(rel)}", True
         return path.as_uri(), False

@@ -129,6 +129,11 @@ class DuckDBStore(DbApiStore):
                 self._engine = create_engine("duckdb://", creator=connect)
             return self._engine
 
+    def _open_reader(self, conn: Any) -> Any:
+        # A cursor is a second connection to the same database instance: it reads the last
+        # committed state while a background flush holds the main connection.
+        return conn.cursor()
+
     def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
         if len(rows) <= _VALUES_UP_TO:
             insert_values(conn, table, rows)

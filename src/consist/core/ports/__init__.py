@@ -4,7 +4,13 @@ from consist.core.ports.clock import Clock, SystemClock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileDigest, FileSystem
 from consist.core.ports.frames import FrameEngine
-from consist.core.ports.store import CacheCandidate, MetadataStore, RunQuery, SqlEngineProvider, WriteBatch
+from consist.core.ports.store import (
+    CacheCandidate,
+    MetadataStore,
+    RunQuery,
+    SqlEngineProvider,
+    WriteBatch,
+)
 
 __all__ = [
     "CacheCandidate",

@@ -2,9 +2,10 @@
 
 DuckDB and SQLite stores subclass :class:`DbApiStore` and differ only in how they connect,
 lock and spell a few dialect-specific fragments. Every public method runs hand-written SQL on
-the raw driver connection (SQLAlchemy costs ~10x per statement) under one re-entrant lock,
-because the library's background flusher calls :meth:`apply` while the main thread looks
-runs up.
+the raw driver connection (SQLAlchemy costs ~10x per statement). Writes hold a re-entrant
+lock on the connection, because the library's background flusher calls :meth:`apply` while
+the main thread looks runs up; drivers that can read through a second connection of the same
+database (DuckDB cursors) serve reads there, so a cache lookup never waits for a flush.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
@@ -49,11 +50,13 @@ class DbApiStore:
         self.location = location
         self._lock = threading.RLock()
         self._conn: Any = None
+        self._read_lock = threading.Lock()
+        self._reader: Any = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
 
-    def __enter__(self) -> DbApiStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -64,6 +67,11 @@ class DbApiStore:
     def _attach(self, conn: Any) -> None:
         """Adopt an open connection whose schema is ready."""
         self._conn = conn
+        self._reader = self._open_reader(conn)
+
+    def _open_reader(self, conn: Any) -> Any:
+        """A second connection for reads that may run during a write, or None to share."""
+        return None
 
     def _error(self, operation: str, exc: BaseException) -> StoreError:
         return StoreError(f"metadata store {self.location!r}: could not {operation}: {exc}")
@@ -79,6 +87,24 @@ class DbApiStore:
                 )
             try:
                 yield self._conn
+            except self.driver_errors as exc:
+                raise self._error(operation, exc) from exc
+
+    @contextmanager
+    def _reading(self, operation: str) -> Iterator[Any]:
+        """A connection for reads: the reader if the driver has one, else the main one."""
+        if self._reader is None:
+            with self._using(operation) as conn:
+                yield conn
+            return
+        with self._read_lock:
+            if self._conn is None:
+                raise StoreError(
+                    f"metadata store {self.location!r} is closed; cannot {operation}. "
+                    "Open a new tracker (or store) on the database."
+                )
+            try:
+                yield self._reader
             except self.driver_errors as exc:
                 raise self._error(operation, exc) from exc
 
@@ -136,7 +162,7 @@ class DbApiStore:
         CacheCandidate or None
             None when no completed run that was not itself a cache hit has ``signature``.
         """
-        with self._using("look up the cache") as conn:
+        with self._reading("look up the cache") as conn:
             rows = conn.execute(sql.FIND_CACHED, [signature]).fetchall()
         if not rows:
             return None
@@ -146,14 +172,14 @@ class DbApiStore:
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with ``run_id``, or None."""
-        with self._using(f"read run {run_id!r}") as conn:
+        with self._reading(f"read run {run_id!r}") as conn:
             row = conn.execute(sql.GET_RUN, [run_id]).fetchone()
         return None if row is None else row_to_run(row)
 
     def get_run_artifacts(self, run_id: str) -> RunArtifacts:
         """The input and output artifacts of ``run_id`` by link key (empty if unknown)."""
         result = RunArtifacts()
-        with self._using(f"read the artifacts of run {run_id!r}") as conn:
+        with self._reading(f"read the artifacts of run {run_id!r}") as conn:
             links = conn.execute(sql.GET_LINKS_OF_RUN, [run_id]).fetchall()
             if not links:
                 return result
@@ -172,7 +198,7 @@ class DbApiStore:
 
     def get_artifact(self, artifact_id: str) -> Artifact | None:
         """The artifact with ``artifact_id`` (with its producer's signature), or None."""
-        with self._using(f"read artifact {artifact_id!r}") as conn:
+        with self._reading(f"read artifact {artifact_id!r}") as conn:
             row = conn.execute(sql.GET_ARTIFACT, [artifact_id]).fetchone()
             if row is None:
                 return None
@@ -207,17 +233,20 @@ class DbApiStore:
         if query.limit is not None:
             stmt += " LIMIT ?"
             params.append(query.limit)
-        with self._using("query runs") as conn:
+        with self._reading("query runs") as conn:
             rows = conn.execute(stmt, params).fetchall()
         return [row_to_run(row) for row in rows]
 
     def close(self) -> None:
         """Release the connection. Idempotent."""
-        with self._lock:
+        with self._lock, self._read_lock:
             conn, self._conn = self._conn, None
+            reader, self._reader = self._reader, None
             if conn is None:
                 return
             try:
+                if reader is not None and reader is not conn:
+                    reader.close()
                 self._close_connection(conn)
             except self.driver_errors as exc:
                 raise self._error("close the database", exc) from exc

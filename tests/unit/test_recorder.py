@@ -1,0 +1,136 @@
+"""The recorder: snapshot first, grouped flushes, queued rows visible to lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from consist.core.errors import StoreError
+from consist.core.model import Artifact, Run, RunStatus
+from consist.core.recorder import Recorder
+from consist.core.snapshot import decode_snapshot
+from consist.testing.fakes import InMemoryStore
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _run(run_id: str = "r1", status: RunStatus = RunStatus.COMPLETED, sig: str = "s1") -> Run:
+    return Run(run_id, "m", status, NOW, signature=sig, meta={"cache_hit": False})
+
+
+def _artifact(aid: str = "a1", run_id: str | None = "r1") -> Artifact:
+    return Artifact(aid, "out", "workspace://x.parquet", "parquet", "blake3:00", 1, run_id, NOW)
+
+
+class Snapshots:
+    def __init__(self) -> None:
+        self.files: dict[Path, bytes] = {}
+        self.order: list[str] = []
+
+    def write(self, path: Path, data: bytes) -> None:
+        self.files[path] = data
+        self.order.append("snapshot")
+
+
+@pytest.fixture
+def parts(tmp_path):
+    store = InMemoryStore()
+    snaps = Snapshots()
+    recorder = Recorder(store, snaps.write, flush_interval=3600)
+    yield store, snaps, recorder
+    recorder.close()
+
+
+def test_snapshot_is_written_before_the_store_and_round_trips(parts, tmp_path) -> None:
+    store, snaps, recorder = parts
+    run, art = _run(), _artifact()
+    recorder.record(run, {}, {"out": art}, snapshot_dir=tmp_path)
+    assert store.get_run("r1") is None  # queued, not yet flushed
+    decoded_run, inputs, outputs = decode_snapshot(snaps.files[tmp_path / "r1.json"])
+    assert decoded_run.id == "r1" and outputs["out"].id == "a1" and inputs == {}
+    recorder.flush()
+    assert store.get_run("r1").status is RunStatus.COMPLETED
+    assert store.batches_applied == 1
+
+
+def test_queued_runs_are_visible_to_cache_lookups(parts, tmp_path) -> None:
+    store, _, recorder = parts
+    recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=tmp_path)
+    found = recorder.find_cached("s1")
+    assert found is not None and found.outputs["out"].id == "a1"
+    assert recorder.get_run("r1") is not None
+    assert store.batches_applied == 0
+    # Hits and unfinished runs are never cache sources.
+    hit = dataclasses.replace(_run("r2", sig="s2"), meta={"cache_hit": True})
+    recorder.record(hit, {}, {}, snapshot_dir=tmp_path)
+    recorder.record(_run("r3", RunStatus.RUNNING, "s3"), {}, {}, snapshot_dir=tmp_path)
+    assert recorder.find_cached("s2") is None and recorder.find_cached("s3") is None
+
+
+def test_many_events_flush_in_one_batch_with_the_latest_state(parts, tmp_path) -> None:
+    store, _, recorder = parts
+    run = _run(status=RunStatus.RUNNING)
+    recorder.record(run, {}, {}, snapshot_dir=tmp_path)
+    run.status = RunStatus.COMPLETED  # the caller mutates its object afterwards
+    assert recorder.get_run("r1").status is RunStatus.RUNNING  # the queued copy is unchanged
+    recorder.record(run, {}, {"out": _artifact()}, snapshot_dir=tmp_path)
+    for i in range(20):
+        recorder.record(_run(f"x{i}", sig=f"sx{i}"), {}, {}, snapshot_dir=tmp_path)
+    recorder.flush()
+    assert store.batches_applied == 1
+    assert store.get_run("r1").status is RunStatus.COMPLETED
+    assert store.find_cached("s1").outputs["out"].id == "a1"
+
+
+class FailingStore(InMemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = True
+
+    def apply(self, batch) -> None:
+        if self.fail:
+            raise StoreError("database is locked")
+        super().apply(batch)
+
+
+def test_a_failed_flush_keeps_rows_queued_and_retries(tmp_path) -> None:
+    store = FailingStore()
+    recorder = Recorder(store, lambda p, b: None, flush_interval=3600)
+    recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=tmp_path)
+    with pytest.raises(StoreError):
+        recorder.flush()
+    recorder.record(_run("r2", sig="s2"), {}, {}, snapshot_dir=tmp_path)
+    assert recorder.find_cached("s1") is not None  # still visible while queued
+    store.fail = False
+    recorder.flush()
+    assert store.get_run("r1") and store.get_run("r2")
+
+
+def test_background_timer_flushes_without_being_asked(tmp_path) -> None:
+    store = InMemoryStore()
+    recorder = Recorder(store, lambda p, b: None, flush_interval=0.01)
+    applied = threading.Event()
+    original = store.apply
+
+    def apply(batch):
+        original(batch)
+        applied.set()
+
+    store.apply = apply
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path)
+    assert applied.wait(5), "the timer never flushed"
+    assert store.get_run("r1") is not None
+    recorder.close()
+
+
+def test_snapshot_document_is_json(parts, tmp_path) -> None:
+    _, snaps, recorder = parts
+    recorder.record(_run(), {"raw": _artifact("in", None)}, {}, snapshot_dir=tmp_path)
+    document = json.loads(snaps.files[tmp_path / "r1.json"])
+    assert document["run"]["status"] == "completed"
+    assert document["links"]["input"]["raw"]["run_id"] is None
