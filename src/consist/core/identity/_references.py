@@ -1,0 +1,72 @@
+"""The names a piece of code references: read from its AST, or guessed from its bytecode."""
+
+from __future__ import annotations
+
+import ast
+import types
+from typing import NamedTuple
+
+
+class _Refs(NamedTuple):
+    names: frozenset[str]
+    chains: frozenset[tuple[str, ...]]
+    imports: frozenset[tuple[str, int]]  # (dotted module name or relative name, level)
+
+
+def _union(*refs: _Refs) -> _Refs:
+    return _Refs(
+        frozenset().union(*(r.names for r in refs)),
+        frozenset().union(*(r.chains for r in refs)),
+        frozenset().union(*(r.imports for r in refs)),
+    )
+
+
+def _references(nodes: list[ast.AST]) -> _Refs:
+    names: set[str] = set()
+    chains: set[tuple[str, ...]] = set()
+    imports: set[tuple[str, int]] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Attribute) and (chain := _chain(node)) is not None:
+            chains.add(chain)
+            continue
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            continue
+        if isinstance(node, ast.Import):
+            imports |= {(alias.name, 0) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            imports.add((base, node.level))
+            imports |= {(f"{base}.{a.name}".lstrip("."), node.level) for a in node.names}
+        stack.extend(ast.iter_child_nodes(node))
+    return _Refs(frozenset(names), frozenset(chains), frozenset(imports))
+
+
+def _chain(node: ast.Attribute) -> tuple[str, ...] | None:
+    parts: list[str] = []
+    current: ast.AST = node
+    while isinstance(current, ast.Attribute):
+        parts.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name):
+        return None
+    parts.append(current.id)
+    return tuple(reversed(parts))
+
+
+def _code_refs(code: types.CodeType) -> _Refs:
+    # Without source, co_names mixes globals and attribute names: try every pairing.
+    names = _code_names(code)
+    chains = frozenset((a, b) for a in names for b in names if a != b)
+    return _Refs(frozenset(names | set(code.co_freevars)), chains, frozenset())
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
