@@ -16,6 +16,16 @@ _EXPORTS: dict[str, str] = {
     "Tracker": "consist.api.tracker:Tracker",
     "load": "consist.api.loading:load",
     "current_tracker": "consist.api.context:current_tracker",
+    "RunContext": "consist.api.context:RunContext",
+    "log_artifact": "consist.api.functions:log_artifact",
+    "log_input": "consist.api.functions:log_input",
+    "log_output": "consist.api.functions:log_output",
+    "log_artifacts": "consist.api.functions:log_artifacts",
+    "log_dataframe": "consist.api.functions:log_dataframe",
+    "log_meta": "consist.api.functions:log_meta",
+    "current_run_dir": "consist.api.functions:current_run_dir",
+    "find_runs": "consist.api.queries:find_runs",
+    "find_run": "consist.api.queries:find_run",
     "Artifact": "consist.core.model:Artifact",
     "Run": "consist.core.model:Run",
     "RunResult": "consist.core.model:RunResult",
@@ -60,6 +70,7 @@ __all__ = [
     "ReadOnlyError",
     "Run",
     "RunArtifacts",
+    "RunContext",
     "RunIdConflictError",
     "RunNotFoundError",
     "RunResult",
@@ -68,9 +79,18 @@ __all__ = [
     "StoreError",
     "Tracker",
     "__version__",
+    "current_run_dir",
     "current_tracker",
+    "find_run",
+    "find_runs",
     "hookimpl",
     "load",
+    "log_artifact",
+    "log_artifacts",
+    "log_dataframe",
+    "log_input",
+    "log_meta",
+    "log_output",
 ]
 
 
@@ -89,8 +109,18 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from consist.api.context import current_tracker
+    from consist.api.context import RunContext, current_tracker
+    from consist.api.functions import (
+        current_run_dir,
+        log_artifact,
+        log_artifacts,
+        log_dataframe,
+        log_input,
+        log_meta,
+        log_output,
+    )
     from consist.api.loading import load
+    from consist.api.queries import find_run, find_runs
     from consist.api.tracker import Tracker
     from consist.core.errors import (
         ActiveRunError,

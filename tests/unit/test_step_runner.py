@@ -39,6 +39,9 @@ class FakeFS:
     def exists(self, path: Path) -> bool:
         return path in self.files
 
+    def mtime_ns(self, path: Path) -> int:
+        return len(self.log)
+
 
 class Table:
     """Stands in for a DataFrame."""

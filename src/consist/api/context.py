@@ -1,13 +1,92 @@
-"""The current tracker, per thread and per asyncio task (a ContextVar, so none leak)."""
+"""The current tracker (per thread and asyncio task) and the ``RunContext`` handed to steps."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from consist.api.capture import Capture
+from consist.core.model import Artifact, Run
+from consist.core.session import RunSession
+
+if TYPE_CHECKING:
+    from consist.api.tracker import Tracker
+
+# A ContextVar, not a global: threads and asyncio tasks each see their own current tracker.
 current_tracker_var: ContextVar[Any] = ContextVar("consist_current_tracker", default=None)
 
 
 def current_tracker() -> Any:
-    """The tracker whose run is executing in this context, or None."""
+    """The tracker whose run is open in this thread or task, or None."""
     return current_tracker_var.get()
+
+
+class RunContext:
+    """What an ``inject_context`` step receives: its run, inputs and logging helpers."""
+
+    def __init__(self, tracker: Tracker, session: RunSession) -> None:
+        self._tracker = tracker
+        self._session = session
+
+    @property
+    def run(self) -> Run:
+        return self._session.run
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's artifact directory (exists before the step is called)."""
+        return self._session.artifact_dir
+
+    @property
+    def inputs(self) -> dict[str, Artifact]:
+        return dict(self._session.inputs)
+
+    @property
+    def is_cached(self) -> bool:
+        return self._session.is_cached
+
+    def load(self, key: str, **kwargs: Any) -> Any:
+        """Load the input ``key`` with the frame engine matching its format."""
+        try:
+            artifact = self._session.inputs[key]
+        except KeyError:
+            raise KeyError(
+                f"run {self.run.id!r} has no input {key!r}; its inputs are "
+                f"{sorted(self._session.inputs)}"
+            ) from None
+        return self._tracker.load(artifact, **kwargs)
+
+    def log_artifact(
+        self, path_or_artifact: Any, key: str | None = None, **kwargs: Any
+    ) -> Artifact:
+        return self._tracker.log_artifact(path_or_artifact, key, **kwargs)
+
+    def log_input(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        return self._tracker.log_input(path_or_artifact, key, **kwargs)
+
+    def log_output(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        return self._tracker.log_output(path_or_artifact, key, **kwargs)
+
+    def log_artifacts(
+        self, paths: Iterable[Any] | Mapping[str, Any], **kwargs: Any
+    ) -> dict[str, Artifact]:
+        return self._tracker.log_artifacts(paths, **kwargs)
+
+    def log_dataframe(self, df: Any, key: str, **kwargs: Any) -> Artifact:
+        return self._tracker.log_dataframe(df, key, **kwargs)
+
+    def log_meta(self, **values: Any) -> None:
+        self._tracker.log_meta(**values)
+
+    def capture_outputs(
+        self, directory: str | os.PathLike[str], pattern: str = "*", recursive: bool = False
+    ) -> Capture:
+        """Log files written into ``directory`` as outputs keyed by file stem.
+
+        As a plain call: files created or modified since the run started. As a context
+        manager (``with ctx.capture_outputs(d):``): files created or modified in the block.
+        """
+        return self._tracker._capture(self._session, directory, pattern, recursive)

@@ -26,8 +26,9 @@ def _default_key(value: Any) -> str:
     return Path(os.fspath(value)).stem or Path(os.fspath(value)).name
 
 
-def _named(values: Iterable[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Key every entry; list entries are keyed by file stem (de-duplicated by position)."""
+def named_values(values: Iterable[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Key every entry: mapping keys, ``(key, value)`` pairs, else the artifact key or file
+    stem (de-duplicated by position)."""
     if isinstance(values, Mapping):
         return list(values.items())
     if isinstance(values, (str, os.PathLike, Artifact)):
@@ -55,7 +56,7 @@ def resolve_inputs(
     if values is None:
         return []
     refs: list[InputRef] = []
-    for key, value in _named(values):
+    for key, value in named_values(values):
         validate_key(key, f"{role.replace('_', ' ')} key")
         if isinstance(value, Artifact):
             path = _artifact_local(value, workspace)

@@ -6,7 +6,6 @@ import inspect
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextvars import Token
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,16 @@ from consist.api import options, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
 from consist.api.code import step_code_identity
-from consist.api.context import current_tracker_var
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
-from consist.core.errors import ConsistError, OptionValueError, ReadOnlyError, RunNotFoundError
+from consist.api.queries import QueriesMixin
+from consist.api.recording import RecordingMixin
+from consist.core.errors import ActiveRunError, ConsistError, OptionValueError, ReadOnlyError
 from consist.core.identity import canonicalize, tree_digest
-from consist.core.model import Artifact, Run, RunArtifacts, RunResult, validate_key
+from consist.core.model import Artifact, Run, RunResult, validate_key
 from consist.core.ports.clock import SystemClock
-from consist.core.ports.store import MetadataStore, RunQuery, SqlEngineProvider
+from consist.core.ports.store import MetadataStore, SqlEngineProvider
 from consist.core.services import RunnerPorts, StepRequest, StepRunner
 from consist.core.workspace import Workspace, absolute
 
@@ -57,7 +57,7 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
     return resolved
 
 
-class Tracker:
+class Tracker(RecordingMixin, QueriesMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -144,10 +144,14 @@ class Tracker:
                 attach=self._access.attach,
                 make_dir=lambda p: p.mkdir(parents=True, exist_ok=True),
                 snapshot_dir=self._consist_dir / "runs",
+                activate=self._activate,
+                make_context=self._context,
+                capture=self._capture,
             )
         )
         self.current_run: Run | None = None
-        self._events.internal_start = self._enter_run
+        self._session = None
+        self._context_token: Any = None
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -177,9 +181,6 @@ class Tracker:
     def is_cached(self) -> bool:
         """Inside a run: whether it is a cache hit."""
         return bool(self.current_run is not None and self.current_run.cache_hit)
-
-    def _enter_run(self, run: Run) -> None:
-        self.current_run = run
 
     def _executor(self, name: str) -> Any:
         if name not in self._executors:
@@ -274,21 +275,18 @@ class Tracker:
                 f"this tracker was opened with read_only=True, so run({_name(fn)!r}) cannot "
                 "record; open Tracker(..., read_only=False) to run steps."
             )
-        request = self._request(fn, args)
-        token: Token[Any] = current_tracker_var.set(self)
-        try:
-            return self._runner.run(request)
-        finally:
-            current_tracker_var.reset(token)
-            self.current_run = None
+        if self._session is not None:
+            raise ActiveRunError(
+                f"run({_name(fn)!r}) was called while run {self._session.run.id!r} is open on "
+                "this tracker; end that run first, or call the step outside its block."
+            )
+        return self._runner.run(self._request(fn, args))
 
     def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
         unsupported = {
-            "inject_context": args.get("inject_context") not in (None, False),
             "facet": "facet" in args,
             "facet_from": "facet_from" in args,
             "container": "container" in args,
-            "capture_dir": "capture_dir" in args,
             "cache_hydration": args.get("cache_hydration") not in (None, "metadata"),
         }
         names = [name for name, used in unsupported.items() if used]
@@ -297,7 +295,16 @@ class Tracker:
                 f"run() options {names} are not available in this version; omit them."
             )
 
-    def _request(self, fn: Callable[..., Any], args: dict[str, Any]) -> StepRequest:
+    def _request(
+        self,
+        fn: Callable[..., Any] | None,
+        args: dict[str, Any],
+        code: tuple[str, str] | None = None,
+    ) -> StepRequest:
+        """Validate every option (nothing is recorded yet) and compute the step's identity.
+
+        ``fn`` is None for runs opened by hand, whose ``code`` identity the caller supplies.
+        """
         name = args.get("name") or _name(fn)
         cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
         validate = options.choice(
@@ -321,13 +328,18 @@ class Tracker:
         refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
         config = args.get("config")
         tree = canonicalize(config, fallback=self._object_digest)
-        code_digest, code_mode = step_code_identity(fn, self.code_identity, self.project_root)
+        if code is None:
+            assert fn is not None
+            code = step_code_identity(fn, self.code_identity, self.project_root)
+        code_digest, code_mode = code
+        context = args.get("inject_context", False)
+        capture_dir = args.get("capture_dir")
         model = args.get("model") or name
         load_inputs = args.get("load_inputs")
         if load_inputs is None:
             load_inputs = isinstance(raw_inputs, Mapping)
         return StepRequest(
-            fn=fn,
+            fn=fn or _no_step,
             name=validate_key(name, "run name"),
             model=validate_key(model, "model name"),
             code_digest=code_digest,
@@ -351,67 +363,23 @@ class Tracker:
             validate_cached_outputs=validate,
             executor=executor,
             output_missing=output_missing,
+            context_param=("_consist_ctx" if context is True else context) or None,
+            capture_dir=absolute(capture_dir) if capture_dir is not None else None,
+            capture_pattern=args.get("capture_pattern", "*"),
+            parent_run_id=args.get("parent_run_id"),
         )
-
-    def _object_digest(self, obj: Any) -> Any:
-        return self._pm.hook.consist_object_digest(obj=obj)
-
-    def run_artifact_dir(self) -> Path:
-        """The artifact directory of the run being executed."""
-        if self.current_run is None or self.current_run.artifact_dir is None:
-            from consist.core.errors import NoActiveRunError
-
-            raise NoActiveRunError(
-                "run_artifact_dir() was called outside a run; call it from inside the step."
-            )
-        return self._workspace.to_path(self.current_run.artifact_dir)
-
-    # -- basic lookups ------------------------------------------------------------------------
-    def get_run(self, run_id: str) -> Run:
-        """The run with ``run_id``; ``RunNotFoundError`` (a ``LookupError``) if none."""
-        run = self._recorder.get_run(run_id)
-        if run is None:
-            raise RunNotFoundError(
-                f"no run with id {run_id!r} in {self.db_path}; list runs with tracker.find_runs()."
-            )
-        return run
-
-    def get_artifacts_for_run(self, run_id: str) -> RunArtifacts:
-        """The run's input and output artifacts, by key."""
-        self.flush()
-        found = self._store.get_run_artifacts(run_id)
-        for artifact in (*found.inputs.values(), *found.outputs.values()):
-            self._access.attach(artifact)
-        return found
-
-    def get_artifact(self, artifact_id: str) -> Artifact:
-        """The artifact with ``artifact_id``."""
-        self.flush()
-        artifact = self._store.get_artifact(artifact_id)
-        if artifact is None:
-            raise RunNotFoundError(f"no artifact with id {artifact_id!r} in {self.db_path}.")
-        return self._access.attach(artifact)
-
-    def find_runs(
-        self,
-        *,
-        model: str | None = None,
-        status: str | None = None,
-        parent_id: str | None = None,
-        year: int | None = None,
-        iteration: int | None = None,
-        tags: Sequence[str] | None = None,
-        limit: int | None = None,
-    ) -> list[Run]:
-        """Runs matching every given filter, newest first; ``limit=None`` returns all."""
-        self.flush()
-        query = RunQuery(model, status, parent_id, year, iteration, tuple(tags or ()), limit)
-        return self._store.find_runs(query)
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:
         """Load an artifact's data with the frame engine matching its driver."""
         return self._access.load(self._access.attach(artifact), **kwargs)
 
+    def _object_digest(self, obj: Any) -> Any:
+        return self._pm.hook.consist_object_digest(obj=obj)
 
-def _name(fn: Callable[..., Any]) -> str:
+
+def _name(fn: Callable[..., Any] | None) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _no_step() -> None:
+    """Stands in for the function of a run whose body the caller executes."""

@@ -12,6 +12,7 @@ import socket
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
 from consist.core.recorder import Recorder
+from consist.core.session import RunSession
 from consist.core.workspace import Workspace, absolute
 
 HOST = socket.gethostname()
@@ -90,6 +92,9 @@ class StepRequest:
     validate_cached_outputs: str = "lazy"
     executor: str = "python"
     output_missing: str = "warn"
+    context_param: str | None = None
+    capture_dir: Path | None = None
+    capture_pattern: str = "*"
 
 
 @dataclass(slots=True)
@@ -106,7 +111,15 @@ class RunnerPorts:
     attach: Callable[[Artifact], Artifact]
     make_dir: Callable[[Path], None]
     snapshot_dir: Path
-    new_artifact_id: Callable[[], str] = field(default=lambda: secrets.token_hex(16))
+    # Shell hooks around a step's execution (the api makes the session current, builds the
+    # RunContext, captures files written into a folder); harmless defaults for tests.
+    activate: Callable[[RunSession], AbstractContextManager[Any]] = field(
+        default=lambda session: nullcontext()
+    )
+    make_context: Callable[[RunSession], Any] = field(default=lambda session: session)
+    capture: Callable[[RunSession, Path, str], AbstractContextManager[Any]] = field(
+        default=lambda session, folder, pattern: nullcontext()
+    )
 
 
 def new_run_id(name: str) -> str:
@@ -204,10 +217,22 @@ class StepRunner:
             config_keys=config_keys(req.config),
             input_keys={r.key for r in req.inputs if r.passed},
             load_inputs=req.load_inputs,
+            context_param=req.context_param,
         )
 
     def _existing(self, run_id: str, signature: str) -> RunResult | None:
         """Reusing an explicit run id: same signature → that run; different → conflict."""
+        found = self._existing_run(run_id, signature)
+        if found is None:
+            return None
+        return RunResult(found, self._outputs_of(found.id), True)
+
+    def _existing_run(self, run_id: str, signature: str) -> Run | None:
+        """The completed run already holding ``run_id`` with this signature, if any.
+
+        Raises :class:`RunIdConflictError` when the id belongs to a run with a different
+        signature; failed and crashed runs may be replaced.
+        """
         found = self.ports.recorder.get_run(run_id)
         if found is None or found.status in (RunStatus.FAILED, RunStatus.CRASHED):
             return None
@@ -217,11 +242,55 @@ class StepRunner:
                 "different signature (code, config or inputs changed); pick a new run_id, "
                 "or omit it to get a generated one."
             )
-        if found.status is not RunStatus.COMPLETED:
-            return None
+        return found if found.status is RunStatus.COMPLETED else None
+
+    def _outputs_of(self, run_id: str) -> dict[str, Artifact]:
         self.ports.recorder.flush()
         outputs = self.ports.recorder.store.get_run_artifacts(run_id).outputs
-        return RunResult(found, {k: self.ports.attach(a) for k, a in outputs.items()}, True)
+        return {k: self.ports.attach(a) for k, a in outputs.items()}
+
+    def open(self, req: StepRequest) -> RunSession:
+        """Open a run whose body the caller executes (``start_run``, ``begin_run``, ``trace``).
+
+        The cache is consulted as for function-shaped runs, but the body runs either way; on
+        a hit the session starts linked to the cached outputs.
+        """
+        sig, inputs, _ = self._identify(req)
+        run_id = req.run_id or new_run_id(req.name)
+        reopened = None
+        if req.run_id is not None and req.cache_mode != "overwrite":
+            reopened = self._existing_run(req.run_id, sig.value)
+        candidate = None
+        if req.cache_mode != "overwrite" and reopened is None:
+            candidate = self.ports.recorder.find_cached(sig.value)
+        decision = decide(
+            req.cache_mode,
+            candidate,
+            validate=req.validate_cached_outputs,
+            outputs_present=self._missing_outputs,
+        )
+        run = self._new_run(req, run_id, sig)
+        cached: dict[str, Artifact] | None = None
+        if reopened is not None:
+            run.meta.update(cache_hit=True, cache_source=reopened.id)
+            cached = self._outputs_of(reopened.id)
+        elif decision.hit and decision.candidate is not None:
+            run.meta.update(cache_hit=True, cache_source=decision.candidate.run.id)
+            cached = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
+        self.ports.events.cache_decided(run, decision)
+        session = RunSession(
+            self.ports,
+            run,
+            inputs,
+            cached_outputs=cached,
+            hashing=req.hashing,
+            recording=req.cache_mode != "readonly",
+            record_hit=reopened is None,
+        )
+        session.begin()
+        if not session.is_cached:
+            self.ports.events.run_started(run)
+        return session
 
     def _missing_outputs(self, candidate: Any) -> list[str]:
         return [
@@ -240,7 +309,7 @@ class StepRunner:
         run.meta.update(cache_hit=True, cache_source=source.id)
         outputs = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
         if req.cache_mode != "readonly":
-            self._record(run, inputs, outputs)
+            self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
         self.ports.events.run_finished(run)
         return RunResult(run, outputs, True)
 
@@ -252,36 +321,34 @@ class StepRunner:
         local_inputs: dict[str, Path],
         binding: list[ParamBinding],
     ) -> RunResult:
-        recording = req.cache_mode != "readonly"
+        session = RunSession(
+            self.ports,
+            run,
+            inputs,
+            hashing=req.hashing,
+            recording=req.cache_mode != "readonly",
+        )
         passed = {r.key for r in req.inputs if r.passed}
-        if recording:
-            self._record(run, inputs, {})
+        session.begin()
         self.ports.events.run_started(run)
-        artifact_dir = self.ports.workspace.to_path(run.artifact_dir or "")
         try:
-            self.ports.make_dir(artifact_dir)
-            kwargs = self._bind(req, binding, inputs, local_inputs, passed)
-            value = self.ports.executor(req.executor).execute(req.fn, kwargs)
-            outputs = self._collect_outputs(req, run, value, artifact_dir)
+            with self.ports.activate(session):
+                kwargs = self._bind(req, binding, inputs, local_inputs, passed, session)
+                capture = (
+                    self.ports.capture(session, req.capture_dir, req.capture_pattern)
+                    if req.capture_dir is not None
+                    else nullcontext()
+                )
+                with capture:
+                    value = self.ports.executor(req.executor).execute(req.fn, kwargs)
+                self._collect_outputs(req, session, value)
         except BaseException as exc:
-            run.status = RunStatus.FAILED
-            run.ended_at = self.ports.clock.now()
-            run.error = _error_summary(exc)
-            if recording:
-                self._record(run, inputs, {})
+            session.end(RunStatus.FAILED, error_summary(exc))
             self.ports.events.run_finished(run)
             raise
-        run.status = RunStatus.COMPLETED
-        run.ended_at = self.ports.clock.now()
-        if recording:
-            self._record(run, inputs, outputs)
-        for artifact in outputs.values():
-            self.ports.events.artifact_logged(run, artifact, "output")
+        session.end(RunStatus.COMPLETED)
         self.ports.events.run_finished(run)
-        return RunResult(run, outputs, False)
-
-    def _record(self, run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]) -> None:
-        self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
+        return RunResult(run, dict(session.outputs), False)
 
     # -- binding and outputs -----------------------------------------------------------------
     def _bind(
@@ -291,11 +358,14 @@ class StepRunner:
         inputs: dict[str, Artifact],
         local_inputs: dict[str, Path],
         passed: set[str],
+        session: RunSession,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         for param in binding:
             if param.source == "fn_args":
                 kwargs[param.name] = req.fn_args[param.name]
+            elif param.source == "context":
+                kwargs[param.name] = self.ports.make_context(session)
             elif param.source == "config":
                 kwargs[param.name] = req.config
             elif param.source == "config_key":
@@ -321,21 +391,17 @@ class StepRunner:
             return self.ports.frames.read(path, driver, param.frame_type)
         return path
 
-    def _collect_outputs(
-        self, req: StepRequest, run: Run, value: Any, artifact_dir: Path
-    ) -> dict[str, Artifact]:
+    def _collect_outputs(self, req: StepRequest, session: RunSession, value: Any) -> None:
         step = f"step {req.name!r}"
-        outputs: dict[str, Artifact] = {}
+        session.commit_pending()
         for key, item in map_return_value(value, req.outputs, step):
-            if item is None:
-                continue
-            outputs[key] = self._output_artifact(req, run, key, item, artifact_dir)
+            if item is not None:
+                self._log_returned(req, session, key, item)
         for key, path in req.output_paths.items():
-            if key not in outputs:
-                target = absolute(path, artifact_dir)
-                if self.ports.fs.exists(target):
-                    outputs[key] = self._file_artifact(req, run, key, target)
-        gone = missing_outputs([*req.outputs, *req.output_paths], list(outputs))
+            target = absolute(path, session.artifact_dir)
+            if key not in session.outputs and self.ports.fs.exists(target):
+                session.log_file(target, key=key)
+        gone = missing_outputs([*req.outputs, *req.output_paths], list(session.outputs))
         if gone:
             message = (
                 f"{step} did not produce declared outputs {gone}; return them, write them to "
@@ -344,57 +410,29 @@ class StepRunner:
             if req.output_missing == "error":
                 raise OutputMissingError(message)
             warnings.warn(message, ConsistWarning, stacklevel=5)
-        return outputs
 
-    def _output_artifact(
-        self, req: StepRequest, run: Run, key: str, item: Any, artifact_dir: Path
-    ) -> Artifact:
+    def _log_returned(self, req: StepRequest, session: RunSession, key: str, item: Any) -> None:
         if isinstance(item, Artifact):
-            return item
-        if isinstance(item, (str, os.PathLike)):
-            path = absolute(item, artifact_dir)
-            if not self.ports.fs.exists(path):
-                path = absolute(item)
-            if not self.ports.fs.exists(path):
+            session.log_existing(item, key=key)
+        elif isinstance(item, (str, os.PathLike)):
+            candidates = (absolute(item, session.artifact_dir), absolute(item))
+            found = next((p for p in candidates if self.ports.fs.exists(p)), None)
+            if found is None:
                 raise OutputMissingError(
                     f"step {req.name!r} returned {str(item)!r} for output {key!r}, but no such "
-                    f"file exists (looked in {artifact_dir} and the current directory)."
+                    f"file exists (looked in {session.artifact_dir} and the current directory)."
                 )
-            return self._file_artifact(req, run, key, path)
-        if self.ports.frames.is_frame(item):
-            target = req.output_paths.get(key)
-            path = absolute(target, artifact_dir) if target else artifact_dir / f"{key}.parquet"
-            driver = driver_for(path) or "parquet"
-            self.ports.make_dir(path.parent)
-            self.ports.frames.write(item, path, driver)
-            return self._file_artifact(req, run, key, path, driver)
-        raise OutputError(
-            f"step {req.name!r} returned a {type(item).__name__} for output {key!r}; outputs "
-            "must be file paths, Artifacts, DataFrames/Series, or None."
-        )
-
-    def _file_artifact(
-        self, req: StepRequest, run: Run, key: str, path: Path, driver: str | None = None
-    ) -> Artifact:
-        found = self.ports.fs.digest(path, req.hashing)
-        uri, portable = self.ports.workspace.to_uri(path)
-        if not portable:
-            self.ports.workspace.warn_not_portable(path)
-        artifact = Artifact(
-            id=self.ports.new_artifact_id(),
-            key=key,
-            uri=uri,
-            driver=driver or driver_for(path),
-            digest=found.digest,
-            size=found.size,
-            run_id=run.id,
-            created_at=self.ports.clock.now(),
-            producer_signature=run.signature,
-        )
-        return self.ports.attach(artifact)
+            session.log_file(found, key=key)
+        elif self.ports.frames.is_frame(item):
+            session.log_frame(item, key=key, path=req.output_paths.get(key))
+        else:
+            raise OutputError(
+                f"step {req.name!r} returned a {type(item).__name__} for output {key!r}; "
+                "outputs must be file paths, Artifacts, DataFrames/Series, or None."
+            )
 
 
-def _error_summary(exc: BaseException) -> str:
+def error_summary(exc: BaseException) -> str:
     """``Type: message`` plus the innermost frames, short enough for a database column."""
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)

@@ -207,6 +207,10 @@ class LocalFileSystem:
         """
         return os.path.exists(path)
 
+    def mtime_ns(self, path: Path | str) -> int:
+        """Modification time of ``path`` in nanoseconds (the filesystem's own clock)."""
+        return os.stat(path).st_mtime_ns
+
     # -- internals -------------------------------------------------------------------------
 
     def _digest_file(self, path: str, st: os.stat_result, hashing: str) -> str:

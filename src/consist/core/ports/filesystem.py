@@ -35,3 +35,7 @@ class FileSystem(Protocol):
     def exists(self, path: Path) -> bool:
         """Whether ``path`` exists."""
         ...
+
+    def mtime_ns(self, path: Path) -> int:
+        """Modification time of ``path`` in nanoseconds, as the filesystem's clock set it."""
+        ...

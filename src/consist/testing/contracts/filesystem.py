@@ -222,3 +222,11 @@ class FileSystemContract:
         fs.write_atomic(path, b"x")
         assert fs.exists(path)
         assert fs.exists(path.parent)
+
+    def test_mtime_ns_follows_the_filesystem_clock(self, fs: FileSystem, tmp_path: Path) -> None:
+        path = tmp_path / "data" / "clock.txt"
+        fs.write_atomic(path, b"1")
+        first = fs.mtime_ns(path)
+        assert first == path.stat().st_mtime_ns
+        os.utime(path, ns=(first, first + 5_000_000_000))
+        assert fs.mtime_ns(path) == first + 5_000_000_000

@@ -1,0 +1,301 @@
+"""Manual run lifecycle (``begin_run`` / ``end_run`` / ``start_run`` / ``trace``) and logging.
+
+Mixed into :class:`~consist.api.tracker.Tracker`. One run is open per tracker at a time; the
+open run is also the "current run" of this thread or task for the module-level
+``consist.log_*`` functions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from consist.api.capture import Capture
+from consist.api.code import block_code_identity
+from consist.api.context import RunContext, current_tracker_var
+from consist.api.inputs import named_values
+from consist.core.errors import ActiveRunError, NoActiveRunError, ReadOnlyError
+from consist.core.model import Artifact, Run, RunStatus
+from consist.core.services import error_summary
+from consist.core.session import RunSession
+
+if TYPE_CHECKING:
+    from consist.api.events import TrackerEvents
+    from consist.api.frames import FrameIO
+    from consist.api.tracker import Tracker
+    from consist.core.services import StepRequest, StepRunner
+
+# Options a manually opened run accepts (a subset of tracker.run's).
+RUN_OPTIONS = frozenset(
+    {
+        "config",
+        "inputs",
+        "depends_on",
+        "hash_inputs",
+        "tags",
+        "year",
+        "iteration",
+        "description",
+        "parent_run_id",
+        "cache_mode",
+        "validate_cached_outputs",
+        "facet",
+        "facet_from",
+        "cache_hydration",
+    }
+)
+
+
+def _schema_name(schema: Any) -> str:
+    return str(getattr(schema, "__tablename__", None) or getattr(schema, "__name__", schema))
+
+
+class RecordingMixin:
+    """Opening runs by hand and logging artifacts into the open run."""
+
+    if TYPE_CHECKING:  # provided by Tracker
+        current_run: Run | None
+        read_only: bool
+        code_identity: str
+        project_root: Path
+        _context_token: Any
+        _runner: StepRunner
+        _events: TrackerEvents
+        _frames: FrameIO
+
+        def _request(
+            self, fn: Any, args: dict[str, Any], code: tuple[str, str] | None = None
+        ) -> StepRequest: ...
+
+        def _refuse_unsupported(self, args: Mapping[str, Any]) -> None: ...
+
+        def load(self, artifact: Artifact, **kwargs: Any) -> Any: ...
+
+    _session: RunSession | None
+
+    # -- opening and closing runs --------------------------------------------------------------
+    def begin_run(self, run_id: str | None = None, model: str | None = None, **options: Any) -> Run:
+        """Open a run whose work you do yourself; close it with :meth:`end_run`.
+
+        The cache is consulted (``tracker.is_cached`` tells whether this is a hit), but nothing
+        is skipped: that is up to you.
+        """
+        return self._begin(run_id, model, options, sys._getframe(1))
+
+    def _begin(
+        self,
+        run_id: str | None,
+        model: str | None,
+        options: dict[str, Any],
+        caller: FrameType,
+        name: str | None = None,
+    ) -> Run:
+        if self._session is not None:
+            raise ActiveRunError(
+                f"run {self._session.run.id!r} is still open on this tracker; end it with "
+                "tracker.end_run() (or leave its with-block) before starting another."
+            )
+        unknown = sorted(set(options) - RUN_OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown run options {unknown}; allowed: {sorted(RUN_OPTIONS)}.")
+        self._refuse_unsupported(options)
+        if self.read_only:
+            raise ReadOnlyError(
+                "this tracker was opened with read_only=True, so it cannot open runs; "
+                "open Tracker(..., read_only=False) to record."
+            )
+        code = block_code_identity(self.code_identity, self.project_root, caller)
+        step_name = name or model or run_id or "run"
+        args = {**options, "run_id": run_id, "model": model or step_name, "name": step_name}
+        request = self._request(None, {k: v for k, v in args.items() if v is not None}, code)
+        session = self._runner.open(request)
+        self._enter(session)
+        return session.run
+
+    def end_run(self, status: str = "completed", error: BaseException | str | None = None) -> Run:
+        """Close the open run as ``"completed"`` (default) or ``"failed"``."""
+        session = self._session
+        if session is None:
+            raise NoActiveRunError(
+                "end_run() was called but no run is open on this tracker; open one with "
+                "tracker.begin_run(...) or use 'with tracker.start_run(...)'."
+            )
+        final = RunStatus(status)
+        if final not in (RunStatus.COMPLETED, RunStatus.FAILED):
+            raise ValueError(f"status={status!r}; end_run takes 'completed' or 'failed'.")
+        message = error_summary(error) if isinstance(error, BaseException) else error
+        try:
+            session.end(final, message)
+        finally:
+            self._leave()
+        self._events.run_finished(session.run)
+        return session.run
+
+    @contextmanager
+    def start_run(self, run_id: str, model: str | None = None, **options: Any) -> Iterator[Tracker]:
+        """A run as a ``with`` block: completed on normal exit, failed on an exception."""
+        self._begin(run_id, model, options, sys._getframe(2))
+        yield from self._close_when_done()
+
+    @contextmanager
+    def trace(self, name: str, run_id: str | None = None, **options: Any) -> Iterator[Tracker]:
+        """An inline block recorded as a run named ``name``. The block always executes, also
+        on a cache hit (check ``tracker.is_cached`` to skip work)."""
+        model = options.pop("model", None) or name
+        self._begin(run_id, model, options, sys._getframe(2), name=name)
+        yield from self._close_when_done()
+
+    def _close_when_done(self) -> Iterator[Tracker]:
+        try:
+            yield self  # type: ignore[misc]  # always a Tracker: this is its mixin
+        except BaseException as exc:
+            if self._session is not None:
+                self.end_run("failed", exc)
+            raise
+        if self._session is not None:
+            self.end_run()
+
+    # -- the open run ----------------------------------------------------------------------
+    def _enter(self, session: RunSession) -> None:
+        self._session = session
+        self.current_run = session.run
+        self._context_token = current_tracker_var.set(self)
+
+    def _leave(self) -> None:
+        self._session = None
+        self.current_run = None
+        token, self._context_token = self._context_token, None
+        try:
+            current_tracker_var.reset(token)
+        except (ValueError, RuntimeError):  # closed from another context than it was opened in
+            current_tracker_var.set(None)
+
+    @contextmanager
+    def _activate(self, session: RunSession) -> Iterator[None]:
+        previous = self._session
+        if previous is not None:
+            raise ActiveRunError(
+                f"tracker.run() was called while run {previous.run.id!r} is open on the same "
+                "tracker; end that run first, or run the step outside it."
+            )
+        self._enter(session)
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _require_session(self, what: str) -> RunSession:
+        if self._session is None:
+            raise NoActiveRunError(
+                f"{what}() needs an open run; call it inside tracker.run(...), a "
+                "'with tracker.trace(...)' / 'with tracker.start_run(...)' block, or after "
+                "tracker.begin_run(...)."
+            )
+        return self._session
+
+    def _context(self, session: RunSession) -> RunContext:
+        return RunContext(self, session)  # type: ignore[arg-type]  # self is the Tracker
+
+    def _capture(
+        self, session: RunSession, folder: Any, pattern: str = "*", recursive: bool = False
+    ) -> Capture:
+        return Capture(session, folder, pattern, recursive)
+
+    def run_artifact_dir(self) -> Path:
+        """The artifact directory of the open run (it exists already)."""
+        return self._require_session("run_artifact_dir").artifact_dir
+
+    # -- logging ---------------------------------------------------------------------------
+    def log_artifact(
+        self,
+        path_or_artifact: str | os.PathLike[str] | Artifact,
+        key: str | None = None,
+        direction: str = "output",
+        schema: Any = None,
+        driver: str | None = None,
+        **meta: Any,
+    ) -> Artifact:
+        """Record a file (or an existing artifact) as an input or output of the open run."""
+        session = self._require_session("log_artifact")
+        artifact = self._log_one(session, path_or_artifact, key, direction, schema, driver, meta)
+        session.record()
+        return artifact
+
+    def _log_one(
+        self,
+        session: RunSession,
+        value: Any,
+        key: str | None,
+        direction: str,
+        schema: Any,
+        driver: str | None,
+        meta: dict[str, Any],
+    ) -> Artifact:
+        if direction not in ("input", "output"):
+            raise ValueError(f"direction={direction!r}; use 'input' or 'output'.")
+        if schema is not None:
+            meta = {**meta, "schema": _schema_name(schema)}
+        if isinstance(value, Artifact):
+            return session.log_existing(value, key=key, direction=direction)
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(
+                f"log_artifact() takes a path or an Artifact, got {type(value).__name__}; "
+                "use log_dataframe() for DataFrames."
+            )
+        return session.log_file(value, key=key, direction=direction, driver=driver, meta=meta)
+
+    def log_input(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Record a file or artifact the open run consumed."""
+        return self.log_artifact(path_or_artifact, key, direction="input", **kwargs)
+
+    def log_output(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Record a file or artifact the open run produced."""
+        return self.log_artifact(path_or_artifact, key, direction="output", **kwargs)
+
+    def log_artifacts(
+        self,
+        paths: Iterable[Any] | Mapping[str, Any],
+        direction: str = "output",
+        **meta: Any,
+    ) -> dict[str, Artifact]:
+        """Record several files at once (keyed by mapping key, else by file stem)."""
+        session = self._require_session("log_artifacts")
+        logged = {
+            key: self._log_one(session, value, key, direction, None, None, dict(meta))
+            for key, value in named_values(paths)
+        }
+        session.record()
+        return logged
+
+    def log_dataframe(
+        self,
+        df: Any,
+        key: str,
+        schema: Any = None,
+        path: str | os.PathLike[str] | None = None,
+        driver: str | None = None,
+        direction: str = "output",
+    ) -> Artifact:
+        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it."""
+        session = self._require_session("log_dataframe")
+        if not self._frames.is_frame(df):
+            raise TypeError(
+                f"log_dataframe() takes a DataFrame or Series, got {type(df).__name__}."
+            )
+        meta = {"schema": _schema_name(schema)} if schema is not None else {}
+        artifact = session.log_frame(
+            df, key=key, path=path, driver=driver, direction=direction, meta=meta
+        )
+        session.record()
+        return artifact
+
+    def log_meta(self, **values: Any) -> None:
+        """Add key/value metadata to the open run (``run.meta``)."""
+        session = self._require_session("log_meta")
+        session.log_meta(values)
+        session.record()

@@ -1,0 +1,239 @@
+"""An open run: what it consumed and produced, and what a cache hit does when it logs.
+
+Every way of recording work (``tracker.run`` while the function executes, ``start_run`` /
+``begin_run``, ``trace`` blocks) goes through one :class:`RunSession`, so logging from inside a
+step behaves the same everywhere.
+
+On a cache hit the session starts out linked to the cached outputs. Re-logging an output with
+the same key, location and bytes returns the cached artifact; logging anything else *demotes*
+the hit to an ordinary execution: a warning, the links to cached outputs that were not
+re-logged are removed, and the run is recorded as having executed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consist.core.errors import ConsistWarning
+from consist.core.inputs import driver_for
+from consist.core.model import Artifact, Direction, Run, RunStatus, validate_key
+from consist.core.workspace import absolute
+
+if TYPE_CHECKING:
+    from consist.core.services import RunnerPorts
+
+
+class RunSession:
+    """Collects a run's inputs and outputs while it is open.
+
+    Parameters
+    ----------
+    ports
+        Adapters and shell services.
+    run
+        The run being recorded (its ``meta["cache_hit"]`` says whether it started as a hit).
+    inputs
+        Declared inputs by key (their identity is already in the signature).
+    cached_outputs
+        For a hit: the source run's outputs by key.
+    hashing
+        ``"full"`` or ``"fast"``, for digesting logged files.
+    recording
+        False in ``cache_mode="readonly"``: nothing is written.
+    record_hit
+        False when the hit *is* an existing run re-opened under its own explicit id: its row
+        is left alone unless the session is demoted (then it is re-recorded as executed).
+    """
+
+    def __init__(
+        self,
+        ports: RunnerPorts,
+        run: Run,
+        inputs: dict[str, Artifact],
+        *,
+        cached_outputs: dict[str, Artifact] | None = None,
+        hashing: str = "full",
+        recording: bool = True,
+        record_hit: bool = True,
+    ) -> None:
+        self.ports = ports
+        self.run = run
+        self.inputs = dict(inputs)
+        self.hashing = hashing
+        self.recording = recording
+        self.record_hit = record_hit
+        self._cached = dict(cached_outputs or {})
+        self.outputs: dict[str, Artifact] = dict(self._cached)
+        self._relogged: set[str] = set()
+        self._unlinked: dict[str, Artifact] = {}
+        self.artifact_dir = ports.workspace.to_path(run.artifact_dir or "")
+        # Commits staged by the plain-call form of ``capture_outputs`` (see api.capture).
+        self.pending: list[Callable[[], None]] = []
+        self.started_mtime_ns: int | None = None
+
+    @property
+    def is_cached(self) -> bool:
+        return bool(self.run.meta.get("cache_hit", False))
+
+    # -- recording -------------------------------------------------------------------------
+    def record(self) -> None:
+        """Make the current state durable (snapshot, then queued rows)."""
+        if not self.recording or (self.is_cached and not self.record_hit):
+            return
+        unlinks, self._unlinked = self._unlinked, {}
+        self.ports.recorder.record(
+            self.run,
+            self.inputs,
+            self.outputs,
+            snapshot_dir=self.ports.snapshot_dir,
+            unlink_outputs=unlinks,
+        )
+
+    def begin(self) -> None:
+        """Create the artifact directory and record the opening state."""
+        self.ports.make_dir(self.artifact_dir)
+        self.record()
+        # What the filesystem's clock said at the start of the run, read off a file written
+        # now: file timestamps come from a coarse clock that can trail time.time_ns().
+        snapshot = self.ports.snapshot_dir / f"{self.run.id}.json"
+        reference = snapshot if self.ports.fs.exists(snapshot) else self.artifact_dir
+        self.started_mtime_ns = self.ports.fs.mtime_ns(reference)
+
+    def end(self, status: RunStatus, error: str | None = None) -> None:
+        """Close the run with ``status`` and record it."""
+        if status is RunStatus.COMPLETED:
+            self.commit_pending()
+        else:
+            self.pending.clear()
+        self.run.status = status
+        self.run.error = error
+        self.run.ended_at = self.ports.clock.now()
+        self.record()
+
+    def commit_pending(self) -> None:
+        pending, self.pending = self.pending, []
+        for commit in pending:
+            commit()
+
+    # -- logging ---------------------------------------------------------------------------
+    def log_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        key: str | None = None,
+        direction: str = "output",
+        driver: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Artifact:
+        """Record a file or directory this run consumed or produced."""
+        self.commit_pending()
+        local = absolute(path, self.artifact_dir if direction == "output" else None)
+        if not self.ports.fs.exists(local) and direction == "output":
+            local = absolute(path)
+        key = validate_key(key if key is not None else (local.stem or local.name))
+        if not self.ports.fs.exists(local):
+            raise FileNotFoundError(
+                f"cannot log {key!r}: {local} does not exist; write the file first, "
+                "or pass the path it was written to."
+            )
+        artifact = self._new_artifact(key, local, driver, meta, direction)
+        return self._add(key, artifact, direction)
+
+    def log_existing(
+        self, artifact: Artifact, *, key: str | None = None, direction: str = "output"
+    ) -> Artifact:
+        """Link an artifact recorded earlier (e.g. another run's output) to this run."""
+        self.commit_pending()
+        return self._add(validate_key(key or artifact.key), artifact, direction)
+
+    def log_frame(
+        self,
+        frame: Any,
+        *,
+        key: str,
+        path: str | os.PathLike[str] | None = None,
+        driver: str | None = None,
+        direction: str = "output",
+        meta: dict[str, Any] | None = None,
+    ) -> Artifact:
+        """Write a DataFrame (parquet unless ``driver`` or the path suffix says otherwise)."""
+        self.commit_pending()
+        key = validate_key(key)
+        if self.is_cached and direction == "output" and path is None and key in self._cached:
+            # Same code, config and inputs produced this frame before: keep the cached bytes.
+            self._relogged.add(key)
+            return self._cached[key]
+        suffix = "." + (driver or "parquet")
+        target = absolute(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
+        driver = driver or driver_for(target) or "parquet"
+        self.ports.make_dir(target.parent)
+        self.ports.frames.write(frame, target, driver)
+        artifact = self._new_artifact(key, target, driver, meta, direction)
+        return self._add(key, artifact, direction)
+
+    def log_meta(self, values: dict[str, Any]) -> None:
+        self.run.meta.update(values)
+
+    # -- internals -------------------------------------------------------------------------
+    def _new_artifact(
+        self, key: str, path: Path, driver: str | None, meta: dict[str, Any] | None, direction: str
+    ) -> Artifact:
+        found = self.ports.fs.digest(path, self.hashing)
+        uri, portable = self.ports.workspace.to_uri(path)
+        if not portable:
+            self.ports.workspace.warn_not_portable(path)
+        produced = direction == Direction.OUTPUT.value
+        artifact = Artifact(
+            id=secrets.token_hex(16),
+            key=key,
+            uri=uri,
+            driver=driver or driver_for(path),
+            digest=found.digest,
+            size=found.size,
+            run_id=self.run.id if produced else None,
+            created_at=self.ports.clock.now(),
+            meta=dict(meta or {}),
+            producer_signature=self.run.signature if produced else None,
+        )
+        return self.ports.attach(artifact)
+
+    def _add(self, key: str, artifact: Artifact, direction: str) -> Artifact:
+        if direction == Direction.INPUT.value:
+            self.inputs[key] = artifact
+            self._notify(artifact, direction)
+            return artifact
+        if direction != Direction.OUTPUT.value:
+            raise ValueError(f"direction={direction!r}; use 'input' or 'output'.")
+        cached = self._cached.get(key) if self.is_cached else None
+        if cached is not None and (cached.uri, cached.digest) == (artifact.uri, artifact.digest):
+            self._relogged.add(key)
+            return cached
+        if self.is_cached:
+            self._demote(key)
+        self.outputs[key] = artifact
+        self._notify(artifact, direction)
+        return artifact
+
+    def _demote(self, key: str) -> None:
+        source = self.run.meta.pop("cache_source", None)
+        self.run.meta["cache_hit"] = False
+        self.run.meta["demoted_from"] = source
+        warnings.warn(
+            f"run {self.run.id!r} started as a cache hit of {source!r} but logged a new or "
+            f"different output {key!r}; it is recorded as an ordinary execution instead.",
+            ConsistWarning,
+            stacklevel=5,
+        )
+        for cached_key, artifact in self._cached.items():
+            if cached_key not in self._relogged:
+                self.outputs.pop(cached_key, None)
+                self._unlinked[cached_key] = artifact
+        self._cached = {}
+
+    def _notify(self, artifact: Artifact, direction: str) -> None:
+        self.ports.events.artifact_logged(self.run, artifact, direction)
