@@ -115,6 +115,9 @@ class LocalFileSystem:
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.fsync = fsync
+        # Folders this instance created or saw: snapshots land in the same folder run after
+        # run, and a mkdir per write costs a failing syscall and an exception.
+        self._known_dirs: set[Path] = set()
         self._cache = (
             HashCache(self.cache_dir / "hash-cache.log", racy_window_ns=racy_window_ns)
             if self.cache_dir is not None
@@ -171,12 +174,18 @@ class LocalFileSystem:
             The complete new contents.
         """
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._known_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._known_dirs.add(target.parent)
         # Same directory, so the rename stays on one filesystem and is atomic; a leading dot
         # keeps a leftover temp file out of directory digests. The name is cut so a long
         # target name cannot push the temp name past NAME_MAX.
         tmp = target.with_name(f".{target.name[:120]}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+        except FileNotFoundError:  # the folder was removed since: make it again
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
         try:
             try:
                 _write_all(fd, data)

@@ -230,3 +230,14 @@ class FileSystemContract:
         assert first == path.stat().st_mtime_ns
         os.utime(path, ns=(first, first + 5_000_000_000))
         assert fs.mtime_ns(path) == first + 5_000_000_000
+
+    def test_write_atomic_recreates_a_folder_removed_meanwhile(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        import shutil
+
+        target = tmp_path / "data" / "snapshots" / "a.json"
+        fs.write_atomic(target, b"1")
+        shutil.rmtree(target.parent)
+        fs.write_atomic(target, b"2")
+        assert target.read_bytes() == b"2"
