@@ -80,3 +80,28 @@ def test_helper_edits_miss_and_unrelated_edits_hit(tmp_path: Path) -> None:
 
     _edit(helpers, "SCALE = 2", "SCALE = 3")
     assert _session(tmp_path) is False, "a referenced module constant is part of the code"
+
+
+TRACED = '''
+import json
+import consist
+from consist import Tracker
+
+tracker = Tracker(run_dir="runs", db_path="provenance.duckdb", project_root=".")
+with tracker.trace("summarise", config={"k": 1}):
+    hit = tracker.is_cached
+    consist.log_meta(total=sum([1, 2, 3]))
+print(json.dumps({"hit": hit}))
+tracker.close()
+'''
+
+
+def test_trace_identity_is_the_source_of_the_file_holding_the_block(tmp_path: Path) -> None:
+    script = tmp_path / "pipeline.py"
+    script.write_text(textwrap.dedent(TRACED))
+    assert _session(tmp_path) is False
+    assert _session(tmp_path) is True
+    _edit(script, "tracker = Tracker(", "# a comment is not code\ntracker = Tracker(")
+    assert _session(tmp_path) is True
+    _edit(script, "sum([1, 2, 3])", "sum([1, 2, 4])")
+    assert _session(tmp_path) is False

@@ -294,3 +294,22 @@ def test_find_run_and_find_runs_filters(tracker) -> None:
     assert len(tracker.find_runs(limit=1)) == 1
     by_year = consist.find_runs(tracker=tracker, model="simulate", index_by="year")
     assert sorted(by_year) == [2020, 2030] and by_year[2020].year == 2020
+
+
+def test_log_artifacts_and_manual_run_events(tracker, workdir) -> None:
+    events: list[str] = []
+    tracker.on_run_start(lambda run: events.append(f"start {run.id}"))
+    tracker.on_run_complete(lambda run: events.append(f"complete {run.id}"))
+    tracker.on_run_failed(lambda run: events.append(f"failed {run.id}"))
+    for name in ("a.csv", "b.csv"):
+        (workdir / name).write_text(name)
+    with tracker.start_run("bulk", model="bulk"):
+        by_stem = consist.log_artifacts([workdir / "a.csv", workdir / "b.csv"])
+        by_key = tracker.log_artifacts({"first": workdir / "a.csv"}, direction="input")
+    assert set(by_stem) == {"a", "b"} and set(by_key) == {"first"}
+    links = tracker.get_artifacts_for_run("bulk")
+    assert set(links.outputs) == {"a", "b"} and set(links.inputs) == {"first"}
+    assert links.inputs["first"].run_id is None  # an input is not produced by this run
+    with pytest.raises(RuntimeError), tracker.start_run("bad", model="bulk", config={"v": 2}):
+        raise RuntimeError("boom")
+    assert events == ["start bulk", "complete bulk", "start bad", "failed bad"]
