@@ -82,7 +82,7 @@ def test_helper_edits_miss_and_unrelated_edits_hit(tmp_path: Path) -> None:
     assert _session(tmp_path) is False, "a referenced module constant is part of the code"
 
 
-TRACED = '''
+TRACED = """
 import json
 import consist
 from consist import Tracker
@@ -93,7 +93,7 @@ with tracker.trace("summarise", config={"k": 1}):
     consist.log_meta(total=sum([1, 2, 3]))
 print(json.dumps({"hit": hit}))
 tracker.close()
-'''
+"""
 
 
 def test_trace_identity_is_the_source_of_the_file_holding_the_block(tmp_path: Path) -> None:

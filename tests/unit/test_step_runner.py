@@ -42,6 +42,9 @@ class FakeFS:
     def mtime_ns(self, path: Path) -> int:
         return len(self.log)
 
+    def remove(self, path: Path) -> None:
+        self.files.pop(path, None)
+
 
 class Table:
     """Stands in for a DataFrame."""

@@ -80,13 +80,20 @@ class Capture(Mapping[str, Artifact]):
         self._staged = self._changed_since_start()
         session.pending.append(self._commit)
 
-    def _changed_since_start(self) -> list[Path]:
+    def _changed_since_start(self) -> list[Path] | None:
         since = self._session.started_mtime_ns
+        if since is None:
+            return None  # only a problem if this turns out to be a plain call (see _commit)
         files = _scan(self._folder, self._pattern, self._recursive)
-        return [p for p, (_, _, mtime) in files.items() if since is None or mtime >= since]
+        return [p for p, (_, _, mtime) in files.items() if mtime >= since]
 
     def _commit(self) -> None:
         staged, self._staged = self._staged, []
+        if staged is None:
+            raise RuntimeError(
+                "capture_outputs() as a plain call needs the run's start time, which steps run "
+                "with inject_context=... have; elsewhere use it as a context manager."
+            )
         self._log_files(staged)
 
     def _log_files(self, paths: list[Path]) -> None:

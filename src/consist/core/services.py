@@ -329,7 +329,8 @@ class StepRunner:
             recording=req.cache_mode != "readonly",
         )
         passed = {r.key for r in req.inputs if r.passed}
-        session.begin()
+        # Only a step that receives a RunContext can capture outputs by modification time.
+        session.begin(exact_start=req.context_param is not None)
         self.ports.events.run_started(run)
         try:
             with self.ports.activate(session):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -94,15 +95,36 @@ class RunSession:
             unlink_outputs=unlinks,
         )
 
-    def begin(self) -> None:
-        """Create the artifact directory and record the opening state."""
+    def begin(self, *, exact_start: bool = False) -> None:
+        """Create the artifact directory and record the opening state.
+
+        With ``exact_start`` the session also finds the filesystem time at which the run's
+        body starts, for ``capture_outputs`` as a plain call (see :meth:`_next_fs_tick`).
+        """
         self.ports.make_dir(self.artifact_dir)
         self.record()
-        # What the filesystem's clock said at the start of the run, read off a file written
-        # now: file timestamps come from a coarse clock that can trail time.time_ns().
-        snapshot = self.ports.snapshot_dir / f"{self.run.id}.json"
-        reference = snapshot if self.ports.fs.exists(snapshot) else self.artifact_dir
-        self.started_mtime_ns = self.ports.fs.mtime_ns(reference)
+        if exact_start:
+            self.started_mtime_ns = self._next_fs_tick()
+
+    def _next_fs_tick(self) -> int:
+        """A file timestamp later than every write made before the run began.
+
+        File times come from a coarse clock (one tick is 1-4 ms): a file written by the
+        previous run in the same tick as this run's start would look "modified since the run
+        started". So probe the clock through a scratch file until it ticks past the opening
+        write; every earlier write is then strictly older, every later one at least as new.
+        """
+        probe = self.artifact_dir / ".consist-clock"
+        self.ports.fs.write_atomic(probe, b"")
+        opened = self.ports.fs.mtime_ns(probe)
+        deadline = time.monotonic() + 0.5
+        now = opened
+        while now <= opened and time.monotonic() < deadline:
+            time.sleep(0.0005)
+            self.ports.fs.write_atomic(probe, b"")
+            now = self.ports.fs.mtime_ns(probe)
+        self.ports.fs.remove(probe)
+        return now
 
     def end(self, status: RunStatus, error: str | None = None) -> None:
         """Close the run with ``status`` and record it."""

@@ -220,6 +220,11 @@ class LocalFileSystem:
         """Modification time of ``path`` in nanoseconds (the filesystem's own clock)."""
         return os.stat(path).st_mtime_ns
 
+    def remove(self, path: Path | str) -> None:
+        """Delete the file at ``path``; a file that is already gone is fine."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
     # -- internals -------------------------------------------------------------------------
 
     def _digest_file(self, path: str, st: os.stat_result, hashing: str) -> str:

@@ -39,3 +39,7 @@ class FileSystem(Protocol):
     def mtime_ns(self, path: Path) -> int:
         """Modification time of ``path`` in nanoseconds, as the filesystem's clock set it."""
         ...
+
+    def remove(self, path: Path) -> None:
+        """Delete the file at ``path`` if it exists."""
+        ...

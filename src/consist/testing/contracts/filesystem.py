@@ -241,3 +241,12 @@ class FileSystemContract:
         shutil.rmtree(target.parent)
         fs.write_atomic(target, b"2")
         assert target.read_bytes() == b"2"
+
+    def test_remove_deletes_and_tolerates_missing_files(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        target = tmp_path / "data" / "gone.txt"
+        fs.write_atomic(target, b"x")
+        fs.remove(target)
+        assert not fs.exists(target)
+        fs.remove(target)  # already gone: no error
