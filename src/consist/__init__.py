@@ -26,6 +26,9 @@ _EXPORTS: dict[str, str] = {
     "current_run_dir": "consist.api.functions:current_run_dir",
     "find_runs": "consist.api.queries:find_runs",
     "find_run": "consist.api.queries:find_run",
+    "scenario": "consist.api.scenario:scenario",
+    "Scenario": "consist.api.scenario:Scenario",
+    "Coupler": "consist.core.coupler:Coupler",
     "Artifact": "consist.core.model:Artifact",
     "Run": "consist.core.model:Run",
     "RunResult": "consist.core.model:RunResult",
@@ -59,6 +62,7 @@ __all__ = [
     "ConfigHashError",
     "ConsistError",
     "ConsistWarning",
+    "Coupler",
     "InputNotFoundError",
     "IntegrityError",
     "InvalidKeyError",
@@ -75,6 +79,7 @@ __all__ = [
     "RunNotFoundError",
     "RunResult",
     "RunStatus",
+    "Scenario",
     "SchemaVersionError",
     "StoreError",
     "Tracker",
@@ -91,6 +96,7 @@ __all__ = [
     "log_input",
     "log_meta",
     "log_output",
+    "scenario",
 ]
 
 
@@ -121,7 +127,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from consist.api.loading import load
     from consist.api.queries import find_run, find_runs
+    from consist.api.scenario import Scenario, scenario
     from consist.api.tracker import Tracker
+    from consist.core.coupler import Coupler
     from consist.core.errors import (
         ActiveRunError,
         BindingError,

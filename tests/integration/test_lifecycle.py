@@ -313,3 +313,40 @@ def test_log_artifacts_and_manual_run_events(tracker, workdir) -> None:
     with pytest.raises(RuntimeError), tracker.start_run("bad", model="bulk", config={"v": 2}):
         raise RuntimeError("boom")
     assert events == ["start bulk", "complete bulk", "start bad", "failed bad"]
+
+
+def _trips(year: int) -> pd.DataFrame:
+    return pd.DataFrame({"person": [1, 2], "trips": [year % 7, 2]})
+
+
+def test_year_is_part_of_identity_so_a_loop_never_reuses_another_years_result(tracker) -> None:
+    for _ in range(2):
+        for year in (2020, 2030):
+            with tracker.trace("simulate", year=year):
+                consist.log_dataframe(_trips(year), key="persons")
+    runs = tracker.find_runs(model="simulate")
+    assert [r.meta["cache_hit"] for r in runs] == [True, True, False, False]
+    for run in runs:
+        stored = consist.load(tracker.get_artifacts_for_run(run.id).outputs["persons"])
+        pd.testing.assert_frame_equal(stored, _trips(run.year))
+
+
+def test_a_hit_whose_block_computes_other_data_is_demoted_not_trusted(tracker) -> None:
+    source = {"trips": 1}  # a value the signature cannot see
+    for trips in (1, 2):
+        source["trips"] = trips
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with tracker.trace("estimate"):
+                art = consist.log_dataframe(pd.DataFrame({"t": [source["trips"]]}), key="out")
+        assert consist.load(art)["t"].tolist() == [trips]
+    latest = tracker.find_runs(model="estimate", limit=1)[0]
+    assert latest.meta["cache_hit"] is False and latest.meta["demoted_from"]
+
+
+def test_reopening_an_explicit_run_id_keeps_its_files(tracker) -> None:
+    for _ in range(2):
+        with tracker.start_run("fixed_2020", model="simulate", year=2020):
+            art = consist.log_dataframe(_trips(2020), key="persons")
+    assert art.path.exists()
+    pd.testing.assert_frame_equal(consist.load(art), _trips(2020))

@@ -12,6 +12,7 @@ CODE_IDENTITY_MODES = ("auto", "deps", "source", "module", "git")
 VALIDATE_MODES = ("lazy", "eager")
 OUTPUT_MISSING_MODES = ("warn", "error")
 DB_FALLBACK_MODES = ("inputs-only", "always", "never")
+HYDRATION_MODES = ("metadata", "inputs-missing", "outputs-requested", "outputs-all")
 
 
 def choice(option: str, value: object, allowed: Iterable[str]) -> str:

@@ -27,6 +27,7 @@ from consist.core.session import RunSession
 if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
     from consist.api.frames import FrameIO
+    from consist.api.scenario import Scenario
     from consist.api.tracker import Tracker
     from consist.core.services import StepRequest, StepRunner
 
@@ -60,6 +61,7 @@ class RecordingMixin:
 
     if TYPE_CHECKING:  # provided by Tracker
         current_run: Run | None
+        _scenario: Scenario | None
         read_only: bool
         code_identity: str
         project_root: Path
@@ -94,6 +96,7 @@ class RecordingMixin:
         options: dict[str, Any],
         caller: FrameType,
         name: str | None = None,
+        internal: dict[str, Any] | None = None,
     ) -> Run:
         if self._session is not None:
             raise ActiveRunError(
@@ -109,6 +112,9 @@ class RecordingMixin:
                 "this tracker was opened with read_only=True, so it cannot open runs; "
                 "open Tracker(..., read_only=False) to record."
             )
+        if self._scenario is not None:
+            options = self._scenario.step_defaults(options)
+        options = {**options, **(internal or {})}
         code = block_code_identity(self.code_identity, self.project_root, caller)
         step_name = name or model or run_id or "run"
         args = {**options, "run_id": run_id, "model": model or step_name, "name": step_name}
@@ -133,6 +139,8 @@ class RecordingMixin:
             session.end(final, message)
         finally:
             self._leave()
+        if self._scenario is not None:
+            self._scenario.absorb(session.run, session.inputs, session.outputs)
         self._events.run_finished(session.run)
         return session.run
 

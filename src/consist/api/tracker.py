@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
+from consist.api.scenario import Scenario
 from consist.core.errors import ActiveRunError, ConsistError, OptionValueError, ReadOnlyError
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, validate_key
@@ -151,6 +153,7 @@ class Tracker(RecordingMixin, QueriesMixin):
         )
         self.current_run: Run | None = None
         self._session = None
+        self._scenario: Scenario | None = None
         self._context_token: Any = None
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
 
@@ -265,9 +268,16 @@ class Tracker(RecordingMixin, QueriesMixin):
 
         See the user guide for the binding and output-mapping rules.
         """
+        given = {k: v for k, v in locals().items() if k not in ("self", "fn")}
+        return self._run_step(fn, given)
+
+    def _run_step(
+        self, fn: Any, given: dict[str, Any], internal: dict[str, Any] | None = None
+    ) -> RunResult:
+        """``run`` after its keyword arguments were gathered (also the path of ``sc.run``)."""
         if fn is None or not callable(fn):
             raise TypeError(f"run() needs a callable fn, got {fn!r}.")
-        given = {k: v for k, v in locals().items() if k not in ("self", "fn") and v is not None}
+        given = {k: v for k, v in given.items() if v is not None}
         args = {**getattr(fn, STEP_ATTRIBUTE, {}), **given}
         self._refuse_unsupported(args)
         if self.read_only:
@@ -280,14 +290,34 @@ class Tracker(RecordingMixin, QueriesMixin):
                 f"run({_name(fn)!r}) was called while run {self._session.run.id!r} is open on "
                 "this tracker; end that run first, or call the step outside its block."
             )
-        return self._runner.run(self._request(fn, args))
+        scenario = self._scenario
+        if scenario is not None:
+            args = scenario.step_defaults(args)
+        args.update(internal or {})
+        request = self._request(fn, args)
+        try:
+            result = self._runner.run(request)
+        except BaseException:
+            if scenario is not None:
+                scenario.note_failure(f"{request.model!r}")
+            raise
+        if scenario is not None:
+            scenario.absorb(result.run, result.inputs, result.outputs)
+        return result
+
+    def scenario(self, name: str, **options: Any) -> Scenario:
+        """Open a scenario on this tracker (see :func:`consist.scenario`)."""
+        return Scenario(self, name, caller=sys._getframe(1), **options)
 
     def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
+        hydration = args.get("cache_hydration")
+        if hydration is not None:
+            options.choice("cache_hydration", hydration, options.HYDRATION_MODES)
         unsupported = {
             "facet": "facet" in args,
             "facet_from": "facet_from" in args,
             "container": "container" in args,
-            "cache_hydration": args.get("cache_hydration") not in (None, "metadata"),
+            "cache_hydration": hydration in ("outputs-requested", "outputs-all"),
         }
         names = [name for name, used in unsupported.items() if used]
         if names:
@@ -324,6 +354,9 @@ class Tracker(RecordingMixin, QueriesMixin):
         }
         raw_inputs = args.get("inputs")
         refs = resolve_inputs(raw_inputs, "input", self._workspace)
+        hydration = args.get("cache_hydration", "metadata")
+        if hydration == "inputs-missing":
+            _require_local_bytes(refs)
         refs += resolve_inputs(args.get("depends_on"), "depends_on", self._workspace)
         refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
         config = args.get("config")
@@ -367,6 +400,9 @@ class Tracker(RecordingMixin, QueriesMixin):
             capture_dir=absolute(capture_dir) if capture_dir is not None else None,
             capture_pattern=args.get("capture_pattern", "*"),
             parent_run_id=args.get("parent_run_id"),
+            scope=args.get("_scope", ""),
+            cache_hydration=hydration,
+            extra_meta=args.get("_scenario_meta", {}),
         )
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:
@@ -379,6 +415,19 @@ class Tracker(RecordingMixin, QueriesMixin):
 
 def _name(fn: Callable[..., Any] | None) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _require_local_bytes(refs: list[Any]) -> None:
+    """``inputs-missing`` with every input's bytes present is a no-op; copying them in from
+    elsewhere is not available in this version, so say so rather than fail inside the step."""
+    gone = [
+        r.key for r in refs if r.artifact is not None and (r.path is None or not r.path.exists())
+    ]
+    if gone:
+        raise NotImplementedError(
+            f"inputs {gone} have no bytes on this machine and cache_hydration='inputs-missing' "
+            "cannot copy them in this version; re-run their producing steps here."
+        )
 
 
 def _no_step() -> None:

@@ -197,6 +197,7 @@ class RunResult:
     run: Run
     outputs: dict[str, Artifact]
     cache_hit: bool
+    inputs: dict[str, Artifact] = field(default_factory=dict)
 
     @property
     def output(self) -> Artifact | None:

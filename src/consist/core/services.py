@@ -95,6 +95,9 @@ class StepRequest:
     context_param: str | None = None
     capture_dir: Path | None = None
     capture_pattern: str = "*"
+    scope: str = ""
+    cache_hydration: str = "metadata"
+    extra_meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -120,6 +123,20 @@ class RunnerPorts:
     capture: Callable[[RunSession, Path, str], AbstractContextManager[Any]] = field(
         default=lambda session, folder, pattern: nullcontext()
     )
+
+
+def _scope(req: StepRequest) -> str:
+    """The scenario scope plus the run's coordinates.
+
+    ``year`` and ``iteration`` count for identity: a step's body commonly reads them at run
+    time (a loop over years), so the 2030 run must never reuse the 2020 result.
+    """
+    parts = [req.scope]
+    if req.year is not None:
+        parts.append(f"year={req.year}")
+    if req.iteration is not None:
+        parts.append(f"iteration={req.iteration}")
+    return "\0".join(parts) if len(parts) > 1 else req.scope
 
 
 def new_run_id(name: str) -> str:
@@ -155,6 +172,7 @@ class StepRunner:
             cache_epoch=req.cache_epoch,
             model=req.model,
             code_mode=req.code_mode,
+            scope=_scope(req),
         )
         return signature, artifacts, local
 
@@ -179,7 +197,12 @@ class StepRunner:
             tags=list(req.tags),
             description=req.description,
             config=req.config_tree,
-            meta={"cache_hit": False, "hashing": req.hashing},
+            meta={"cache_hit": False, "hashing": req.hashing}
+            | (
+                {"cache_hydration": req.cache_hydration}
+                if req.cache_hydration != "metadata"
+                else {}
+            ),
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,
             pid=os.getpid(),
@@ -311,7 +334,7 @@ class StepRunner:
         if req.cache_mode != "readonly":
             self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
         self.ports.events.run_finished(run)
-        return RunResult(run, outputs, True)
+        return RunResult(run, outputs, True, inputs)
 
     def _execute(
         self,
@@ -349,7 +372,7 @@ class StepRunner:
             raise
         session.end(RunStatus.COMPLETED)
         self.ports.events.run_finished(run)
-        return RunResult(run, dict(session.outputs), False)
+        return RunResult(run, dict(session.outputs), False, dict(session.inputs))
 
     # -- binding and outputs -----------------------------------------------------------------
     def _bind(

@@ -186,17 +186,19 @@ class RunSession:
         """Write a DataFrame (parquet unless ``driver`` or the path suffix says otherwise)."""
         self.commit_pending()
         key = validate_key(key)
-        if self.is_cached and direction == "output" and path is None and key in self._cached:
-            # Same code, config and inputs produced this frame before: keep the cached bytes.
-            self._relogged.add(key)
-            return self._cached[key]
         suffix = "." + (driver or "parquet")
         target = absolute(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
         driver = driver or driver_for(target) or "parquet"
         self.ports.make_dir(target.parent)
         self.ports.frames.write(frame, target, driver)
         artifact = self._new_artifact(key, target, driver, meta, direction)
-        return self._add(key, artifact, direction)
+        # Where a frame is written by default is this library's choice, so on a hit only its
+        # key and bytes must match the cached output. Identity alone is not trusted: a block
+        # may compute its frame from values the signature does not see.
+        kept = self._add(key, artifact, direction, match_location=path is not None)
+        if kept is not artifact and kept.uri != artifact.uri:
+            self.ports.fs.remove(target)  # a second copy of the cached bytes
+        return kept
 
     def log_meta(self, values: dict[str, Any]) -> None:
         self.run.meta.update(values)
@@ -224,7 +226,9 @@ class RunSession:
         )
         return self.ports.attach(artifact)
 
-    def _add(self, key: str, artifact: Artifact, direction: str) -> Artifact:
+    def _add(
+        self, key: str, artifact: Artifact, direction: str, *, match_location: bool = True
+    ) -> Artifact:
         if direction == Direction.INPUT.value:
             self.inputs[key] = artifact
             self._notify(artifact, direction)
@@ -232,7 +236,8 @@ class RunSession:
         if direction != Direction.OUTPUT.value:
             raise ValueError(f"direction={direction!r}; use 'input' or 'output'.")
         cached = self._cached.get(key) if self.is_cached else None
-        if cached is not None and (cached.uri, cached.digest) == (artifact.uri, artifact.digest):
+        same_place = not match_location or cached is not None and cached.uri == artifact.uri
+        if cached is not None and same_place and cached.digest == artifact.digest:
             self._relogged.add(key)
             return cached
         if self.is_cached:

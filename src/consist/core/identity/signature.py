@@ -32,10 +32,23 @@ def merkle_identity(producer_signature: str, artifact_digest: str | None) -> str
 
 
 def compute_signature(
-    *, code: str, config: str, inputs: str, cache_epoch: int, model: str, code_mode: str = ""
+    *,
+    code: str,
+    config: str,
+    inputs: str,
+    cache_epoch: int,
+    model: str,
+    code_mode: str = "",
+    scope: str = "",
 ) -> Signature:
-    """Fold the components into the run's signature, keeping each component for explanations."""
-    value = _sha256("consist-signature-v1", code, config, inputs, str(int(cache_epoch)), model)
+    """Fold the components into the run's signature, keeping each component for explanations.
+
+    ``scope`` separates otherwise identical steps that must not share results (the steps of
+    two different scenarios); it is empty for steps cached independently.
+    """
+    value = _sha256(
+        "consist-signature-v1", code, config, inputs, str(int(cache_epoch)), model, scope
+    )
     return Signature(
         value=value,
         code=code,
