@@ -27,8 +27,8 @@ log = logging.getLogger("consist")
 class _Queue:
     runs: dict[str, Run] = field(default_factory=dict)
     artifacts: dict[str, Artifact] = field(default_factory=dict)
-    links: dict[tuple[str, str, str], Link] = field(default_factory=dict)
-    unlinks: dict[tuple[str, str, str], Link] = field(default_factory=dict)
+    links: dict[tuple[str, str, str, str], Link] = field(default_factory=dict)
+    unlinks: dict[tuple[str, str, str, str], Link] = field(default_factory=dict)
     outputs: dict[str, dict[str, Artifact]] = field(default_factory=dict)
     by_signature: dict[str, str] = field(default_factory=dict)
 
@@ -53,8 +53,9 @@ class _Queue:
         return self
 
 
-def _link_key(link: Link) -> tuple[str, str, str]:
-    return (link.run_id, link.artifact_id, link.direction.value)
+def _link_key(link: Link) -> tuple[str, str, str, str]:
+    # The key is part of a link's identity: one artifact may be consumed under two keys.
+    return (link.run_id, link.artifact_id, link.direction.value, link.key)
 
 
 def is_reusable(run: Run) -> bool:

@@ -20,7 +20,7 @@ from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
 
 __all__ = ["InMemoryStore"]
 
-_LinkKey = tuple[str, str, str]
+_LinkKey = tuple[str, str, str, str]
 
 
 def _utc(value: datetime) -> datetime:
@@ -56,7 +56,7 @@ def _copy_artifact(artifact: Artifact, producer_signature: str | None = None) ->
 
 
 def _link_key(link: Link) -> _LinkKey:
-    return (link.run_id, link.artifact_id, Direction(link.direction).value)
+    return (link.run_id, link.artifact_id, Direction(link.direction).value, link.key)
 
 
 def _is_candidate(run: Run) -> bool:
@@ -181,7 +181,7 @@ class InMemoryStore:
 
     def _artifacts_of(self, run_id: str) -> RunArtifacts:
         result = RunArtifacts()
-        for (owner, artifact_id, direction), link in self._links.items():
+        for (owner, artifact_id, direction, _key), link in self._links.items():
             artifact = self._artifacts.get(artifact_id)
             if owner != run_id or artifact is None:
                 continue

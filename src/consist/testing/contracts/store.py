@@ -228,6 +228,20 @@ class StoreContract:
         store.apply(WriteBatch(links=[out("r1", "a1", "data")]))
         assert list(store.get_run_artifacts("r1").outputs) == ["data"]
 
+    def test_one_artifact_under_two_keys_keeps_both_links(self, store: MetadataStore) -> None:
+        store.apply(
+            WriteBatch(
+                runs=[make_run("r1")],
+                artifacts=[make_artifact("a1", None)],
+                links=[inp("r1", "a1", "households"), inp("r1", "a1", "zones")],
+            )
+        )
+        inputs = store.get_run_artifacts("r1").inputs
+        assert set(inputs) == {"households", "zones"}
+        assert inputs["households"].id == inputs["zones"].id == "a1"
+        store.apply(WriteBatch(unlinks=[inp("r1", "a1", "zones")]))
+        assert set(store.get_run_artifacts("r1").inputs) == {"households"}
+
     def test_unlink_removes_the_link(self, store: MetadataStore) -> None:
         produced(store, make_run("r1"), data="a1", extra="a2")
         store.apply(WriteBatch(unlinks=[out("r1", "a2", "extra")]))

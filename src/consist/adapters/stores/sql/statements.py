@@ -101,5 +101,5 @@ def delete_runs_returning(n_ids: int) -> str:
 @lru_cache(maxsize=64)
 def delete_links(n_links: int) -> str:
     """Delete ``n_links`` links, each matched on its full primary key."""
-    one = "(run_id = ? AND artifact_id = ? AND direction = ?)"
+    one = "(run_id = ? AND artifact_id = ? AND direction = ? AND key = ?)"
     return f"DELETE FROM run_artifact_link WHERE {' OR '.join([one] * n_links)}"

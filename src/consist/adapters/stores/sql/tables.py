@@ -128,7 +128,8 @@ class RunArtifactLink(ConsistTable, table=True):
     run_id: str = Field(primary_key=True)
     artifact_id: str = Field(primary_key=True)
     direction: str = Field(primary_key=True)
-    key: str
+    # Part of the key: one artifact may be consumed under two keys by the same run.
+    key: str = Field(primary_key=True)
 
 
 class ConfigFacet(ConsistTable, table=True):

@@ -28,7 +28,7 @@ from consist.core.ports.store import WriteBatch
 
 #: ``insert(conn, table, rows)``: add rows whose primary keys are new.
 Insert = Callable[[Any, str, Sequence[Row]], None]
-LinkKey = tuple[str, str, str]  # (run_id, artifact_id, direction)
+LinkKey = tuple[str, str, str, str]  # (run_id, artifact_id, direction, key)
 
 _SIGNATURE = sql.RUN_COLUMNS.index("signature")
 _CREATED_AT = sql.RUN_COLUMNS.index("created_at")
@@ -107,19 +107,19 @@ def _write_links(
     links: dict[LinkKey, Row] = {}
     for link in batch.links:
         row = link_to_row(link)
-        links.setdefault(row[:3], row)
-    unlinks = {link_to_row(link)[:3] for link in batch.unlinks}
+        links.setdefault(row[:4], row)
+    unlinks = {link_to_row(link)[:4] for link in batch.unlinks}
     scope = {key[0] for key in links} | {key[0] for key in unlinks} | set(candidates)
     if not scope:
         return {}
     state: dict[str, dict[LinkKey, Row]] = {run_id: {} for run_id in scope}
     for row in select_in(conn, "run_artifact_link", sql.LINK_COLUMNS, "run_id", scope):
-        state[row[0]][row[:3]] = row
+        state[row[0]][row[:4]] = row
     new = [row for key, row in links.items() if key not in state[key[0]]]
     if new:
         insert(conn, "run_artifact_link", new)
         for row in new:
-            state[row[0]][row[:3]] = row
+            state[row[0]][row[:4]] = row
     gone = [key for key in unlinks if key in state[key[0]]]
     for chunk in chunks(gone, sql.MAX_ROWS):
         conn.execute(sql.delete_links(len(chunk)), [value for key in chunk for value in key])
