@@ -211,9 +211,9 @@ def test_default_step_ids_never_collide_across_generations(tracker) -> None:
 
 
 def test_misuse_is_refused(tracker) -> None:
-    with consist.scenario("outer", tracker=tracker), pytest.raises(consist.ActiveRunError):
-        with consist.scenario("inner", tracker=tracker):
-            pass
+    inner = consist.scenario("inner", tracker=tracker)
+    with consist.scenario("outer", tracker=tracker), pytest.raises(consist.ActiveRunError), inner:
+        pass
     sc = consist.scenario("closed", tracker=tracker)
     with pytest.raises(consist.NoActiveRunError, match="scenario"):
         sc.run(fn=lambda: None)
