@@ -21,8 +21,6 @@ class TrackerEvents:
         self.on_start: list[Callback] = []
         self.on_complete: list[Callback] = []
         self.on_failed: list[Callback] = []
-        # The tracker's own bookkeeping (current_run); runs before user callbacks.
-        self.internal_start: Callback | None = None
 
     def _notify(self, callbacks: list[Callback], run: Run) -> None:
         for callback in callbacks:
@@ -38,8 +36,6 @@ class TrackerEvents:
             log.exception("consist: plugin hook %s raised; ignored", name)
 
     def run_started(self, run: Run) -> None:
-        if self.internal_start is not None:
-            self.internal_start(run)
         self._notify(self.on_start, run)
         self._call_hook("consist_run_started", run=run)
 

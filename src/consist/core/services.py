@@ -217,20 +217,22 @@ class StepRunner:
             existing = self._existing(req.run_id, sig.value)
             if existing is not None and req.cache_mode != "overwrite":
                 return existing
-        candidate = None
-        if req.cache_mode != "overwrite":
-            candidate = self.ports.recorder.find_cached(sig.value)
-        decision = decide(
-            req.cache_mode,
-            candidate,
-            validate=req.validate_cached_outputs,
-            outputs_present=self._missing_outputs,
-        )
+        decision = self._decide(req, sig.value, look=req.cache_mode != "overwrite")
         run = self._new_run(req, run_id, sig)
         self.ports.events.cache_decided(run, decision)
         if decision.hit and decision.candidate is not None:
             return self._reuse(req, run, inputs, decision)
         return self._execute(req, run, inputs, local_inputs, binding)
+
+    def _decide(self, req: StepRequest, signature: str, *, look: bool) -> CacheDecision:
+        """Hit or miss for ``signature``; ``look=False`` skips the lookup (a forced miss)."""
+        candidate = self.ports.recorder.find_cached(signature) if look else None
+        return decide(
+            req.cache_mode,
+            candidate,
+            validate=req.validate_cached_outputs,
+            outputs_present=self._missing_outputs,
+        )
 
     def _plan(self, req: StepRequest) -> list[ParamBinding]:
         return plan_binding(
@@ -283,15 +285,8 @@ class StepRunner:
         reopened = None
         if req.run_id is not None and req.cache_mode != "overwrite":
             reopened = self._existing_run(req.run_id, sig.value)
-        candidate = None
-        if req.cache_mode != "overwrite" and reopened is None:
-            candidate = self.ports.recorder.find_cached(sig.value)
-        decision = decide(
-            req.cache_mode,
-            candidate,
-            validate=req.validate_cached_outputs,
-            outputs_present=self._missing_outputs,
-        )
+        look = req.cache_mode != "overwrite" and reopened is None
+        decision = self._decide(req, sig.value, look=look)
         run = self._new_run(req, run_id, sig)
         cached: dict[str, Artifact] | None = None
         if reopened is not None:

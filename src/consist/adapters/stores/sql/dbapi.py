@@ -79,16 +79,8 @@ class DbApiStore:
     @contextmanager
     def _using(self, operation: str) -> Iterator[Any]:
         """The connection, locked, with driver errors translated into :class:`StoreError`."""
-        with self._lock:
-            if self._conn is None:
-                raise StoreError(
-                    f"metadata store {self.location!r} is closed; cannot {operation}. "
-                    "Open a new tracker (or store) on the database."
-                )
-            try:
-                yield self._conn
-            except self.driver_errors as exc:
-                raise self._error(operation, exc) from exc
+        with self._guarded(self._lock, operation):
+            yield self._conn
 
     @contextmanager
     def _reading(self, operation: str) -> Iterator[Any]:
@@ -97,14 +89,19 @@ class DbApiStore:
             with self._using(operation) as conn:
                 yield conn
             return
-        with self._read_lock:
+        with self._guarded(self._read_lock, operation):
+            yield self._reader
+
+    @contextmanager
+    def _guarded(self, lock: Any, operation: str) -> Iterator[None]:
+        with lock:
             if self._conn is None:
                 raise StoreError(
                     f"metadata store {self.location!r} is closed; cannot {operation}. "
                     "Open a new tracker (or store) on the database."
                 )
             try:
-                yield self._reader
+                yield
             except self.driver_errors as exc:
                 raise self._error(operation, exc) from exc
 
