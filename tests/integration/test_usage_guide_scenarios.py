@@ -58,6 +58,7 @@ def test_multi_year_scenario_and_the_query_snippets(workdir: Path) -> None:
         "baseline_2040",
     }
     assert all(r.scenario_id == "baseline" for r in steps)
+    assert {r.meta["scenario_run"] for r in steps} == {"baseline"}  # the header generation
     assert sc.coupler.keys() == ["population", "persons"]
     persons = tracker.get_artifacts_for_run("baseline_2030").outputs["persons"]
     assert persons.meta["schema"] == "Person"
@@ -79,6 +80,8 @@ def test_multi_year_scenario_and_the_query_snippets(workdir: Path) -> None:
     second = snippet("scenario_years.py", Population=Population, Person=Person, **env)
     tracker = second["tracker"]
     assert second["sc"].header.id == "baseline#2"
+    hits = tracker.find_runs(parent_id="baseline", model="simulate")
+    assert {r.meta["scenario_run"] for r in hits} == {"baseline"}  # explicit ids: same runs
     assert tracker.get_run("baseline").status is RunStatus.COMPLETED  # untouched
     assert len(tracker.find_runs(parent_id="baseline")) == 4
     assert len(tracker.find_runs(tags=["scenario_header"])) == 2
@@ -203,6 +206,9 @@ def test_default_step_ids_never_collide_across_generations(tracker) -> None:
     runs = tracker.find_runs(model="step")
     ids = {r.id for r in runs}
     assert len(runs) == 15 and len(ids) == 15
+    generations = [r.meta["scenario_run"] for r in runs]
+    assert sorted(set(generations)) == ["sweep", "sweep#2", "sweep#3"]
+    assert all(generations.count(g) == 5 for g in set(generations))
     assert {r.id for r in tracker.find_runs(tags=["scenario_header"])} == {
         "sweep",
         "sweep#2",

@@ -125,6 +125,13 @@ class RunnerPorts:
     )
 
 
+def _initial_meta(req: StepRequest) -> dict[str, Any]:
+    meta: dict[str, Any] = {"cache_hit": False, "hashing": req.hashing, **req.extra_meta}
+    if req.cache_hydration != "metadata":
+        meta["cache_hydration"] = req.cache_hydration
+    return meta
+
+
 def _scope(req: StepRequest) -> str:
     """The scenario scope plus the run's coordinates.
 
@@ -197,12 +204,7 @@ class StepRunner:
             tags=list(req.tags),
             description=req.description,
             config=req.config_tree,
-            meta={"cache_hit": False, "hashing": req.hashing}
-            | (
-                {"cache_hydration": req.cache_hydration}
-                if req.cache_hydration != "metadata"
-                else {}
-            ),
+            meta=_initial_meta(req),
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,
             pid=os.getpid(),
