@@ -55,6 +55,7 @@ def test_missing_input_file_names_it(tracker, workdir) -> None:
     with pytest.raises(FileNotFoundError, match="nope.csv") as info:
         tracker.run(step, inputs={"raw": workdir / "nope.csv"})
     assert info.value.filename.endswith("nope.csv")
+    assert str(info.value).startswith("input 'raw' points at")  # a sentence, not "[Errno None]"
     _nothing_recorded(tracker, workdir)
 
 

@@ -1,29 +1,88 @@
-"""Resolving artifacts to local paths and loading them, for one tracker's workspace."""
+"""Finding an artifact's bytes on this machine, and loading them.
+
+An artifact's URI resolves through this tracker's ``run_dir`` and mounts first. When the
+bytes are not there (another tracker with its own ``run_dir`` shares the database, or the
+file lives in a workspace that was never moved), the workspace the producing run recorded is
+tried next.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from consist.api.frames import FrameIO
 from consist.core.inputs import driver_for
-from consist.core.model import Artifact
+from consist.core.model import Artifact, Run
 from consist.core.workspace import Workspace
+
+
+def recorded_workspace(run: Run | None) -> Workspace | None:
+    """The workspace a run recorded (its machine's ``run_dir`` and mounts), if any."""
+    roots = (run.meta or {}).get("workspace") if run is not None else None
+    if not isinstance(roots, dict) or not roots.get("run_dir"):
+        return None
+    mounts = {str(k): Path(v) for k, v in (roots.get("mounts") or {}).items()}
+    return Workspace(Path(roots["run_dir"]), mounts)
 
 
 class ArtifactAccess:
     """The :class:`~consist.core.model.ArtifactResolver` a tracker attaches to its artifacts."""
 
-    def __init__(self, workspace: Workspace, frames: FrameIO) -> None:
+    def __init__(
+        self, workspace: Workspace, frames: FrameIO, get_run: Callable[[str], Run | None]
+    ) -> None:
         self.workspace = workspace
         self.frames = frames
+        self._get_run = get_run
+        self._producers: dict[str, Workspace | None] = {}
 
     def attach(self, artifact: Artifact) -> Artifact:
         artifact._resolver = self
         return artifact
 
+    def _candidates(self, artifact: Artifact) -> list[Path]:
+        found: list[Path] = []
+        for workspace in (self.workspace, self._producer_workspace(artifact.run_id)):
+            if workspace is None:
+                continue
+            try:
+                path = workspace.to_path(artifact.uri)
+            except LookupError:  # a mount this workspace does not have
+                continue
+            if path not in found:
+                found.append(path)
+        return found
+
+    def _producer_workspace(self, run_id: str | None) -> Workspace | None:
+        if run_id is None:
+            return None
+        if run_id not in self._producers:
+            self._producers[run_id] = recorded_workspace(self._get_run(run_id))
+        return self._producers[run_id]
+
+    def locate(self, artifact: Artifact) -> Path | None:
+        """Where the artifact's bytes are now, or None if they are nowhere to be found."""
+        try:
+            local = self.workspace.to_path(artifact.uri)
+            if local.exists():  # the common case: no database lookup at all
+                return local
+        except LookupError:
+            pass
+        return next((p for p in self._candidates(artifact) if p.exists()), None)
+
     def local_path(self, artifact: Artifact) -> Path:
-        return self.workspace.to_path(artifact.uri)
+        found = self.locate(artifact)
+        if found is not None:
+            return found
+        candidates = self._candidates(artifact)
+        if not candidates:
+            raise LookupError(
+                f"artifact {artifact.key!r} ({artifact.uri}) names a mount this tracker does "
+                "not have; pass it in Tracker(mounts={...})."
+            )
+        return candidates[0]
 
     def load(self, artifact: Artifact, *, engine: str | None = None, **kwargs: Any) -> Any:
         path = self.local_path(artifact)

@@ -6,13 +6,14 @@ import difflib
 from collections.abc import Iterable
 
 from consist.core.errors import OptionValueError
+from consist.core.hydration import POLICIES
 from consist.core.model import CACHE_MODES, HASHING_MODES
 
 CODE_IDENTITY_MODES = ("auto", "deps", "source", "module", "git")
 VALIDATE_MODES = ("lazy", "eager")
 OUTPUT_MISSING_MODES = ("warn", "error")
 DB_FALLBACK_MODES = ("inputs-only", "always", "never")
-HYDRATION_MODES = ("metadata", "inputs-missing", "outputs-requested", "outputs-all")
+HYDRATION_MODES = POLICIES
 
 
 def choice(option: str, value: object, allowed: Iterable[str]) -> str:

@@ -20,7 +20,14 @@ from consist.api.inputs import resolve_inputs
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
-from consist.core.errors import ActiveRunError, ConsistError, OptionValueError, ReadOnlyError
+from consist.core.errors import (
+    ActiveRunError,
+    ConsistError,
+    MissingBytesError,
+    OptionValueError,
+    ReadOnlyError,
+)
+from consist.core.hydration import check_policy
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, validate_key
 from consist.core.ports.clock import SystemClock
@@ -131,7 +138,7 @@ class Tracker(RecordingMixin, QueriesMixin):
         self._store: MetadataStore = self._recorder.store
         self._workspace = Workspace(self.run_dir, self.mounts)
         self._frames = FrameIO(self._registry)
-        self._access = ArtifactAccess(self._workspace, self._frames)
+        self._access = ArtifactAccess(self._workspace, self._frames, self._recorder.get_run)
         self._events = TrackerEvents(self._pm.hook)
         self._executors: dict[str, Any] = {}
         self._runner = StepRunner(
@@ -149,6 +156,7 @@ class Tracker(RecordingMixin, QueriesMixin):
                 activate=self._activate,
                 make_context=self._context,
                 capture=self._capture,
+                locate=self._access.locate,
             )
         )
         self.current_run: Run | None = None
@@ -262,6 +270,7 @@ class Tracker(RecordingMixin, QueriesMixin):
         capture_dir: str | os.PathLike[str] | None = None,
         capture_pattern: str = "*",
         output_missing: str | None = None,
+        materialize_cached_outputs_dir: str | os.PathLike[str] | None = None,
     ) -> RunResult:
         """Run ``fn`` through the cache: on a hit it is not called and the recorded outputs
         are returned; on a miss it runs and its outputs are recorded.
@@ -310,14 +319,10 @@ class Tracker(RecordingMixin, QueriesMixin):
         return Scenario(self, name, caller=sys._getframe(1), **options)
 
     def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
-        hydration = args.get("cache_hydration")
-        if hydration is not None:
-            options.choice("cache_hydration", hydration, options.HYDRATION_MODES)
         unsupported = {
             "facet": "facet" in args,
             "facet_from": "facet_from" in args,
             "container": "container" in args,
-            "cache_hydration": hydration in ("outputs-requested", "outputs-all"),
         }
         names = [name for name, used in unsupported.items() if used]
         if names:
@@ -354,9 +359,12 @@ class Tracker(RecordingMixin, QueriesMixin):
         }
         raw_inputs = args.get("inputs")
         refs = resolve_inputs(raw_inputs, "input", self._workspace)
-        hydration = args.get("cache_hydration", "metadata")
-        if hydration == "inputs-missing":
-            _require_local_bytes(refs)
+        materialize_dir = args.get("materialize_cached_outputs_dir")
+        hydration = check_policy(
+            args.get("cache_hydration", "metadata"),
+            output_paths=output_paths,
+            materialize_dir=materialize_dir,
+        )
         refs += resolve_inputs(args.get("depends_on"), "depends_on", self._workspace)
         refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
         config = args.get("config")
@@ -403,11 +411,42 @@ class Tracker(RecordingMixin, QueriesMixin):
             scope=args.get("_scope", ""),
             cache_hydration=hydration,
             extra_meta=args.get("_scenario_meta", {}),
+            materialize_dir=absolute(materialize_dir) if materialize_dir is not None else None,
         )
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:
         """Load an artifact's data with the frame engine matching its driver."""
         return self._access.load(self._access.attach(artifact), **kwargs)
+
+    def materialize(self, artifact: Artifact, dest: str | os.PathLike[str]) -> Path:
+        """Copy an artifact's bytes to ``dest``, verified against the recorded digest.
+
+        The bytes are taken from wherever they are (this workspace, or the workspace of the
+        run that produced them); a mismatch raises ``IntegrityError`` and leaves no file.
+        """
+        target = absolute(dest)
+        source = self._access.locate(artifact)
+        if source is None:
+            raise MissingBytesError(artifact.key, artifact.uri, target)
+        if source != target:
+            self._fs.copy_verified(source, target, artifact.digest, artifact.size)
+        return target
+
+    def load_input_bundle(self, run_id: str) -> dict[str, Any]:
+        """The inputs of run ``run_id``, made local and loaded, by key.
+
+        Inputs whose bytes are not at their local path are copied in first (as with
+        ``cache_hydration="inputs-missing"``); tabular inputs come back as DataFrames, others
+        as local paths.
+        """
+        bundle: dict[str, Any] = {}
+        for key, artifact in self.get_artifacts_for_run(run_id).inputs.items():
+            expected = self._workspace.to_path(artifact.uri)
+            if not expected.exists():
+                self.materialize(artifact, expected)
+            readable = artifact.driver is not None and self._frames.can_read(artifact.driver)
+            bundle[key] = self.load(artifact) if readable and expected.is_file() else expected
+        return bundle
 
     def _object_digest(self, obj: Any) -> Any:
         return self._pm.hook.consist_object_digest(obj=obj)
@@ -415,19 +454,6 @@ class Tracker(RecordingMixin, QueriesMixin):
 
 def _name(fn: Callable[..., Any] | None) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
-
-
-def _require_local_bytes(refs: list[Any]) -> None:
-    """``inputs-missing`` with every input's bytes present is a no-op; copying them in from
-    elsewhere is not available in this version, so say so rather than fail inside the step."""
-    gone = [
-        r.key for r in refs if r.artifact is not None and (r.path is None or not r.path.exists())
-    ]
-    if gone:
-        raise NotImplementedError(
-            f"inputs {gone} have no bytes on this machine and cache_hydration='inputs-missing' "
-            "cannot copy them in this version; re-run their producing steps here."
-        )
 
 
 def _no_step() -> None:

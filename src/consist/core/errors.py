@@ -46,7 +46,15 @@ class ConfigHashError(ConsistError, TypeError):
         self.path = path
 
 
-class InputNotFoundError(ConsistError, FileNotFoundError):
+class _NamedFileError(ConsistError, FileNotFoundError):
+    """A FileNotFoundError that keeps ``filename`` for callers but prints its own message
+    (OSError's default ``str`` turns into "[Errno None] None: ..." once filename is set)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class InputNotFoundError(_NamedFileError):
     """A declared input file or directory does not exist."""
 
     def __init__(self, key: str, path: object) -> None:
@@ -113,3 +121,16 @@ class AdapterNotFoundError(ConsistError, LookupError):
 
 class ConsistWarning(UserWarning):
     """Warnings about portability, missing outputs and degraded recording."""
+
+
+class MissingBytesError(_NamedFileError):
+    """Recorded bytes are neither at their local path nor in their producer's workspace."""
+
+    def __init__(self, key: str, artifact_uri: str, expected: object) -> None:
+        super().__init__(
+            f"the bytes of {key!r} ({artifact_uri}) are not at {str(expected)!r} nor in the "
+            "workspace of the run that produced them; re-run that step here, or restore the "
+            "file (tracker.materialize copies bytes that still exist elsewhere)."
+        )
+        self.filename = str(expected)
+        self.key = key

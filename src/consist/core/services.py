@@ -25,6 +25,7 @@ from consist.core.errors import (
     OutputMissingError,
     RunIdConflictError,
 )
+from consist.core.hydration import Copy, plan_cached_outputs, plan_missing_inputs
 from consist.core.identity.signature import compute_signature, inputs_digest
 from consist.core.inputs import InputRef, driver_for, identify_input
 from consist.core.model import Artifact, Run, RunResult, RunStatus, Signature
@@ -98,6 +99,7 @@ class StepRequest:
     scope: str = ""
     cache_hydration: str = "metadata"
     extra_meta: Mapping[str, Any] = field(default_factory=dict)
+    materialize_dir: Path | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +125,9 @@ class RunnerPorts:
     capture: Callable[[RunSession, Path, str], AbstractContextManager[Any]] = field(
         default=lambda session, folder, pattern: nullcontext()
     )
+    # Where an artifact's bytes are now, looking beyond this workspace (e.g. the producing
+    # run's own workspace); None: only the local path counts.
+    locate: Callable[[Artifact], Path | None] | None = None
 
 
 def _initial_meta(req: StepRequest) -> dict[str, Any]:
@@ -204,11 +209,62 @@ class StepRunner:
             tags=list(req.tags),
             description=req.description,
             config=req.config_tree,
-            meta=_initial_meta(req),
+            meta=_initial_meta(req) | {"workspace": self._roots()},
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,
             pid=os.getpid(),
         )
+
+    def _roots(self) -> dict[str, Any]:
+        # Where this machine keeps the workspace and mounts: other trackers on the same
+        # database fall back to it when an artifact's bytes are not in their own workspace.
+        ws = self.ports.workspace
+        return {"run_dir": str(ws.run_dir), "mounts": {k: str(v) for k, v in ws.mounts.items()}}
+
+    # -- hydration -------------------------------------------------------------------------
+    def _expected(self, artifact: Artifact) -> Path:
+        return self.ports.workspace.to_path(artifact.uri)
+
+    def _locate(self, artifact: Artifact) -> Path | None:
+        if self.ports.locate is not None:
+            return self.ports.locate(artifact)
+        try:
+            path = self._expected(artifact)
+        except LookupError:
+            return None
+        return path if self.ports.fs.exists(path) else None
+
+    def _copy(self, copies: list[Copy]) -> None:
+        for copy in copies:
+            self.ports.fs.copy_verified(
+                copy.source, copy.dest, copy.artifact.digest, copy.artifact.size
+            )
+
+    def _hydrate_inputs(
+        self, req: StepRequest, inputs: dict[str, Artifact], local: dict[str, Path]
+    ) -> None:
+        if req.cache_hydration != "inputs-missing":
+            return
+        copies = plan_missing_inputs(
+            {r.key: inputs[r.key] for r in req.inputs if r.key in inputs},
+            expected=self._expected,
+            exists=self.ports.fs.exists,
+            locate=self._locate,
+        )
+        self._copy(copies)
+        for copy in copies:
+            local[copy.key] = copy.dest
+
+    def _hydrate_outputs(self, req: StepRequest, run: Run, outputs: dict[str, Artifact]) -> None:
+        copies = plan_cached_outputs(
+            req.cache_hydration,
+            outputs,
+            output_paths=req.output_paths,
+            artifact_dir=self.ports.workspace.to_path(run.artifact_dir or ""),
+            materialize_dir=req.materialize_dir,
+            locate=self._locate,
+        )
+        self._copy(copies)
 
     # -- the use case ----------------------------------------------------------------------
     def run(self, req: StepRequest) -> RunResult:
@@ -224,6 +280,7 @@ class StepRunner:
         self.ports.events.cache_decided(run, decision)
         if decision.hit and decision.candidate is not None:
             return self._reuse(req, run, inputs, decision)
+        self._hydrate_inputs(req, inputs, local_inputs)
         return self._execute(req, run, inputs, local_inputs, binding)
 
     def _decide(self, req: StepRequest, signature: str, *, look: bool) -> CacheDecision:
@@ -282,7 +339,7 @@ class StepRunner:
         The cache is consulted as for function-shaped runs, but the body runs either way; on
         a hit the session starts linked to the cached outputs.
         """
-        sig, inputs, _ = self._identify(req)
+        sig, inputs, local_inputs = self._identify(req)
         run_id = req.run_id or new_run_id(req.name)
         reopened = None
         if req.run_id is not None and req.cache_mode != "overwrite":
@@ -298,6 +355,10 @@ class StepRunner:
             run.meta.update(cache_hit=True, cache_source=decision.candidate.run.id)
             cached = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
         self.ports.events.cache_decided(run, decision)
+        # The block runs either way, so it gets its inputs either way.
+        self._hydrate_inputs(req, inputs, local_inputs)
+        if cached is not None:
+            self._hydrate_outputs(req, run, cached)
         session = RunSession(
             self.ports,
             run,
@@ -313,10 +374,9 @@ class StepRunner:
         return session
 
     def _missing_outputs(self, candidate: Any) -> list[str]:
+        """Outputs of a cache candidate whose bytes cannot be found (eager validation)."""
         return [
-            key
-            for key, artifact in candidate.outputs.items()
-            if not self.ports.fs.exists(self.ports.workspace.to_path(artifact.uri))
+            key for key, artifact in candidate.outputs.items() if self._locate(artifact) is None
         ]
 
     def _reuse(
@@ -328,6 +388,7 @@ class StepRunner:
         run.ended_at = run.started_at
         run.meta.update(cache_hit=True, cache_source=source.id)
         outputs = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
+        self._hydrate_outputs(req, run, outputs)
         if req.cache_mode != "readonly":
             self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
         self.ports.events.run_finished(run)

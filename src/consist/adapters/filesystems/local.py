@@ -12,6 +12,7 @@ from pathlib import Path
 
 import blake3
 
+from consist.adapters.filesystems.copying import copy_verified
 from consist.adapters.filesystems.hashcache import DEFAULT_RACY_WINDOW_NS, HashCache
 from consist.core.errors import OptionValueError
 from consist.core.ports.filesystem import FileDigest
@@ -219,6 +220,20 @@ class LocalFileSystem:
     def mtime_ns(self, path: Path | str) -> int:
         """Modification time of ``path`` in nanoseconds (the filesystem's own clock)."""
         return os.stat(path).st_mtime_ns
+
+    def copy_verified(
+        self,
+        src: Path | str,
+        dest: Path | str,
+        digest: str | None = None,
+        size: int | None = None,
+    ) -> FileDigest:
+        """Copy a file or directory, verified against its recorded ``digest`` (see
+        :func:`consist.adapters.filesystems.copying.copy_verified`)."""
+        return copy_verified(Path(src), Path(dest), digest, size, self._full_digest)
+
+    def _full_digest(self, path: Path) -> FileDigest:
+        return self.digest(path, "full")
 
     def remove(self, path: Path | str) -> None:
         """Delete the file at ``path``; a file that is already gone is fine."""

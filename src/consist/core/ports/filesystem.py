@@ -43,3 +43,13 @@ class FileSystem(Protocol):
     def remove(self, path: Path) -> None:
         """Delete the file at ``path`` if it exists."""
         ...
+
+    def copy_verified(
+        self, src: Path, dest: Path, digest: str | None = None, size: int | None = None
+    ) -> FileDigest:
+        """Copy ``src`` to ``dest`` only if its bytes match ``digest``.
+
+        The copy goes through a temporary file in the destination folder and is renamed into
+        place after the check; on a mismatch it raises ``IntegrityError`` and leaves nothing.
+        """
+        ...

@@ -250,3 +250,37 @@ class FileSystemContract:
         fs.remove(target)
         assert not fs.exists(target)
         fs.remove(target)  # already gone: no error
+
+    def test_copy_verified_copies_matching_bytes(self, fs: FileSystem, tmp_path: Path) -> None:
+        src = tmp_path / "data" / "src.bin"
+        fs.write_atomic(src, b"payload")
+        recorded = fs.digest(src)
+        dest = tmp_path / "data" / "copies" / "dest.bin"
+        got = fs.copy_verified(src, dest, recorded.digest, recorded.size)
+        assert dest.read_bytes() == b"payload" and got.digest == recorded.digest
+
+    def test_copy_verified_refuses_altered_bytes_and_leaves_nothing(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        import pytest
+
+        from consist.core.errors import IntegrityError
+
+        src = tmp_path / "data" / "src.bin"
+        fs.write_atomic(src, b"payload")
+        recorded = fs.digest(src)
+        src.write_bytes(b"paYload")  # one byte changed after it was recorded
+        dest = tmp_path / "data" / "copies" / "dest.bin"
+        with pytest.raises(IntegrityError, match="recorded digest"):
+            fs.copy_verified(src, dest, recorded.digest, recorded.size)
+        assert list(dest.parent.iterdir()) == []
+
+    def test_copy_verified_directories(self, fs: FileSystem, tmp_path: Path) -> None:
+        src = tmp_path / "data" / "tree"
+        fs.write_atomic(src / "a.txt", b"a")
+        fs.write_atomic(src / "sub" / "b.txt", b"b")
+        recorded = fs.digest(src)
+        dest = tmp_path / "data" / "copy_of_tree"
+        fs.copy_verified(src, dest, recorded.digest)
+        assert (dest / "sub" / "b.txt").read_bytes() == b"b"
+        assert fs.digest(dest).digest == recorded.digest
