@@ -145,6 +145,8 @@ class Run:
     tags: list[str] = field(default_factory=list)
     description: str | None = None
     config: Any = None
+    # Queryable metadata that does not affect identity (stored deduplicated and indexed).
+    facet: dict[str, Any] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     started_at: datetime | None = None
     ended_at: datetime | None = None

@@ -45,6 +45,8 @@ class RunQuery:
     iteration: int | None = None
     tags: tuple[str, ...] = ()
     limit: int | None = None
+    # Exact matches on flattened facet keys (nested keys dotted), e.g. (("alpha", 0.2),).
+    facet: tuple[tuple[str, Any], ...] = ()
 
 
 @runtime_checkable
