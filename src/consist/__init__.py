@@ -29,6 +29,13 @@ _EXPORTS: dict[str, str] = {
     "scenario": "consist.api.scenario:scenario",
     "Scenario": "consist.api.scenario:Scenario",
     "Coupler": "consist.core.coupler:Coupler",
+    "run_query": "consist.api.sql:run_query",
+    "db_session": "consist.api.sql:db_session",
+    "pivot_facets": "consist.models:pivot_facets",
+    "CacheExplanation": "consist.core.explain:CacheExplanation",
+    "LineageNode": "consist.core.lineage:LineageNode",
+    "RunNode": "consist.core.lineage:RunNode",
+    "MissingBytesError": "consist.core.errors:MissingBytesError",
     "Artifact": "consist.core.model:Artifact",
     "Run": "consist.core.model:Run",
     "RunResult": "consist.core.model:RunResult",
@@ -59,6 +66,7 @@ __all__ = [
     "ActiveRunError",
     "Artifact",
     "BindingError",
+    "CacheExplanation",
     "ConfigHashError",
     "ConsistError",
     "ConsistWarning",
@@ -66,6 +74,8 @@ __all__ = [
     "InputNotFoundError",
     "IntegrityError",
     "InvalidKeyError",
+    "LineageNode",
+    "MissingBytesError",
     "NoActiveRunError",
     "OptionValueError",
     "OutputError",
@@ -76,6 +86,7 @@ __all__ = [
     "RunArtifacts",
     "RunContext",
     "RunIdConflictError",
+    "RunNode",
     "RunNotFoundError",
     "RunResult",
     "RunStatus",
@@ -86,6 +97,7 @@ __all__ = [
     "__version__",
     "current_run_dir",
     "current_tracker",
+    "db_session",
     "find_run",
     "find_runs",
     "hookimpl",
@@ -96,6 +108,8 @@ __all__ = [
     "log_input",
     "log_meta",
     "log_output",
+    "pivot_facets",
+    "run_query",
     "scenario",
 ]
 
@@ -128,6 +142,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from consist.api.loading import load
     from consist.api.queries import find_run, find_runs
     from consist.api.scenario import Scenario, scenario
+    from consist.api.sql import db_session, run_query
     from consist.api.tracker import Tracker
     from consist.core.coupler import Coupler
     from consist.core.errors import (
@@ -139,6 +154,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         InputNotFoundError,
         IntegrityError,
         InvalidKeyError,
+        MissingBytesError,
         NoActiveRunError,
         OptionValueError,
         OutputError,
@@ -150,5 +166,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SchemaVersionError,
         StoreError,
     )
+    from consist.core.explain import CacheExplanation
     from consist.core.hookspecs import hookimpl
+    from consist.core.lineage import LineageNode, RunNode
     from consist.core.model import Artifact, Run, RunArtifacts, RunResult, RunStatus
+    from consist.models import pivot_facets

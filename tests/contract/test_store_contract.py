@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -15,6 +18,7 @@ from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
 from consist.adapters.stores.sql import statements
 from consist.adapters.stores.sql.schema import SCHEMA_VERSION
 from consist.core.errors import SchemaVersionError, StoreError
+from consist.core.model import RunStatus
 from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
 from consist.testing.contracts import StoreContract
 from consist.testing.contracts.store import inp, make_artifact, make_run, out, produced
@@ -154,6 +158,137 @@ def test_concurrent_apply_and_lookups(tmp_path: Path) -> None:
         assert errors == []
         found = store.find_cached("s")
         assert found is not None and found.run.id == "r39"
+
+
+def _facet_tables(store: DuckDBStore) -> tuple[list[tuple], list[tuple]]:
+    facets = store._conn.execute(
+        "SELECT id, namespace, facet_json FROM config_facet ORDER BY id"
+    ).fetchall()
+    kv = store._conn.execute(
+        "SELECT run_id, namespace, key, facet_id, value_type, value_str, value_num, value_bool,"
+        " value_json FROM run_config_kv ORDER BY run_id, key"
+    ).fetchall()
+    return facets, kv
+
+
+def test_equal_facets_share_one_document(tmp_path: Path) -> None:
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        store.apply(
+            WriteBatch(
+                runs=[
+                    make_run("r1", facet={"alpha": 0.2, "mode": "fast"}),
+                    make_run("r2", t=1, model_name="other", facet={"mode": "fast", "alpha": 0.2}),
+                ]
+            )
+        )
+        store.apply(WriteBatch(runs=[make_run("r3", t=2, facet={"alpha": 0.2, "mode": "fast"})]))
+        store.apply(WriteBatch(runs=[make_run("r4", t=3, facet={"alpha": 0.3})]))
+        facets, _ = _facet_tables(store)
+        text = json.dumps({"alpha": 0.2, "mode": "fast"}, sort_keys=True, separators=(",", ":"))
+        shared = hashlib.sha256(text.encode()).hexdigest()[:32]
+        assert len(facets) == 2
+        assert (shared, "step", text) in facets  # namespace: the first run that recorded it
+        pointers = dict(store._conn.execute("SELECT id, facet_id FROM run").fetchall())
+        assert pointers["r1"] == pointers["r2"] == pointers["r3"] == shared
+        assert pointers["r4"] not in (None, shared)
+
+
+def test_facet_leaves_are_typed_columns(tmp_path: Path) -> None:
+    facet = {
+        "alpha": 0.2,
+        "n": 2**53,
+        "flag": True,
+        "mode": "fast",
+        "none": None,
+        "grid": [1, 2],
+        "solver": {"tol": 0.5},
+        "seed": 2**63 - 1,
+    }
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        store.apply(WriteBatch(runs=[make_run("r1", model_name="sim", facet=facet)]))
+        (facet_id, _, _), *_ = _facet_tables(store)[0]
+        kv = {row[2]: row for row in _facet_tables(store)[1]}
+        assert all(row[:2] == ("r1", "sim") and row[3] == facet_id for row in kv.values())
+        assert {key: row[4:] for key, row in kv.items()} == {
+            "alpha": ("num", None, 0.2, None, None),  # a DOUBLE: 0.2 reads back as 0.2
+            "n": ("num", None, float(2**53), None, None),
+            "flag": ("bool", None, None, True, None),
+            "mode": ("str", "fast", None, None, None),
+            "none": ("null", None, None, None, None),
+            "grid": ("json", None, None, None, "[1,2]"),
+            "solver.tol": ("num", None, 0.5, None, None),
+            "seed": ("json", None, None, None, str(2**63 - 1)),  # beyond 2**53: exact text
+        }
+        assert kv["alpha"][6] == 0.2 and int(kv["n"][6]) == 2**53
+
+
+def test_re_recorded_facet_rows_are_replaced(tmp_path: Path) -> None:
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        store.apply(WriteBatch(runs=[make_run("r1", facet={"a": 1, "b": 2})]))
+        store.apply(WriteBatch(runs=[make_run("r1", facet={"a": 3})]))
+        kv = _facet_tables(store)[1]
+        assert [(row[0], row[2], row[4], row[6]) for row in kv] == [("r1", "a", "num", 3.0)]
+        assert len(_facet_tables(store)[0]) == 2  # documents are kept: others may share them
+        store.apply(WriteBatch(runs=[make_run("r1")]))
+        assert _facet_tables(store)[1] == []
+
+
+class _CountingConnection:
+    """Forwards to a DuckDB connection, recording every statement executed."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements: list[str] = []
+
+    def execute(self, stmt: str, *args: Any) -> Any:
+        self.statements.append(stmt)
+        return self.conn.execute(stmt, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
+    def batch(status: RunStatus) -> WriteBatch:
+        return WriteBatch(
+            runs=[
+                make_run(f"r{i:04}", t=i, status=status, facet={"i": i, "mode": "x", "s": {"k": i}})
+                for i in range(1000)
+            ]
+        )
+
+    with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
+        counting = _CountingConnection(store._conn)
+        store._conn = counting
+        store.apply(batch(RunStatus.RUNNING))
+        first = [s for s in counting.statements if "config_facet" in s or "run_config_kv" in s]
+        # One IN read per 256 documents, one bulk insert per table; nothing per run.
+        assert len(first) == 4 + 1 + 1, first
+        counting.statements.clear()
+        store.apply(batch(RunStatus.COMPLETED))  # same facets: the kv rows stay as they are
+        kv = [s for s in counting.statements if "run_config_kv" in s]
+        assert kv == []
+        counting.statements.clear()
+        store.apply(WriteBatch(runs=[make_run(f"r{i:04}", facet={"j": i}) for i in range(600)]))
+        deletes = [s for s in counting.statements if s.startswith("DELETE FROM run_config_kv")]
+        assert len(deletes) == 3  # one DELETE ... IN per chunk of 256 re-recorded runs
+        store._conn = counting.conn
+        counts = "SELECT count(*), count(*) FILTER (WHERE key = 'j') FROM run_config_kv"
+        assert store._conn.execute(counts).fetchone() == (600 + 400 * 3, 600)
+        found = store.find_runs(RunQuery(facet=(("j", 599),)))
+        assert [r.id for r in found] == ["r0599"] and found[0].facet == {"j": 599}
+
+
+def test_facets_survive_reopening_and_cache_snapshots_carry_none(tmp_path: Path) -> None:
+    path = str(tmp_path / "p.duckdb")
+    with DuckDBStore(path) as store:
+        produced(store, make_run("r1", signature="s", facet={"alpha": 0.2}), data="a1")
+    with DuckDBStore(path) as store:
+        got = store.get_run("r1")
+        assert got is not None and got.facet == {"alpha": 0.2}
+        assert [r.id for r in store.find_runs(RunQuery(facet=(("alpha", 0.2),)))] == ["r1"]
+        found = store.find_cached("s")
+        assert found is not None and found.run.facet is None  # documented: one indexed read
 
 
 def test_column_lists_match_the_table_definitions() -> None:

@@ -5,11 +5,13 @@ Every lookup first flushes queued writes, so a query always sees this process's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from consist.api.context import current_tracker
 from consist.core.errors import RunNotFoundError
+from consist.core.explain import CacheExplanation, explain_miss
+from consist.core.facets import flatten
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
 from consist.core.ports.store import RunQuery
 
@@ -23,9 +25,12 @@ _RUN_FIELDS = ("id", "model_name", "status", "parent_run_id", "year", "iteration
 
 
 def _index_value(run: Run, field: str) -> Any:
+    if field.startswith("facet."):
+        return flatten(run.facet or {}).get(field.removeprefix("facet."))
     if field not in _RUN_FIELDS and not hasattr(run, field):
         raise ValueError(
-            f"index_by={field!r} is not a run field; use one of {', '.join(_RUN_FIELDS)}."
+            f"index_by={field!r} is not a run field; use one of {', '.join(_RUN_FIELDS)} "
+            "or 'facet.<key>'."
         )
     return getattr(run, field)
 
@@ -75,21 +80,33 @@ class QueriesMixin:
         year: int | None = None,
         iteration: int | None = None,
         tags: Sequence[str] | None = None,
+        facet: Mapping[str, Any] | None = None,
         limit: int | None = None,
         index_by: str | None = None,
     ) -> Any:
         """Runs matching every given filter, newest first (``limit=None``: all of them).
 
         Tags match exact elements: ``tags=["scenario"]`` does not match ``"scenario_header"``.
-        With ``index_by="year"`` (any run field) the result is a dict keyed by that field,
-        holding the newest run for each value.
+        ``facet={"alpha": 0.2, "solver.tol": 1e-6}`` matches runs whose facet has exactly
+        those values (nested keys dotted). With ``index_by="year"`` (any run field, or
+        ``"facet.<key>"``) the result is a dict keyed by that value, holding the newest run
+        for each value.
         """
         if isinstance(tags, str):
             tags = [tags]
         if status is not None:
             status = RunStatus(status).value
         self.flush()
-        query = RunQuery(model, status, parent_id, year, iteration, tuple(tags or ()), limit)
+        query = RunQuery(
+            model,
+            status,
+            parent_id,
+            year,
+            iteration,
+            tuple(tags or ()),
+            limit,
+            tuple(flatten(dict(facet)).items()) if facet else (),
+        )
         runs = self._store.find_runs(query)
         if index_by is None:
             return runs
@@ -110,6 +127,60 @@ class QueriesMixin:
                 "use find_runs() to see them all."
             )
         return runs[0]
+
+    def explain(self, run_id: str) -> CacheExplanation:
+        """Why run ``run_id`` was a cache hit (its source), or why it executed: what differs
+        from the nearest earlier run of the same model (code, config keys, inputs, ...)."""
+        run = self.get_run(run_id)
+        if run.cache_hit:
+            return CacheExplanation(run.id, True, source_run_id=run.meta.get("cache_source"))
+        earlier = [
+            r
+            for r in self.find_runs(model=run.model_name, status="completed")
+            if r.id != run.id and not r.cache_hit and r.created_at <= run.created_at
+        ]
+        previous = earlier[0] if earlier else None
+        return explain_miss(
+            run,
+            previous,
+            inputs=self.get_artifacts_for_run(run.id).inputs,
+            previous_inputs=self.get_artifacts_for_run(previous.id).inputs if previous else {},
+        )
+
+    def history(self, limit: int | None = 20) -> Any:
+        """Recent runs as a pandas DataFrame, newest first (``limit=None``: all of them)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "id": r.id,
+                "model": r.model_name,
+                "status": r.status.value,
+                "cache_hit": r.cache_hit,
+                "parent_run_id": r.parent_run_id,
+                "year": r.year,
+                "iteration": r.iteration,
+                "created_at": r.created_at,
+                "duration_seconds": r.duration_seconds,
+                "tags": list(r.tags),
+            }
+            for r in self.find_runs(limit=limit)
+        ]
+        return pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
+
+
+_HISTORY_COLUMNS = [
+    "id",
+    "model",
+    "status",
+    "cache_hit",
+    "parent_run_id",
+    "year",
+    "iteration",
+    "created_at",
+    "duration_seconds",
+    "tags",
+]
 
 
 def _tracker(tracker: Any, what: str) -> Tracker:

@@ -17,6 +17,7 @@ from consist.api.code import step_code_identity
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
+from consist.api.lineage import LineageMixin
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
@@ -27,6 +28,7 @@ from consist.core.errors import (
     OptionValueError,
     ReadOnlyError,
 )
+from consist.core.facets import build_facet
 from consist.core.hydration import check_policy
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, validate_key
@@ -66,7 +68,7 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
     return resolved
 
 
-class Tracker(RecordingMixin, QueriesMixin):
+class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -319,11 +321,7 @@ class Tracker(RecordingMixin, QueriesMixin):
         return Scenario(self, name, caller=sys._getframe(1), **options)
 
     def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
-        unsupported = {
-            "facet": "facet" in args,
-            "facet_from": "facet_from" in args,
-            "container": "container" in args,
-        }
+        unsupported = {"container": "container" in args}
         names = [name for name, used in unsupported.items() if used]
         if names:
             raise NotImplementedError(
@@ -369,6 +367,7 @@ class Tracker(RecordingMixin, QueriesMixin):
         refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
         config = args.get("config")
         tree = canonicalize(config, fallback=self._object_digest)
+        facet = build_facet(args.get("facet"), args.get("facet_from"), config)
         if code is None:
             assert fn is not None
             code = step_code_identity(fn, self.code_identity, self.project_root)
@@ -412,6 +411,7 @@ class Tracker(RecordingMixin, QueriesMixin):
             cache_hydration=hydration,
             extra_meta=args.get("_scenario_meta", {}),
             materialize_dir=absolute(materialize_dir) if materialize_dir is not None else None,
+            facet=facet,
         )
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:

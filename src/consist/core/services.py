@@ -100,6 +100,7 @@ class StepRequest:
     cache_hydration: str = "metadata"
     extra_meta: Mapping[str, Any] = field(default_factory=dict)
     materialize_dir: Path | None = None
+    facet: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -209,6 +210,7 @@ class StepRunner:
             tags=list(req.tags),
             description=req.description,
             config=req.config_tree,
+            facet=req.facet,
             meta=_initial_meta(req) | {"workspace": self._roots()},
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,

@@ -4,15 +4,25 @@
 as the SQL stores (:class:`consist.testing.contracts.StoreContract` runs against both): runs
 are upserted, artifacts and links inserted once, timestamps come back as aware UTC, values
 come back as copies, and a cache lookup returns the newest completed run that executed.
+
+Facets follow the SQL stores' rules exactly (this module may not import them, so the few
+lines of canonical JSON, flattening and typing are repeated here): a document is kept once
+per content id, reads back as its canonical JSON decoded, and filters compare flattened
+leaves by type, so ``1`` equals ``1.0`` but never ``True``.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import math
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from consist.core.errors import StoreError
 from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
@@ -21,6 +31,7 @@ from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
 __all__ = ["InMemoryStore"]
 
 _LinkKey = tuple[str, str, str, str]
+_MISSING = ("missing", None)  # a leaf the run does not have: equal to no filter value
 
 
 def _utc(value: datetime) -> datetime:
@@ -59,6 +70,74 @@ def _link_key(link: Link) -> _LinkKey:
     return (link.run_id, link.artifact_id, Direction(link.direction).value, link.key)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_MAX_EXACT_INT = 2**53  # beyond it an int is not exact as a DOUBLE; compared as JSON text
+_Leaf = tuple[str, Any]  # (value type, value) as the SQL stores compare them
+
+
+def _canonical(value: Any) -> str:
+    try:
+        return _CANONICAL.encode(value)
+    except TypeError:  # keys that cannot be sorted together: as text, like the SQL stores
+        return _CANONICAL.encode(_text_keys(value))
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_key_text(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_text_keys(v) for v in value]
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)  # the text json.dumps gives a scalar key
+    return str(key)
+
+
+def _flatten(facet: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    # Sorted, so colliding dotted keys resolve by content alone (the later key wins).
+    flat: dict[str, Any] = {}
+    for key in sorted(facet, key=str):
+        value = facet[key]
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, dotted))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _leaf(value: Any) -> _Leaf:
+    """The typed value a SQL store keeps (and compares) in run_config_kv."""
+    if value is None:
+        return ("null", None)
+    if isinstance(value, bool):  # before int: a bool is an int
+        return ("bool", value)
+    if isinstance(value, int):
+        if -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+            return ("num", float(value))
+    elif isinstance(value, float):
+        if math.isfinite(value):
+            return ("num", value)
+    elif isinstance(value, str):
+        return ("str", str(value))
+    return ("json", _canonical(value))
+
+
+def _filter_leaves(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, _Leaf]]:
+    leaves: list[tuple[str, _Leaf]] = []
+    for key, value in pairs:
+        if isinstance(value, Mapping) and value:
+            leaves.extend((k, _leaf(v)) for k, v in _flatten(value, key).items())
+        else:
+            leaves.append((key, _leaf(value)))
+    return leaves
+
+
 def _is_candidate(run: Run) -> bool:
     return (
         run.status is RunStatus.COMPLETED
@@ -80,6 +159,11 @@ class InMemoryStore:
         self._runs: dict[str, Run] = {}
         self._artifacts: dict[str, Artifact] = {}
         self._links: dict[_LinkKey, Link] = {}
+        # Facet documents by content id (namespace, canonical JSON), each run's document id
+        # and each document's flattened typed leaves; stored runs keep ``facet=None``.
+        self._facets: dict[str, tuple[str, str]] = {}
+        self._facet_of: dict[str, str] = {}
+        self._leaves: dict[str, dict[str, _Leaf]] = {}
         self._lock = threading.RLock()
         self._closed = False
         self.batches_applied = 0
@@ -99,6 +183,12 @@ class InMemoryStore:
             self._check_open("write a batch")
             # Copy everything first so a bad value leaves the store untouched (all or nothing).
             runs = [_copy_run(run) for run in batch.runs]
+            documents: dict[str, str] = {}
+            for run in runs:
+                if run.facet is not None:
+                    text = _canonical(run.facet)
+                    documents[run.id] = text
+                    run.facet = None
             artifacts = [_copy_artifact(artifact) for artifact in batch.artifacts]
             links = [
                 (_link_key(link), replace(link, direction=Direction(link.direction)))
@@ -107,6 +197,7 @@ class InMemoryStore:
             unlinks = [_link_key(link) for link in batch.unlinks]
             for run in runs:
                 self._runs[run.id] = run
+                self._set_facet(run, documents.get(run.id))
             for artifact in artifacts:
                 self._artifacts.setdefault(artifact.id, artifact)
             for key, link in links:
@@ -125,6 +216,7 @@ class InMemoryStore:
             if not candidates:
                 return None
             newest = max(candidates, key=lambda r: (r.created_at, r.id))
+            # Like the SQL stores' cache index, the candidate carries no facet document.
             return CacheCandidate(
                 run=_copy_run(newest), outputs=self._artifacts_of(newest.id).outputs
             )
@@ -134,7 +226,7 @@ class InMemoryStore:
         with self._lock:
             self._check_open("read a run")
             run = self._runs.get(run_id)
-            return None if run is None else _copy_run(run)
+            return None if run is None else self._read(run)
 
     def get_run_artifacts(self, run_id: str) -> RunArtifacts:
         """The run's input and output artifacts by link key (empty if unknown)."""
@@ -154,6 +246,7 @@ class InMemoryStore:
         with self._lock:
             self._check_open("query runs")
             status = query.status.value if isinstance(query.status, Enum) else query.status
+            wanted = _filter_leaves(query.facet)
             found = [
                 run
                 for run in self._runs.values()
@@ -163,17 +256,44 @@ class InMemoryStore:
                 and (query.year is None or run.year == query.year)
                 and (query.iteration is None or run.iteration == query.iteration)
                 and all(tag in run.tags for tag in query.tags)
+                and self._facet_matches(run.id, wanted)
             ]
             found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
             if query.limit is not None:
                 found = found[: max(query.limit, 0)]
-            return [_copy_run(run) for run in found]
+            return [self._read(run) for run in found]
 
     def close(self) -> None:
         """Mark the store closed; later calls raise :class:`StoreError`. Idempotent."""
         self._closed = True
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _set_facet(self, run: Run, text: str | None) -> None:
+        """Point ``run`` at the document ``text`` (stored once per content), or at none."""
+        if text is None:
+            self._facet_of.pop(run.id, None)
+            return
+        facet_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        if facet_id not in self._facets:
+            self._facets[facet_id] = (run.model_name, text)
+            self._leaves[facet_id] = {k: _leaf(v) for k, v in _flatten(json.loads(text)).items()}
+        self._facet_of[run.id] = facet_id
+
+    def _read(self, run: Run) -> Run:
+        """A copy of ``run`` with its facet decoded afresh from the stored document."""
+        copied = _copy_run(run)
+        facet_id = self._facet_of.get(run.id)
+        if facet_id is not None:
+            copied.facet = json.loads(self._facets[facet_id][1])
+        return copied
+
+    def _facet_matches(self, run_id: str, wanted: list[tuple[str, _Leaf]]) -> bool:
+        if not wanted:
+            return True
+        facet_id = self._facet_of.get(run_id)
+        leaves = self._leaves.get(facet_id, {}) if facet_id is not None else {}
+        return all(leaves.get(key, _MISSING) == leaf for key, leaf in wanted)
 
     def _attach_producer(self, artifact: Artifact) -> Artifact:
         producer = self._runs.get(artifact.run_id) if artifact.run_id is not None else None

@@ -1,8 +1,8 @@
 """The SQL layer shared by every SQL metadata store.
 
 ``tables`` defines the schema once (SQLModel classes, re-exported as ``consist.models``);
-``schema`` creates and versions it; ``statements``, ``rows``, ``ops`` and ``writer`` are the
-hand-written qmark SQL hot path; ``dbapi`` assembles them into a store over any DB-API
-connection. This package imports nothing heavy: only ``tables`` and DDL compilation need
+``schema`` creates and versions it; ``statements``, ``rows``, ``ops``, ``facets`` and
+``writer`` are the hand-written qmark SQL hot path; ``dbapi`` assembles them into a store over
+any DB-API connection. This package imports nothing heavy: only ``tables`` and DDL compilation need
 SQLAlchemy/SQLModel.
 """

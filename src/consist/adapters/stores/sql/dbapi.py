@@ -10,6 +10,7 @@ database (DuckDB cursors) serve reads there, so a cache lookup never waits for a
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -17,6 +18,7 @@ from enum import Enum
 from typing import Any, ClassVar, Self
 
 from consist.adapters.stores.sql import statements as sql
+from consist.adapters.stores.sql.facets import filter_clause, filter_pairs, read_facets
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
 from consist.adapters.stores.sql.writer import write_batch
@@ -25,6 +27,23 @@ from consist.core.model import Artifact, Direction, Run, RunArtifacts
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
 
 _PRODUCER = sql.ARTIFACT_COLUMNS.index("run_id")
+_FACET_ID = sql.RUN_COLUMNS.index("facet_id")
+
+
+def _runs(rows: Sequence[Row], documents: dict[str, str]) -> list[Run]:
+    """Runs of ``rows`` with their facets from ``documents`` (``facet id -> facet_json``).
+
+    Each run decodes its own copy of a shared document, so callers may mutate it; the JSON is
+    decoded outside the connection lock.
+    """
+    runs = []
+    for row in rows:
+        run = row_to_run(row)
+        text = documents.get(row[_FACET_ID])  # type: ignore[arg-type]
+        if text is not None:
+            run.facet = json.loads(text)
+        runs.append(run)
+    return runs
 
 
 class DbApiStore:
@@ -149,6 +168,9 @@ class DbApiStore:
     def find_cached(self, signature: str) -> CacheCandidate | None:
         """The newest completed, executed run with ``signature`` and its outputs by key.
 
+        The run comes from the cache index's snapshot (one indexed read), which holds no
+        facet document: ``run.facet`` is None here; :meth:`get_run` has it.
+
         Parameters
         ----------
         signature : str
@@ -171,7 +193,10 @@ class DbApiStore:
         """The run with ``run_id``, or None."""
         with self._reading(f"read run {run_id!r}") as conn:
             row = conn.execute(sql.GET_RUN, [run_id]).fetchone()
-        return None if row is None else row_to_run(row)
+            if row is None:
+                return None
+            documents = read_facets(conn, [row[_FACET_ID]])
+        return _runs([row], documents)[0]
 
     def get_run_artifacts(self, run_id: str) -> RunArtifacts:
         """The input and output artifacts of ``run_id`` by link key (empty if unknown)."""
@@ -211,7 +236,9 @@ class DbApiStore:
         Parameters
         ----------
         query : RunQuery
-            ``None`` fields match anything; ``tags`` must all be present as exact elements.
+            ``None`` fields match anything; ``tags`` must all be present as exact elements;
+            each ``facet`` pair must equal a flattened leaf of the run's facet, compared by
+            type (``1`` equals ``1.0``, ``True`` equals neither, ``None`` matches a null).
         """
         clauses: list[str] = []
         params: list[Any] = []
@@ -223,6 +250,10 @@ class DbApiStore:
         for tag in dict.fromkeys(query.tags):
             clauses.append(self.tag_match_sql)
             params.append(tag)
+        for key, value in filter_pairs(query.facet):
+            condition, bound = filter_clause(key, value)
+            clauses.append(condition)
+            params.extend(bound)
         stmt = sql.FIND_RUNS_HEAD
         if clauses:
             stmt += " WHERE " + " AND ".join(clauses)
@@ -232,7 +263,8 @@ class DbApiStore:
             params.append(query.limit)
         with self._reading("query runs") as conn:
             rows = conn.execute(stmt, params).fetchall()
-        return [row_to_run(row) for row in rows]
+            documents = read_facets(conn, (row[_FACET_ID] for row in rows))
+        return _runs(rows, documents)
 
     def close(self) -> None:
         """Release the connection. Idempotent."""

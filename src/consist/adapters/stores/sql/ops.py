@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
 
 Row = tuple[Any, ...]
+#: ``insert(conn, table, rows)``: add rows whose primary keys are new (a store may pass a
+#: faster driver-specific bulk path than :func:`insert_values`).
+Insert = Callable[[Any, str, Sequence[Row]], None]
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -2,7 +2,9 @@
 
 Row tuples follow the column order of :mod:`consist.adapters.stores.sql.statements`.
 Timestamps go in as naive UTC and come out as aware UTC; ``tags``, ``meta`` and ``config``
-go in as JSON text. Drivers that hand timestamps back as ISO strings (SQLite) are accepted
+go in as JSON text. A run's facet is not in its row, only the id of its document (see
+:mod:`consist.adapters.stores.sql.facets`), so :func:`row_to_run` leaves ``facet`` None for the
+store to fill in. Drivers that hand timestamps back as ISO strings (SQLite) are accepted
 too, which is also how the JSON snapshots of the cache index are read.
 """
 
@@ -59,8 +61,8 @@ def ts_in(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def run_to_row(run: Run) -> Row:
-    """The row of ``run`` in :data:`RUN_COLUMNS` order."""
+def run_to_row(run: Run, facet_id: str | None = None) -> Row:
+    """The row of ``run`` in :data:`RUN_COLUMNS` order; ``facet_id`` names its facet document."""
     meta = run.meta or {}
     return (
         run.id,
@@ -80,6 +82,7 @@ def run_to_row(run: Run) -> Row:
         bool(meta.get("cache_hit", False)),
         meta.get("cache_source"),
         None if run.config is None else dumps(run.config),
+        facet_id,
         dumps(meta),
         run.error,
         ts_out(run.created_at),
@@ -93,12 +96,12 @@ def run_to_row(run: Run) -> Row:
 
 
 def row_to_run(row: Row) -> Run:
-    """The :class:`Run` of a row in :data:`RUN_COLUMNS` order."""
+    """The :class:`Run` of a row in :data:`RUN_COLUMNS` order (``facet`` left None)."""
     (
         id_, model_name, status, parent_run_id, year, iteration, tags, description,
         signature, code_digest, config_digest, inputs_digest, code_identity, cache_epoch,
-        _cache_hit, _cache_source, config_json, meta_json, error, created_at, started_at,
-        ended_at, _duration, artifact_dir, host, pid,
+        _cache_hit, _cache_source, config_json, _facet_id, meta_json, error, created_at,
+        started_at, ended_at, _duration, artifact_dir, host, pid,
     ) = row  # fmt: skip
     return Run(
         id=id_,
@@ -192,7 +195,11 @@ def encode_outputs_snapshot(outputs: dict[str, tuple[Row, str | None]]) -> str:
 
 
 def decode_cache_entry(run_json: str, outputs_json: str) -> tuple[Run, dict[str, Artifact]]:
-    """The run and its outputs by key from the two snapshots of a cache-index row."""
+    """The run and its outputs by key from the two snapshots of a cache-index row.
+
+    The snapshot keeps the run's ``facet_id`` but not its document, so the run's ``facet``
+    is None: a cache lookup stays one indexed read, and reuse never depends on a facet.
+    """
     fields = json.loads(run_json)
     run = row_to_run(tuple(fields.get(c) for c in RUN_COLUMNS))
     outputs = {

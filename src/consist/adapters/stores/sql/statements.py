@@ -12,21 +12,28 @@ from functools import lru_cache
 RUN_COLUMNS: tuple[str, ...] = (
     "id", "model_name", "status", "parent_run_id", "year", "iteration", "tags",
     "description", "signature", "code_digest", "config_digest", "inputs_digest",
-    "code_identity", "cache_epoch", "cache_hit", "cache_source", "config_json", "meta_json",
-    "error", "created_at", "started_at", "ended_at", "duration_seconds", "artifact_dir",
-    "host", "pid",
+    "code_identity", "cache_epoch", "cache_hit", "cache_source", "config_json", "facet_id",
+    "meta_json", "error", "created_at", "started_at", "ended_at", "duration_seconds",
+    "artifact_dir", "host", "pid",
 )  # fmt: skip
 ARTIFACT_COLUMNS: tuple[str, ...] = (
     "id", "key", "uri", "driver", "digest", "size", "run_id", "meta_json", "created_at",
 )  # fmt: skip
 LINK_COLUMNS: tuple[str, ...] = ("run_id", "artifact_id", "direction", "key")
 CACHE_COLUMNS: tuple[str, ...] = ("run_id", "signature", "created_at", "run_json", "outputs_json")
+FACET_COLUMNS: tuple[str, ...] = ("id", "namespace", "facet_json", "created_at")
+KV_COLUMNS: tuple[str, ...] = (
+    "run_id", "namespace", "key", "facet_id", "value_type", "value_str", "value_num",
+    "value_bool", "value_json",
+)  # fmt: skip
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "run": RUN_COLUMNS,
     "artifact": ARTIFACT_COLUMNS,
     "run_artifact_link": LINK_COLUMNS,
     "cache_index": CACHE_COLUMNS,
+    "config_facet": FACET_COLUMNS,
+    "run_config_kv": KV_COLUMNS,
 }
 
 # Most rows per multi-row statement: one statement per table and flush is what makes a
@@ -57,6 +64,18 @@ RUN_FILTERS: dict[str, str] = {
     "parent_id": "parent_run_id = ?",
     "year": "year = ?",
     "iteration": "iteration = ?",
+}
+
+# Facet filters of find_runs: one flattened key compared in the column that holds its type
+# (so True never equals 1 and "1" never equals 1). Key and value are bound; only the choice
+# among these fixed texts depends on the value's Python type.
+_KV_MATCH = "EXISTS (SELECT 1 FROM run_config_kv kv WHERE kv.run_id = run.id AND kv.key = ? AND "
+FACET_FILTERS: dict[str, str] = {
+    "str": _KV_MATCH + "kv.value_str = ?)",
+    "num": _KV_MATCH + "kv.value_num = ?)",
+    "bool": _KV_MATCH + "kv.value_bool = ?)",
+    "json": _KV_MATCH + "kv.value_json = ?)",
+    "null": _KV_MATCH + "kv.value_type = 'null')",
 }
 
 
@@ -93,9 +112,13 @@ def delete_where_in(table: str, key: str, n_ids: int) -> str:
 
 @lru_cache(maxsize=64)
 def delete_runs_returning(n_ids: int) -> str:
-    """Delete ``n_ids`` runs by id, returning what the cache index needs of their old state."""
+    """Delete ``n_ids`` runs by id, returning what the cache index and the facet rows need
+    of their old state."""
     marks = ", ".join("?" * n_ids)
-    return f"DELETE FROM run WHERE id IN ({marks}) RETURNING id, status, signature, cache_hit"
+    return (
+        f"DELETE FROM run WHERE id IN ({marks}) "
+        "RETURNING id, status, signature, cache_hit, model_name, facet_id"
+    )
 
 
 @lru_cache(maxsize=64)

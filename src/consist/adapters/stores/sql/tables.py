@@ -83,6 +83,9 @@ class Run(ConsistTable, table=True):
     cache_hit: bool = False
     cache_source: str | None = None
     config_json: str | None = None
+    # The run's facet document in config_facet (None: no facet); its flattened values are
+    # in run_config_kv.
+    facet_id: str | None = None
     meta_json: str | None = None
     error: str | None = None
     created_at: datetime = Field(sa_type=UtcTimestamp)
@@ -133,7 +136,12 @@ class RunArtifactLink(ConsistTable, table=True):
 
 
 class ConfigFacet(ConsistTable, table=True):
-    """A queryable slice of a run's config, stored once per distinct content."""
+    """A queryable slice of a run's config, stored once per distinct content.
+
+    ``id`` is a hash of the document's canonical JSON, so a sweep that repeats parameter
+    combinations stores each combination once; ``namespace`` is the model of the first run
+    that recorded it and ``created_at`` that run's creation time.
+    """
 
     __tablename__ = "config_facet"
 

@@ -4,16 +4,18 @@ Every table is written with multi-row statements, never row by row. Upserts are
 delete-then-insert and insert-or-ignore is read-then-insert: in DuckDB an ``ON CONFLICT``
 clause costs ~4 ms per statement, while the reads are indexed point lookups that also tell
 the cache index what changed. All lookups are ``IN`` lists on indexed columns, so the cost
-of a flush does not grow with the size of the database.
+of a flush does not grow with the size of the database. Facet documents and their
+key/value rows are written by :mod:`consist.adapters.stores.sql.facets` in the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
-from consist.adapters.stores.sql.ops import chunks, insert_values, select_in
+from consist.adapters.stores.sql.facets import plan_facets, write_facets
+from consist.adapters.stores.sql.ops import Insert, chunks, insert_values, select_in
 from consist.adapters.stores.sql.rows import (
     Row,
     artifact_to_row,
@@ -26,8 +28,6 @@ from consist.adapters.stores.sql.rows import (
 from consist.core.model import Direction, Run, RunStatus
 from consist.core.ports.store import WriteBatch
 
-#: ``insert(conn, table, rows)``: add rows whose primary keys are new.
-Insert = Callable[[Any, str, Sequence[Row]], None]
 LinkKey = tuple[str, str, str, str]  # (run_id, artifact_id, direction, key)
 
 _SIGNATURE = sql.RUN_COLUMNS.index("signature")
@@ -52,8 +52,10 @@ def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) ->
     # A key may appear only once per statement, so duplicates are resolved here: the last
     # state of a run, the first row of an artifact or link (as insert-or-ignore would).
     runs = list({run.id: run for run in batch.runs}.values())
-    run_rows = [run_to_row(run) for run in runs]
-    was_indexed = _replace_runs(conn, runs, run_rows, insert)
+    facets = plan_facets(runs)
+    run_rows = [run_to_row(run, facets.ids.get(run.id)) for run in runs]
+    was_indexed, previous = _replace_runs(conn, runs, run_rows, insert)
+    write_facets(conn, runs, facets, previous, insert)
     artifact_rows = _insert_artifacts(conn, batch, insert)
     targets = {
         run.id: row for run, row in zip(runs, run_rows, strict=True) if is_cache_candidate(run)
@@ -62,20 +64,27 @@ def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) ->
     _refresh_cache_index(conn, runs, targets, was_indexed, link_state, artifact_rows, batch, insert)
 
 
-def _replace_runs(conn: Any, runs: list[Run], rows: list[Row], insert: Insert) -> set[str]:
-    """Upsert ``runs``; return the ids whose previous state was in the cache index."""
+def _replace_runs(
+    conn: Any, runs: list[Run], rows: list[Row], insert: Insert
+) -> tuple[set[str], dict[str, tuple[str, str | None]]]:
+    """Upsert ``runs``.
+
+    Returns the ids whose previous state was in the cache index, and ``run id ->
+    (model_name, facet_id)`` of every run that existed before (for its facet rows).
+    """
     if not runs:
-        return set()
+        return set(), {}
     old: list[Row] = []
     for chunk in chunks([run.id for run in runs], sql.MAX_ROWS):
         old.extend(conn.execute(sql.delete_runs_returning(len(chunk)), list(chunk)).fetchall())
     insert(conn, "run", rows)
     completed = RunStatus.COMPLETED.value
-    return {
+    was_indexed = {
         run_id
-        for run_id, status, signature, cache_hit in old
+        for run_id, status, signature, cache_hit, _, _ in old
         if status == completed and signature is not None and not cache_hit
     }
+    return was_indexed, {row[0]: (row[4], row[5]) for row in old}
 
 
 def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str, Row]:

@@ -1,0 +1,137 @@
+"""Benchmark of facets in the DuckDB metadata store.
+
+Fills one store with runs of model ``simulate`` whose facets are ``{"alpha": <float, 2
+places>, "beta": <int 0..9>, "mode": "fast" | "slow"}`` through ``apply`` in large batches,
+then prints:
+
+* the median time of ``find_runs`` filtered on one facet value (``alpha`` = a value that
+  exists, ~1 % of the runs match), facets read back included;
+* the median time of a pivot of ``run_config_kv`` into one row per run (``run_id, alpha,
+  beta, mode``) on the raw connection, the query a user would write for a data frame;
+* ``apply`` throughput in ms per 1 000 runs with facets and, on a second store, for the
+  same runs without facets (the cost facets add to a flush).
+
+Usage::
+
+    python benchmarks/facet_queries.py [--runs 10000] [--batch 1000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from consist.adapters.stores.duckdb_ import DuckDBStore
+from consist.core.model import Run, RunStatus
+from consist.core.ports.store import RunQuery, WriteBatch
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+PIVOT = (
+    "SELECT run_id,"
+    " max(CASE WHEN key = 'alpha' THEN value_num END) AS alpha,"
+    " max(CASE WHEN key = 'beta' THEN value_num END) AS beta,"
+    " max(CASE WHEN key = 'mode' THEN value_str END) AS mode"
+    " FROM run_config_kv WHERE namespace = 'simulate' GROUP BY run_id"
+)
+
+
+def make_runs(n_runs: int, seed: int = 7) -> list[Run]:
+    """``n_runs`` completed runs of ``simulate``, each with a random facet."""
+    rng = random.Random(seed)
+    runs = []
+    for i in range(n_runs):
+        created = T0 + timedelta(seconds=i)
+        facet = {
+            "alpha": round(rng.random(), 2),
+            "beta": rng.randrange(10),
+            "mode": rng.choice(("fast", "slow")),
+        }
+        runs.append(
+            Run(
+                id=f"run{i:07d}",
+                model_name="simulate",
+                status=RunStatus.COMPLETED,
+                created_at=created,
+                signature=f"sig{i:07d}",
+                config={**facet, "seed": i},
+                facet=facet,
+                started_at=created,
+                ended_at=created + timedelta(seconds=1),
+            )
+        )
+    return runs
+
+
+def fill(store: DuckDBStore, runs: list[Run], batch: int) -> float:
+    """Write ``runs`` in batches of ``batch``; return the median ms per 1 000 runs."""
+    per_thousand = []
+    for first in range(0, len(runs), batch):
+        chunk = runs[first : first + batch]
+        start = time.perf_counter()
+        store.apply(WriteBatch(runs=chunk))
+        per_thousand.append((time.perf_counter() - start) * 1000 * 1000 / len(chunk))
+    return statistics.median(per_thousand)
+
+
+def median_ms(action: Callable[[], Any], repeats: int) -> float:
+    """Median wall time of ``action`` in ms, after two unmeasured warm-up calls."""
+    for _ in range(2):
+        action()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+
+    runs = make_runs(args.runs)
+    bare = make_runs(args.runs)
+    for run in bare:
+        run.facet = None
+    alpha = runs[len(runs) // 2].facet["alpha"]  # type: ignore[index]
+    expected = sum(1 for run in runs if run.facet["alpha"] == alpha)  # type: ignore[index]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with DuckDBStore(str(Path(tmp) / "bare.duckdb")) as store:
+            without = fill(store, bare, args.batch)
+        with DuckDBStore(str(Path(tmp) / "facets.duckdb")) as store:
+            with_facets = fill(store, runs, args.batch)
+            query = RunQuery(model="simulate", facet=(("alpha", alpha),))
+            found = store.find_runs(query)
+            assert len(found) == expected and found[0].facet is not None, len(found)
+            find_ms = median_ms(lambda: store.find_runs(query), args.queries)
+            rows = store._conn.execute(PIVOT).fetchall()
+            assert len(rows) == args.runs and rows[0][3] in ("fast", "slow"), rows[:1]
+            pivot_ms = median_ms(lambda: store._conn.execute(PIVOT).fetchall(), args.queries)
+            documents = store._conn.execute("SELECT count(*) FROM config_facet").fetchone()[0]
+
+    print(f"{args.runs} runs of 'simulate', {documents} distinct facet documents")
+    print(
+        f"find_runs(model='simulate', facet alpha={alpha}): median {find_ms:.2f} ms "
+        f"({expected} runs returned, facets decoded)"
+    )
+    print(f"pivot of run_config_kv into {args.runs} rows (raw fetchall): median {pivot_ms:.2f} ms")
+    print(
+        f"apply, batches of {args.batch}: {with_facets:.1f} ms per 1 000 runs with facets, "
+        f"{without:.1f} ms without (+{with_facets - without:.1f} ms, "
+        f"{with_facets / without:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Where an artifact came from: ``lineage``, ``print_lineage`` and ``export_lineage``.
+
+:class:`LineageMixin` gives a tracker these as methods; the module functions of the same
+names take the tracker as their first argument. The tree itself and the export formats live
+in :mod:`consist.core.lineage`; this module only feeds it from the tracker's store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from consist.core.errors import OptionValueError, RunNotFoundError
+from consist.core.lineage import (
+    LineageNode,
+    build_lineage,
+    to_mermaid,
+    to_openlineage,
+    to_prov_json,
+)
+from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.tree import Tree
+
+EXPORT_FORMATS: tuple[str, ...] = ("openlineage", "prov-json", "mermaid")
+_EXPORTERS: dict[str, Any] = {
+    "openlineage": to_openlineage,
+    "prov-json": to_prov_json,
+    "mermaid": to_mermaid,
+}
+_STATUS_STYLE = {RunStatus.COMPLETED: "green", RunStatus.RUNNING: "yellow"}
+
+
+class LineageSource(Protocol):
+    """What lineage needs from a tracker (``Tracker`` provides all of it)."""
+
+    def get_run(self, run_id: str) -> Run: ...
+
+    def get_artifacts_for_run(self, run_id: str) -> RunArtifacts: ...
+
+    def find_runs(self) -> Any: ...
+
+
+def resolve_artifact(tracker: LineageSource, artifact_or_key: Artifact | str) -> Artifact:
+    """The artifact meant by an :class:`Artifact`, an artifact id or an artifact key.
+
+    Ids are looked up through ``tracker.get_artifact`` when the tracker has it; a key means
+    the newest artifact with that key (the output of the newest run that produced one, else
+    the input of the newest run that used one). ``RunNotFoundError`` if nothing matches.
+    """
+    if isinstance(artifact_or_key, Artifact):
+        return artifact_or_key
+    if not isinstance(artifact_or_key, str) or not artifact_or_key:
+        raise TypeError(
+            f"lineage needs an Artifact, an artifact id or a key, got {artifact_or_key!r}."
+        )
+    get_artifact = getattr(tracker, "get_artifact", None)
+    if get_artifact is not None:
+        try:
+            found = get_artifact(artifact_or_key)
+        except LookupError:
+            found = None
+        if isinstance(found, Artifact):
+            return found
+    newest_input: Artifact | None = None
+    for run in tracker.find_runs():  # newest first
+        links = tracker.get_artifacts_for_run(run.id)
+        for artifact in links.outputs.values():
+            if artifact.key == artifact_or_key:
+                return artifact
+        if newest_input is None:
+            newest_input = next(
+                (a for a in links.inputs.values() if a.key == artifact_or_key), None
+            )
+    if newest_input is not None:
+        return newest_input
+    raise RunNotFoundError(
+        f"no artifact with id or key {artifact_or_key!r}; pass the Artifact itself "
+        "(e.g. result.outputs['key']) or a key some run recorded."
+    )
+
+
+def lineage(
+    tracker: LineageSource, artifact_or_key: Artifact | str, max_depth: int | None = None
+) -> LineageNode:
+    """The lineage tree of an artifact: its producing run, that run's inputs, and so on.
+
+    Parameters
+    ----------
+    tracker
+        The tracker whose database is read.
+    artifact_or_key
+        An :class:`Artifact`, an artifact id, or a key (the newest artifact with that key).
+    max_depth
+        Levels of producing runs to expand; ``None`` (default) follows every input back to
+        the external files.
+
+    Returns
+    -------
+    LineageNode
+        See :func:`consist.core.lineage.build_lineage`.
+    """
+    artifact = resolve_artifact(tracker, artifact_or_key)
+
+    def get_run(run_id: str) -> Run | None:
+        try:
+            return tracker.get_run(run_id)
+        except LookupError:
+            return None
+
+    def get_inputs(run_id: str) -> dict[str, Artifact]:
+        return tracker.get_artifacts_for_run(run_id).inputs
+
+    return build_lineage(artifact, get_run=get_run, get_inputs=get_inputs, max_depth=max_depth)
+
+
+def export_lineage(
+    tracker: LineageSource,
+    artifact_or_key: Artifact | str,
+    format: str = "openlineage",
+    max_depth: int | None = None,
+) -> list[dict[str, Any]] | dict[str, Any] | str:
+    """An artifact's lineage as OpenLineage events, a PROV-JSON document or Mermaid text.
+
+    Parameters
+    ----------
+    tracker
+        The tracker whose database is read.
+    artifact_or_key
+        An :class:`Artifact`, an artifact id or a key.
+    format
+        ``"openlineage"`` (list of RunEvent dicts, upstream first), ``"prov-json"`` (dict)
+        or ``"mermaid"`` (``flowchart LR`` source).
+    max_depth
+        As for :func:`lineage`.
+
+    Returns
+    -------
+    list of dict, dict or str
+        JSON-able data (pass it to ``json.dumps``) or Mermaid text.
+    """
+    exporter = _EXPORTERS.get(format)
+    if exporter is None:
+        raise OptionValueError("format", format, EXPORT_FORMATS)
+    result: list[dict[str, Any]] | dict[str, Any] | str = exporter(
+        lineage(tracker, artifact_or_key, max_depth)
+    )
+    return result
+
+
+def render_lineage(node: LineageNode) -> Tree:
+    """A ``rich.tree.Tree``: artifact → producing run → its inputs → ...
+
+    A run reached again through another path is shown once, then referred to.
+    """
+    try:
+        from rich.markup import escape
+        from rich.tree import Tree
+    except ImportError as exc:  # pragma: no cover - rich ships with the dev environment
+        raise ImportError("print_lineage needs the 'rich' package: pip install rich") from exc
+
+    shown: set[str] = set()
+
+    def artifact_label(current: LineageNode, key: str | None) -> str:
+        artifact = current.artifact
+        text = f"[bold cyan]{escape(artifact.key)}[/]"
+        if key is not None and key != artifact.key:
+            text += f" (as {escape(key)})"
+        text += f"  [dim]{escape(artifact.uri)}[/]"
+        if artifact.digest:
+            text += f" [dim]{escape(artifact.digest[:19])}[/]"
+        if artifact.run_id is None:
+            return text + "  [dim italic]external input[/]"
+        if current.producer is None:
+            why = "cycle" if current.cycle else "not expanded" if current.truncated else "missing"
+            text += f"  [yellow]run {escape(artifact.run_id)} ({why})[/]"
+        return text
+
+    def run_label(run: Run) -> str:
+        style = _STATUS_STYLE.get(run.status, "red")
+        text = (
+            f"[bold magenta]{escape(run.model_name)}[/] {escape(run.id)} [{style}]{run.status}[/]"
+        )
+        if run.year is not None:
+            text += f" year={run.year}"
+        return text
+
+    def grow(branch: Tree, current: LineageNode) -> None:
+        producer = current.producer
+        if producer is None:
+            return
+        run_branch = branch.add(run_label(producer.run))
+        if producer.run.id in shown:
+            run_branch.label = f"{run_branch.label} [dim](inputs shown above)[/]"
+            return
+        shown.add(producer.run.id)
+        for key, upstream in producer.inputs.items():
+            grow(run_branch.add(artifact_label(upstream, key)), upstream)
+
+    tree = Tree(artifact_label(node, None))
+    grow(tree, node)
+    return tree
+
+
+def print_lineage(
+    tracker: LineageSource,
+    artifact_or_key: Artifact | str,
+    max_depth: int | None = None,
+    console: Console | None = None,
+) -> None:
+    """Print an artifact's lineage as a tree (see :func:`render_lineage`).
+
+    Parameters
+    ----------
+    tracker
+        The tracker whose database is read.
+    artifact_or_key
+        An :class:`Artifact`, an artifact id or a key.
+    max_depth
+        As for :func:`lineage`.
+    console
+        A ``rich.console.Console`` to print to; a new one on stdout by default.
+    """
+    tree = render_lineage(lineage(tracker, artifact_or_key, max_depth))
+    if console is None:
+        from rich.console import Console
+
+        console = Console()
+    console.print(tree)
+
+
+class LineageMixin:
+    """Lineage methods of ``Tracker``."""
+
+    if TYPE_CHECKING:  # provided by Tracker (QueriesMixin)
+
+        def get_run(self, run_id: str) -> Run: ...
+
+        def get_artifacts_for_run(self, run_id: str) -> RunArtifacts: ...
+
+        def find_runs(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def lineage(self, artifact_or_key: Artifact | str, max_depth: int | None = None) -> LineageNode:
+        """The lineage tree of an artifact (see :func:`consist.api.lineage.lineage`)."""
+        return lineage(self, artifact_or_key, max_depth)
+
+    def print_lineage(
+        self,
+        artifact_or_key: Artifact | str,
+        max_depth: int | None = None,
+        console: Console | None = None,
+    ) -> None:
+        """Print an artifact's lineage as a tree (see :func:`print_lineage`)."""
+        print_lineage(self, artifact_or_key, max_depth, console)
+
+    def export_lineage(
+        self,
+        artifact_or_key: Artifact | str,
+        format: str = "openlineage",
+        max_depth: int | None = None,
+    ) -> list[dict[str, Any]] | dict[str, Any] | str:
+        """An artifact's lineage as ``"openlineage"``, ``"prov-json"`` or ``"mermaid"``."""
+        return export_lineage(self, artifact_or_key, format, max_depth)

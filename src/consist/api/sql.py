@@ -1,0 +1,43 @@
+"""Running your own SQLAlchemy / SQLModel statements against the metadata database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from consist.api.context import current_tracker
+
+
+def _owner(tracker: Any, what: str) -> Any:
+    found = tracker if tracker is not None else current_tracker()
+    if found is None:
+        raise ValueError(f"consist.{what}() needs tracker=... when no run is open.")
+    return found
+
+
+@contextmanager
+def db_session(tracker: Any = None) -> Iterator[Any]:
+    """A SQLModel session on the tracker's database (queued records are flushed first)."""
+    from sqlmodel import Session
+
+    engine = _owner(tracker, "db_session").engine
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def run_query(statement: Any, tracker: Any = None) -> list[Any]:
+    """Run a ``select(...)`` (or SQL text) and return the rows as a list.
+
+    A single-column select returns plain values (``select(Run.id)`` → ids,
+    ``select(Run)`` → ``Run`` objects); several columns return row tuples.
+    """
+    if isinstance(statement, str):
+        from sqlalchemy import text
+
+        statement = text(statement)
+    with db_session(_owner(tracker, "run_query")) as session:
+        result = session.execute(statement)
+        if len(result.keys()) == 1:
+            return list(result.scalars().all())
+        return [tuple(row) for row in result.all()]
