@@ -262,8 +262,8 @@ def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
         store._conn = counting
         store.apply(batch(RunStatus.RUNNING))
         first = [s for s in counting.statements if "config_facet" in s or "run_config_kv" in s]
-        # One IN read per 256 documents, one bulk insert per table; nothing per run.
-        assert len(first) == 4 + 1 + 1, first
+        # One read of the 1000 document ids, one bulk insert per table; nothing per run.
+        assert len(first) == 1 + 1 + 1, first
         counting.statements.clear()
         store.apply(batch(RunStatus.COMPLETED))  # same facets: the kv rows stay as they are
         kv = [s for s in counting.statements if "run_config_kv" in s]

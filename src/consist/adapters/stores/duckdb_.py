@@ -8,7 +8,7 @@ DDL) or when a user asks for :meth:`DuckDBStore.sqlalchemy_engine`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ from typing import Any
 import duckdb
 
 from consist.adapters.stores.sql.dbapi import DbApiStore
-from consist.adapters.stores.sql.ops import Row, insert_values
+from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.schema import ensure_schema
-from consist.adapters.stores.sql.statements import TABLE_COLUMNS
+from consist.adapters.stores.sql.statements import MAX_ROWS, TABLE_COLUMNS
 from consist.core.errors import StoreError
 
 __all__ = ["DuckDBStore", "database_path"]
@@ -35,6 +35,11 @@ def _unnest_insert(table: str) -> str:
     columns = TABLE_COLUMNS[table]
     unnests = ", ".join("unnest(?)" for _ in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT {unnests}"
+
+
+@lru_cache(maxsize=16)
+def _unnest_select(table: str, columns: tuple[str, ...], key: str) -> str:
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {key} IN (SELECT unnest(?))"
 
 
 def database_path(location: str) -> str:
@@ -142,6 +147,18 @@ class DuckDBStore(DbApiStore):
             conn.execute(
                 _unnest_insert(table), [list(column) for column in zip(*rows, strict=True)]
             )
+
+    def _select_in(
+        self, conn: Any, table: str, columns: tuple[str, ...], key: str, ids: Iterable[Any]
+    ) -> list[Row]:
+        # DuckDB plans a bound IN list as a join over a scan of the table, not as index
+        # lookups: each statement of up to MAX_ROWS ids costs about one scan. Beyond one
+        # statement's worth, one list parameter joined once is cheaper than several scans
+        # (978 ids among 100 000 documents: ~15 ms instead of ~60 ms).
+        unique = list(dict.fromkeys(ids))
+        if len(unique) <= MAX_ROWS:
+            return select_in(conn, table, columns, key, unique)
+        return conn.execute(_unnest_select(table, columns, key), [unique]).fetchall()
 
     def _close_connection(self, conn: Any) -> None:
         engine, self._engine = self._engine, None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import Enum
 from typing import Any, ClassVar, Self
@@ -143,6 +143,13 @@ class DbApiStore:
         """Insert new rows; drivers with a faster bulk path override this."""
         insert_values(conn, table, rows)
 
+    def _select_in(
+        self, conn: Any, table: str, columns: tuple[str, ...], key: str, ids: Iterable[Any]
+    ) -> list[Row]:
+        """Rows whose ``key`` is one of ``ids``; drivers with a faster path for long lists
+        override this (used for facet documents)."""
+        return select_in(conn, table, columns, key, ids)
+
     # -- MetadataStore ---------------------------------------------------------------------
 
     def apply(self, batch: WriteBatch) -> None:
@@ -159,7 +166,7 @@ class DbApiStore:
         with self._using("write a batch of runs, artifacts and links") as conn:
             self._begin(conn)
             try:
-                write_batch(conn, batch, self._insert)
+                write_batch(conn, batch, self._insert, self._select_in)
                 self._commit(conn)
             except BaseException:
                 self._rollback(conn)
@@ -195,7 +202,7 @@ class DbApiStore:
             row = conn.execute(sql.GET_RUN, [run_id]).fetchone()
             if row is None:
                 return None
-            documents = read_facets(conn, [row[_FACET_ID]])
+            documents = read_facets(conn, [row[_FACET_ID]], self._select_in)
         return _runs([row], documents)[0]
 
     def get_run_artifacts(self, run_id: str) -> RunArtifacts:
@@ -263,7 +270,7 @@ class DbApiStore:
             params.append(query.limit)
         with self._reading("query runs") as conn:
             rows = conn.execute(stmt, params).fetchall()
-            documents = read_facets(conn, (row[_FACET_ID] for row in rows))
+            documents = read_facets(conn, (row[_FACET_ID] for row in rows), self._select_in)
         return _runs(rows, documents)
 
     def close(self) -> None:

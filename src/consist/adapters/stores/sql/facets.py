@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
-from consist.adapters.stores.sql.ops import Insert, Row, chunks, select_in
+from consist.adapters.stores.sql.ops import Insert, Row, Select, chunks, select_in
 from consist.adapters.stores.sql.rows import ts_out
 from consist.core.model import Run
 
@@ -167,6 +167,7 @@ def write_facets(
     plan: FacetPlan,
     previous: dict[str, tuple[str, str | None]],
     insert: Insert,
+    select: Select = select_in,
 ) -> None:
     """Insert the batch's new facet documents and bring ``run_config_kv`` up to date.
 
@@ -176,7 +177,7 @@ def write_facets(
     whose facet changed or went away has its rows deleted, then the new ones inserted.
     """
     if plan.documents:
-        stored = {row[0] for row in select_in(conn, "config_facet", ("id",), "id", plan.documents)}
+        stored = {row[0] for row in select(conn, "config_facet", ("id",), "id", plan.documents)}
         new = [
             (facet_id, namespace, text, ts_out(created_at))
             for facet_id, (text, namespace, created_at) in plan.documents.items()
@@ -212,13 +213,16 @@ def write_facets(
         insert(conn, "run_config_kv", rows)
 
 
-def read_facets(conn: Any, facet_ids: Iterable[str | None]) -> dict[str, str]:
-    """``facet id -> facet_json`` for the given ids (None skipped), by indexed ``IN`` reads.
+def read_facets(
+    conn: Any, facet_ids: Iterable[str | None], select: Select = select_in
+) -> dict[str, str]:
+    """``facet id -> facet_json`` for the given ids (None skipped).
 
-    A second query rather than a join: DuckDB would answer ``run LEFT JOIN config_facet``
-    with a hash join that scans every document, a cost that grows with the database.
+    A second query on the ids rather than a join in the run query: the documents a result
+    needs are few and shared, and for a single run (``get_run``) a join would read every
+    document while this is a primary-key lookup.
     """
     wanted = {facet_id for facet_id in facet_ids if facet_id is not None}
     if not wanted:
         return {}
-    return dict(select_in(conn, "config_facet", ("id", "facet_json"), "id", wanted))  # type: ignore[arg-type]
+    return dict(select(conn, "config_facet", ("id", "facet_json"), "id", wanted))  # type: ignore[arg-type]

@@ -11,6 +11,9 @@ Row = tuple[Any, ...]
 #: ``insert(conn, table, rows)``: add rows whose primary keys are new (a store may pass a
 #: faster driver-specific bulk path than :func:`insert_values`).
 Insert = Callable[[Any, str, Sequence[Row]], None]
+#: ``select(conn, table, columns, key, ids)``: rows whose ``key`` is one of ``ids``, as
+#: :func:`select_in` returns them (a store may pass a faster path for long id lists).
+Select = Callable[[Any, str, tuple[str, ...], str, Iterable[Any]], list[Row]]
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

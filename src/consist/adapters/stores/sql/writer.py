@@ -15,7 +15,7 @@ from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.facets import plan_facets, write_facets
-from consist.adapters.stores.sql.ops import Insert, chunks, insert_values, select_in
+from consist.adapters.stores.sql.ops import Insert, Select, chunks, insert_values, select_in
 from consist.adapters.stores.sql.rows import (
     Row,
     artifact_to_row,
@@ -36,7 +36,9 @@ _PRODUCER = sql.ARTIFACT_COLUMNS.index("run_id")
 _OUTPUT = Direction.OUTPUT.value
 
 
-def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) -> None:
+def write_batch(
+    conn: Any, batch: WriteBatch, insert: Insert = insert_values, select: Select = select_in
+) -> None:
     """Write ``batch`` through ``conn``; the caller owns BEGIN/COMMIT/ROLLBACK.
 
     Parameters
@@ -48,6 +50,9 @@ def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) ->
         links are inserted unless they exist, then unlinks are deleted.
     insert : callable, optional
         How to insert new rows; a store may pass a faster driver-specific bulk path.
+    select : callable, optional
+        How to read rows by a long list of keys (used for facet documents); a store may
+        pass a faster driver-specific path.
     """
     # A key may appear only once per statement, so duplicates are resolved here: the last
     # state of a run, the first row of an artifact or link (as insert-or-ignore would).
@@ -55,7 +60,7 @@ def write_batch(conn: Any, batch: WriteBatch, insert: Insert = insert_values) ->
     facets = plan_facets(runs)
     run_rows = [run_to_row(run, facets.ids.get(run.id)) for run in runs]
     was_indexed, previous = _replace_runs(conn, runs, run_rows, insert)
-    write_facets(conn, runs, facets, previous, insert)
+    write_facets(conn, runs, facets, previous, insert, select)
     artifact_rows = _insert_artifacts(conn, batch, insert)
     targets = {
         run.id: row for run, row in zip(runs, run_rows, strict=True) if is_cache_candidate(run)
