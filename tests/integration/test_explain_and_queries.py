@@ -111,3 +111,17 @@ def test_pivot_facets_rejects_unknown_value_columns() -> None:
         consist.pivot_facets(namespace="m", keys=["a"], value_column="value_float")
     with pytest.raises(ValueError, match="not in keys"):
         consist.pivot_facets(namespace="m", keys=["a"], value_columns={"b": "value_str"})
+
+
+def test_get_artifact_by_key_or_id_and_find_artifacts(tracker, raw_csv) -> None:
+    first = tracker.run(step, inputs={"raw": raw_csv}, config={"solver": {"scale": 1}})
+    second = tracker.run(step, inputs={"raw": raw_csv}, config={"solver": {"scale": 2}})
+    assert tracker.get_artifact("out").id == second["out"].id  # newest with that key
+    assert tracker.get_artifact(first["out"].id).id == first["out"].id
+    with pytest.raises(LookupError, match="'nope'"):
+        tracker.get_artifact("nope")
+    assert [a.id for a in tracker.find_artifacts(creator=first.run)] == [first["out"].id]
+    consumed = tracker.find_artifacts(consumer=second.run.id)
+    assert [a.key for a in consumed] == ["raw"]
+    assert len(tracker.find_artifacts(key="out")) == 2
+    assert consist.load(tracker.get_artifact("out"))["scale"].tolist() == [2, 2, 2, 2]

@@ -63,13 +63,38 @@ class QueriesMixin:
             self._access.attach(artifact)
         return found
 
-    def get_artifact(self, artifact_id: str) -> Artifact:
-        """The artifact with ``artifact_id``."""
+    def get_artifact(self, key_or_id: str) -> Artifact:
+        """The artifact with this id, else the newest artifact with this key."""
         self.flush()
-        artifact = self._store.get_artifact(artifact_id)
+        artifact = self._store.get_artifact(key_or_id)
         if artifact is None:
-            raise RunNotFoundError(f"no artifact with id {artifact_id!r} in {self.db_path}.")
+            newest = self._store.find_artifacts(key=key_or_id, limit=1)
+            artifact = newest[0] if newest else None
+        if artifact is None:
+            raise RunNotFoundError(
+                f"no artifact with id or key {key_or_id!r} in {self.db_path}; list them with "
+                "tracker.find_artifacts()."
+            )
         return self._access.attach(artifact)
+
+    def find_artifacts(
+        self,
+        *,
+        creator: str | Run | None = None,
+        consumer: str | Run | None = None,
+        key: str | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts produced by ``creator`` and/or consumed by ``consumer`` (runs or run ids),
+        optionally with ``key``, newest first."""
+        self.flush()
+        found = self._store.find_artifacts(
+            key=key,
+            creator=creator.id if isinstance(creator, Run) else creator,
+            consumer=consumer.id if isinstance(consumer, Run) else consumer,
+            limit=limit,
+        )
+        return [self._access.attach(a) for a in found]
 
     def find_runs(
         self,

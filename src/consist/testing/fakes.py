@@ -241,6 +241,32 @@ class InMemoryStore:
             artifact = self._artifacts.get(artifact_id)
             return None if artifact is None else self._attach_producer(artifact)
 
+    def find_artifacts(
+        self,
+        *,
+        key: str | None = None,
+        creator: str | None = None,
+        consumer: str | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts matching every given filter, newest first."""
+        with self._lock:
+            self._check_open("find artifacts")
+            consumed = {
+                artifact_id
+                for (owner, artifact_id, direction, _key) in self._links
+                if owner == consumer and direction == Direction.INPUT.value
+            }
+            found = [
+                a
+                for a in self._artifacts.values()
+                if (key is None or a.key == key)
+                and (creator is None or a.run_id == creator)
+                and (consumer is None or a.id in consumed)
+            ]
+            found.sort(key=lambda a: (_utc(a.created_at), a.id), reverse=True)
+            return [self._attach_producer(a) for a in found[:limit]]
+
     def find_runs(self, query: RunQuery) -> list[Run]:
         """Runs matching every filter of ``query``, newest first."""
         with self._lock:

@@ -82,6 +82,18 @@ class MetadataStore(Protocol):
         """Runs matching every filter of ``query``, newest first."""
         ...
 
+    def find_artifacts(
+        self,
+        *,
+        key: str | None = None,
+        creator: str | None = None,
+        consumer: str | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts with ``key``, produced by run ``creator`` and/or used as an input by
+        run ``consumer``, newest first."""
+        ...
+
     def close(self) -> None:
         """Release connections and locks. Idempotent."""
         ...

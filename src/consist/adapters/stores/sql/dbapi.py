@@ -237,6 +237,38 @@ class DbApiStore:
                 producer = None if found is None else found[0]
         return row_to_artifact(row, producer)
 
+    def find_artifacts(
+        self,
+        *,
+        key: str | None = None,
+        creator: str | None = None,
+        consumer: str | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts matching every given filter, newest first (see the port)."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if key is not None:
+            conditions.append("artifact.key = ?")
+            params.append(key)
+        if creator is not None:
+            conditions.append("artifact.run_id = ?")
+            params.append(creator)
+        if consumer is not None:
+            conditions.append(sql.CONSUMED_BY)
+            params.append(consumer)
+        statement = sql.FIND_ARTIFACTS
+        if conditions:
+            statement += " WHERE " + " AND ".join(conditions)
+        statement += " ORDER BY artifact.created_at DESC, artifact.id DESC"
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(int(limit))
+        with self._reading("find artifacts") as conn:
+            rows = conn.execute(statement, params).fetchall()
+            producers = self._signatures(conn, {row[_PRODUCER] for row in rows})
+        return [row_to_artifact(row, producers.get(row[_PRODUCER])) for row in rows]
+
     def find_runs(self, query: RunQuery) -> list[Run]:
         """Runs matching every filter of ``query``, newest first.
 
