@@ -98,6 +98,27 @@ def median_ms(action: Callable[[], Any], repeats: int) -> float:
     return statistics.median(samples) * 1000
 
 
+def through_the_api(db: Path, alpha: float, args: argparse.Namespace) -> tuple[float, float]:
+    """The same two questions asked the way a user asks them."""
+    from sqlmodel import select
+
+    import consist
+
+    with consist.Tracker(run_dir=db.parent / "runs", db_path=db) as tracker:
+        find = median_ms(
+            lambda: tracker.find_runs(model="simulate", facet={"alpha": alpha}), args.queries
+        )
+        params = consist.pivot_facets(
+            namespace="simulate",
+            keys=["alpha", "beta", "mode"],
+            value_columns={"mode": "value_str"},
+        )
+        query = select(params.c.run_id, params.c.alpha, params.c.beta, params.c.mode)
+        assert len(consist.run_query(query, tracker=tracker)) == args.runs
+        pivot = median_ms(lambda: consist.run_query(query, tracker=tracker), args.queries)
+    return find, pivot
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -126,6 +147,8 @@ def main() -> None:
         assert len(rows) == args.runs and rows[0][3] in ("fast", "slow"), rows[:1]
         pivot_ms = median_ms(lambda: store._conn.execute(PIVOT).fetchall(), args.queries)
         documents = store._conn.execute("SELECT count(*) FROM config_facet").fetchone()[0]
+        store.close()
+        api_find_ms, api_pivot_ms = through_the_api(Path(tmp) / "facets.duckdb", alpha, args)
 
     with_facets, without = per_thousand["facets"], per_thousand["bare"]
     print(f"{args.runs} runs of 'simulate', {documents} distinct facet documents")
@@ -134,6 +157,11 @@ def main() -> None:
         f"({expected} runs returned, facets decoded)"
     )
     print(f"pivot of run_config_kv into {args.runs} rows (raw fetchall): median {pivot_ms:.2f} ms")
+    print(f"tracker.find_runs(facet=...) through the public API: median {api_find_ms:.2f} ms")
+    print(
+        f"consist.pivot_facets + run_query ({args.runs} rows, SQLAlchemy): "
+        f"median {api_pivot_ms:.2f} ms"
+    )
     print(
         f"apply, batches of {args.batch}: {with_facets:.1f} ms per 1 000 runs with facets, "
         f"{without:.1f} ms without (+{with_facets - without:.1f} ms, "
