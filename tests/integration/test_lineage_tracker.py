@@ -140,3 +140,15 @@ def test_print_lineage_renders_every_run(tracker, chain, raw_csv) -> None:
     # Deeper runs are indented further: the tree goes model -> features -> clean.
     indent = {r.run.id: next(i for i, s in enumerate(lines) if r.run.id in s) for r in chain}
     assert indent[chain[2].run.id] < indent[chain[1].run.id] < indent[chain[0].run.id]
+
+
+def test_the_tracker_methods_answer_the_same(tracker, chain, capsys) -> None:
+    key = "predictions"
+    tree = tracker.lineage(key)
+    assert tree.producer is not None and tree.producer.run.id == chain[2].run.id
+    events = tracker.export_lineage(key, format="openlineage")
+    assert [e["job"]["name"] for e in events] == ["clean", "features", "model"]
+    assert tracker.export_lineage(key, format="mermaid").startswith("flowchart LR")
+    tracker.print_lineage(key)
+    printed = capsys.readouterr().out
+    assert all(name in printed for name in ("clean", "features", "model"))
