@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -65,13 +67,90 @@ def build_facet(facet: Any, facet_from: Iterable[str] | None, config: Any) -> di
     return result if (facet is not None or facet_from) else None
 
 
+MAX_EXACT_INT = 2**53  # beyond it an int is not exact as a 64-bit double
+_DOCUMENT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def flatten(facet: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested keys joined with dots: ``{"solver": {"tol": 1}}`` → ``{"solver.tol": 1}``."""
+    """Leaves of ``facet`` under dotted keys; lists and empty dicts are leaves.
+
+    Keys are visited in sorted order, so when two paths spell the same dotted key
+    (``{"a": {"b": 1}, "a.b": 2}``) the result depends only on the content, never on
+    insertion order: the later key in sorted order wins.
+    """
     flat: dict[str, Any] = {}
-    for key, value in facet.items():
-        dotted = f"{prefix}.{key}" if prefix else key
+    for key in sorted(facet, key=str):
+        value = facet[key]
+        dotted = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, Mapping) and value:
             flat.update(flatten(value, dotted))
         else:
             flat[dotted] = value
     return flat
+
+
+def filter_pairs(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Facet filters with any non-empty dict value spread into dotted leaves."""
+    result: list[tuple[str, Any]] = []
+    for key, value in pairs:
+        if isinstance(value, Mapping) and value:
+            result.extend(flatten(value, key).items())
+        else:
+            result.append((key, value))
+    return result
+
+
+def document_json(value: Any) -> str:
+    """The canonical JSON text of a facet: sorted keys, no spaces, non-JSON values as text.
+
+    Keys that cannot be sorted together (``{1: .., "a": ..}``) are turned into text first,
+    rather than failing a background flush.
+    """
+    try:
+        return _DOCUMENT.encode(value)
+    except TypeError:
+        return _DOCUMENT.encode(_text_keys(value))
+
+
+def _text_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_key_text(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_text_keys(v) for v in value]
+    return value
+
+
+def _key_text(key: Any) -> str:
+    # The text json.dumps itself gives a scalar key; anything else its str().
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)
+    return str(key)
+
+
+def content_id(document: str) -> str:
+    """The id of a facet document: the first 32 hex digits of its text's SHA-256."""
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()[:32]
+
+
+def typed_leaf(value: Any) -> tuple[str, Any]:
+    """``(value type, value)`` as a facet leaf is stored and compared.
+
+    ``bool`` is checked before ``int`` (it is one). Numbers are 64-bit floats, so ``1`` and
+    ``1.0`` are the same value; integers beyond :data:`MAX_EXACT_INT` and non-finite floats
+    are compared as their JSON text, like lists and anything else.
+    """
+    if value is None:
+        return ("null", None)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int):
+        if -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+            return ("num", float(value))
+    elif isinstance(value, float):
+        if math.isfinite(value):
+            return ("num", value)
+    elif isinstance(value, str):
+        return ("str", value)
+    return ("json", document_json(value))

@@ -16,15 +16,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from consist.core.errors import StoreError
+from consist.core.facets import document_json, filter_pairs, flatten, typed_leaf
 from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
 
@@ -70,72 +70,14 @@ def _link_key(link: Link) -> _LinkKey:
     return (link.run_id, link.artifact_id, Direction(link.direction).value, link.key)
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-_MAX_EXACT_INT = 2**53  # beyond it an int is not exact as a DOUBLE; compared as JSON text
 _Leaf = tuple[str, Any]  # (value type, value) as the SQL stores compare them
-
-
-def _canonical(value: Any) -> str:
-    try:
-        return _CANONICAL.encode(value)
-    except TypeError:  # keys that cannot be sorted together: as text, like the SQL stores
-        return _CANONICAL.encode(_text_keys(value))
-
-
-def _text_keys(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {_key_text(k): _text_keys(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_text_keys(v) for v in value]
-    return value
-
-
-def _key_text(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, bool | int | float):
-        return json.dumps(key)  # the text json.dumps gives a scalar key
-    return str(key)
-
-
-def _flatten(facet: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    # Sorted, so colliding dotted keys resolve by content alone (the later key wins).
-    flat: dict[str, Any] = {}
-    for key in sorted(facet, key=str):
-        value = facet[key]
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, dotted))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def _leaf(value: Any) -> _Leaf:
-    """The typed value a SQL store keeps (and compares) in run_config_kv."""
-    if value is None:
-        return ("null", None)
-    if isinstance(value, bool):  # before int: a bool is an int
-        return ("bool", value)
-    if isinstance(value, int):
-        if -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
-            return ("num", float(value))
-    elif isinstance(value, float):
-        if math.isfinite(value):
-            return ("num", value)
-    elif isinstance(value, str):
-        return ("str", str(value))
-    return ("json", _canonical(value))
+_canonical = document_json
+_flatten = flatten
+_leaf = typed_leaf
 
 
 def _filter_leaves(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, _Leaf]]:
-    leaves: list[tuple[str, _Leaf]] = []
-    for key, value in pairs:
-        if isinstance(value, Mapping) and value:
-            leaves.extend((k, _leaf(v)) for k, v in _flatten(value, key).items())
-        else:
-            leaves.append((key, _leaf(value)))
-    return leaves
+    return [(key, typed_leaf(value)) for key, value in filter_pairs(pairs)]
 
 
 def _is_candidate(run: Run) -> bool:

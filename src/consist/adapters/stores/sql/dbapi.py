@@ -18,11 +18,12 @@ from enum import Enum
 from typing import Any, ClassVar, Self
 
 from consist.adapters.stores.sql import statements as sql
-from consist.adapters.stores.sql.facets import filter_clause, filter_pairs, read_facets
+from consist.adapters.stores.sql.facets import filter_clause, read_facets
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
 from consist.adapters.stores.sql.writer import write_batch
 from consist.core.errors import StoreError
+from consist.core.facets import filter_pairs
 from consist.core.model import Artifact, Direction, Run, RunArtifacts
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
 

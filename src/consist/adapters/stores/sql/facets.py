@@ -15,10 +15,8 @@ and batch, one ``DELETE ... IN`` per chunk of re-recorded runs, no statement per
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,103 +24,28 @@ from typing import Any
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.ops import Insert, Row, Select, chunks, select_in
 from consist.adapters.stores.sql.rows import ts_out
+from consist.core.facets import content_id, flatten, typed_leaf
+from consist.core.facets import document_json as canonical_json
 from consist.core.model import Run
 
 #: ``(value_type, value_str, value_num, value_bool, value_json)`` of one flattened leaf.
 Typed = tuple[str, str | None, float | None, bool | None, str | None]
 
 #: Integers beyond this magnitude do not survive a 64-bit DOUBLE exactly; they are kept as
-#: JSON text instead, so a filter on a large seed never matches its float neighbours.
-MAX_EXACT_INT = 2**53
+
 
 # One encoder for the process (json.dumps with options builds one per call). ``default=str``
 # turns anything that is not JSON into its text, as the facet id's definition requires.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-
-
-def canonical_json(value: Any) -> str:
-    """The canonical JSON text of ``value``: sorted keys, no spaces, non-JSON as text.
-
-    Keys that cannot be sorted together (``{1: .., "a": ..}``) or are not JSON keys are
-    turned into text first, rather than failing a background flush.
-    """
-    try:
-        return _CANONICAL.encode(value)
-    except TypeError:
-        return _CANONICAL.encode(_text_keys(value))
-
-
-def _text_keys(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {_key_text(k): _text_keys(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_text_keys(v) for v in value]
-    return value
-
-
-def _key_text(key: Any) -> str:
-    # The text json.dumps itself would give a scalar key; anything else its str().
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, bool | int | float):
-        return json.dumps(key)
-    return str(key)
-
-
-def content_id(canonical: str) -> str:
-    """The id of a facet document: the first 32 hex digits of its text's SHA-256."""
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
-
-
-def flatten(facet: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Leaves of ``facet`` under dotted keys; lists and empty dicts are leaves.
-
-    Keys are visited in sorted order, so when two paths spell the same dotted key
-    (``{"a": {"b": 1}, "a.b": 2}``) the result depends only on the content, never on
-    insertion order: the later key in sorted order wins.
-    """
-    flat: dict[str, Any] = {}
-    for key in sorted(facet, key=str):
-        value = facet[key]
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, dotted))
-        else:
-            flat[dotted] = value
-    return flat
-
-
 def typed(value: Any) -> Typed:
-    """Where a leaf (or a filter value) lives in ``run_config_kv``, by its Python type.
-
-    ``bool`` is checked before ``int`` (it is one). Numbers are 64-bit floats, so ``1`` and
-    ``1.0`` are the same value; integers beyond :data:`MAX_EXACT_INT` and non-finite floats
-    are compared as their JSON text, like lists and anything else.
-    """
-    if value is None:
-        return ("null", None, None, None, None)
-    if isinstance(value, bool):
-        return ("bool", None, None, value, None)
-    if isinstance(value, int):
-        if -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
-            return ("num", None, float(value), None, None)
-    elif isinstance(value, float):
-        if math.isfinite(value):
-            return ("num", None, float(value), None, None)
-    elif isinstance(value, str):
-        return ("str", str(value), None, None, None)
-    return ("json", None, None, None, canonical_json(value))
-
-
-def filter_pairs(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """``RunQuery.facet`` with any non-empty dict value spread into dotted leaves."""
-    result: list[tuple[str, Any]] = []
-    for key, value in pairs:
-        if isinstance(value, Mapping) and value:
-            result.extend(flatten(value, key).items())
-        else:
-            result.append((key, value))
-    return result
+    """Where a leaf (or a filter value) lives in ``run_config_kv``: one typed column set."""
+    kind, leaf = typed_leaf(value)
+    return (
+        kind,
+        leaf if kind == "str" else None,
+        leaf if kind == "num" else None,
+        leaf if kind == "bool" else None,
+        leaf if kind == "json" else None,
+    )
 
 
 def filter_clause(key: str, value: Any) -> tuple[str, list[Any]]:
