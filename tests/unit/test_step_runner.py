@@ -16,7 +16,8 @@ from consist.core.model import Artifact, RunStatus
 from consist.core.ports.filesystem import FileDigest
 from consist.core.ports.store import RunQuery
 from consist.core.recorder import Recorder
-from consist.core.services import RunnerPorts, StepRequest, StepRunner
+from consist.core.services import StepRunner
+from consist.core.step import RunnerPorts, StepRequest
 from consist.core.workspace import Workspace
 from consist.testing.fakes import InMemoryStore
 

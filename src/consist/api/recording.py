@@ -21,15 +21,16 @@ from consist.api.context import RunContext, current_tracker_var
 from consist.api.inputs import named_values
 from consist.core.errors import ActiveRunError, NoActiveRunError, ReadOnlyError
 from consist.core.model import Artifact, Run, RunStatus
-from consist.core.services import error_summary
 from consist.core.session import RunSession
+from consist.core.step import error_summary
 
 if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
     from consist.api.frames import FrameIO
     from consist.api.scenario import Scenario
     from consist.api.tracker import Tracker
-    from consist.core.services import StepRequest, StepRunner
+    from consist.core.services import StepRunner
+    from consist.core.step import StepRequest
 
 # Options a manually opened run accepts (a subset of tracker.run's).
 RUN_OPTIONS = frozenset(

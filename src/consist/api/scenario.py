@@ -27,8 +27,8 @@ from consist.core.coupler import Coupler
 from consist.core.errors import ActiveRunError, ConsistWarning, NoActiveRunError
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, RunStatus, validate_key
-from consist.core.services import error_summary
 from consist.core.session import RunSession
+from consist.core.step import error_summary
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:

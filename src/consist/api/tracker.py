@@ -34,7 +34,8 @@ from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, validate_key
 from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, SqlEngineProvider
-from consist.core.services import RunnerPorts, StepRequest, StepRunner
+from consist.core.services import StepRunner
+from consist.core.step import RunnerPorts, StepRequest
 from consist.core.workspace import Workspace, absolute
 
 STEP_ATTRIBUTE = "__consist_step__"

@@ -26,7 +26,7 @@ from consist.core.model import Artifact, Direction, Run, RunStatus, validate_key
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
-    from consist.core.services import RunnerPorts
+    from consist.core.step import RunnerPorts
 
 
 class RunSession:
