@@ -323,3 +323,26 @@ def test_plugin_spec_points_at_the_store() -> None:
     spec = registry.store_for("runs/provenance.duckdb")
     assert spec.load() is DuckDBStore
     assert registry.store_for("duckdb:///x").name == "duckdb"
+
+
+def test_shipped_ddl_matches_the_tables() -> None:
+    from consist.adapters.stores.sql.ddl import SHIPPED_DDL
+    from consist.adapters.stores.sql.schema import ddl_statements
+
+    assert SHIPPED_DDL["duckdb"] == tuple(ddl_statements("duckdb")), (
+        "the tables changed: regenerate with python -m consist.adapters.stores.sql.schema"
+    )
+
+
+def test_creating_a_database_does_not_import_sqlalchemy(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json; from consist.adapters.stores.duckdb_ import DuckDBStore; "
+        f"DuckDBStore({str(tmp_path / 'new.duckdb')!r}).close(); "
+        "print(json.dumps([m for m in ('sqlalchemy', 'sqlmodel') if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []

@@ -1,8 +1,13 @@
 """Schema versioning: create a new database, migrate an old one, refuse a newer one.
 
-Opening an existing database at the current version costs one raw SQL read and imports
-neither SQLAlchemy nor SQLModel; they are imported only to compile the DDL of
-:mod:`consist.adapters.stores.sql.tables` when a database is created.
+Opening an existing database at the current version costs one raw SQL read. Creating one
+runs DDL compiled ahead of time from :mod:`consist.adapters.stores.sql.tables` and shipped
+in :mod:`consist.adapters.stores.sql.ddl` (a test checks it against a live compile), so a
+process that only runs steps never imports SQLAlchemy (~60 MB of memory).
+
+Regenerate the shipped DDL after changing the tables::
+
+    python -m consist.adapters.stores.sql.schema
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
+from consist.adapters.stores.sql.ddl import SHIPPED_DDL
 from consist.core.errors import SchemaVersionError
 
 #: Version of the schema this library writes. Bump it together with an entry in MIGRATIONS.
@@ -96,7 +102,7 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
             "upgrade consist (pip install -U consist) to open it."
         )
     if version is None:
-        steps = [*ddl_statements(dialect_name)]
+        steps = list(SHIPPED_DDL.get(dialect_name) or ddl_statements(dialect_name))
     else:
         missing = [v for v in range(version + 1, SCHEMA_VERSION + 1) if v not in MIGRATIONS]
         if missing:
@@ -116,3 +122,27 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
             conn.execute("ROLLBACK")
         raise
     return SCHEMA_VERSION
+
+
+def render_ddl_module(dialects: tuple[str, ...] = ("duckdb",)) -> str:
+    """The source of :mod:`consist.adapters.stores.sql.ddl` for the current tables."""
+    lines = [
+        '"""DDL compiled from the SQLModel tables (generated: python -m '
+        'consist.adapters.stores.sql.schema)."""',
+        "",
+        "SHIPPED_DDL: dict[str, tuple[str, ...]] = {",
+    ]
+    for dialect in dialects:
+        lines.append(f"    {dialect!r}: (")
+        lines += [f"        {statement!r}," for statement in ddl_statements(dialect)]
+        lines.append("    ),")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).with_name("ddl.py")
+    target.write_text(render_ddl_module())
+    print(f"wrote {target}")
