@@ -323,6 +323,22 @@ class FakeTracker(LineageMixin):
     def find_runs(self, *args: object, **kwargs: object) -> list[Run]:
         return sorted(self.store.runs.values(), key=lambda r: r.created_at, reverse=True)
 
+    def get_artifact(self, key_or_id: str) -> Artifact:
+        """The newest run's output with this key, else the newest input with it."""
+        newest_input: Artifact | None = None
+        for found in self.find_runs():
+            links = self.get_artifacts_for_run(found.id)
+            for artifact in links.outputs.values():
+                if key_or_id in (artifact.key, artifact.id):
+                    return artifact
+            if newest_input is None:
+                newest_input = next(
+                    (a for a in links.inputs.values() if key_or_id in (a.key, a.id)), None
+                )
+        if newest_input is None:
+            raise RunNotFoundError(f"nothing recorded under {key_or_id!r}")
+        return newest_input
+
 
 @pytest.fixture
 def fake_tracker(chain) -> FakeTracker:

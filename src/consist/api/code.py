@@ -9,11 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from consist.api.options import CODE_IDENTITY_MODES
 from consist.core.identity import code_identity as core_code_identity
 from consist.core.identity import module_identity
 from consist.core.identity.signature import literal_code_identity
 
-MODES = ("auto", "deps", "source", "module", "git")
+MODES = CODE_IDENTITY_MODES
 
 
 def step_code_identity(fn: Callable[..., Any], setting: str, project_root: Path) -> tuple[str, str]:

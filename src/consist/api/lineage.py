@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from consist.core.errors import OptionValueError, RunNotFoundError
+from consist.core.errors import OptionValueError
 from consist.core.lineage import (
     LineageNode,
     build_lineage,
@@ -39,46 +39,19 @@ class LineageSource(Protocol):
 
     def get_artifacts_for_run(self, run_id: str) -> RunArtifacts: ...
 
-    def find_runs(self) -> Any: ...
+    def get_artifact(self, key_or_id: str) -> Artifact: ...
 
 
 def resolve_artifact(tracker: LineageSource, artifact_or_key: Artifact | str) -> Artifact:
-    """The artifact meant by an :class:`Artifact`, an artifact id or an artifact key.
-
-    Ids are looked up through ``tracker.get_artifact`` when the tracker has it; a key means
-    the newest artifact with that key (the output of the newest run that produced one, else
-    the input of the newest run that used one). ``RunNotFoundError`` if nothing matches.
-    """
+    """The artifact meant by an :class:`Artifact`, an artifact id or an artifact key (the
+    newest artifact with that key); ``RunNotFoundError`` (a ``LookupError``) if none."""
     if isinstance(artifact_or_key, Artifact):
         return artifact_or_key
     if not isinstance(artifact_or_key, str) or not artifact_or_key:
         raise TypeError(
             f"lineage needs an Artifact, an artifact id or a key, got {artifact_or_key!r}."
         )
-    get_artifact = getattr(tracker, "get_artifact", None)
-    if get_artifact is not None:
-        try:
-            found = get_artifact(artifact_or_key)
-        except LookupError:
-            found = None
-        if isinstance(found, Artifact):
-            return found
-    newest_input: Artifact | None = None
-    for run in tracker.find_runs():  # newest first
-        links = tracker.get_artifacts_for_run(run.id)
-        for artifact in links.outputs.values():
-            if artifact.key == artifact_or_key:
-                return artifact
-        if newest_input is None:
-            newest_input = next(
-                (a for a in links.inputs.values() if a.key == artifact_or_key), None
-            )
-    if newest_input is not None:
-        return newest_input
-    raise RunNotFoundError(
-        f"no artifact with id or key {artifact_or_key!r}; pass the Artifact itself "
-        "(e.g. result.outputs['key']) or a key some run recorded."
-    )
+    return tracker.get_artifact(artifact_or_key)
 
 
 def lineage(
@@ -239,7 +212,7 @@ class LineageMixin:
 
         def get_artifacts_for_run(self, run_id: str) -> RunArtifacts: ...
 
-        def find_runs(self, *args: Any, **kwargs: Any) -> Any: ...
+        def get_artifact(self, key_or_id: str) -> Artifact: ...
 
     def lineage(self, artifact_or_key: Artifact | str, max_depth: int | None = None) -> LineageNode:
         """The lineage tree of an artifact (see :func:`consist.api.lineage.lineage`)."""

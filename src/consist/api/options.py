@@ -46,10 +46,8 @@ def code_identity(value: object) -> str:
         return value
     if isinstance(value, str) and value.strip():
         lowered = value.strip().lower()
-        if lowered in CODE_IDENTITY_MODES or difflib.get_close_matches(
-            lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75
-        ):
-            close = difflib.get_close_matches(lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75)
+        if close:  # also catches a mode name in the wrong case ("Deps")
             raise OptionValueError(
                 "code_identity",
                 value,

@@ -182,10 +182,6 @@ class Recorder:
             with self._lock:
                 self._inflight = None
 
-    def pending(self) -> bool:
-        with self._lock:
-            return bool(self._queue.batch()) or self._inflight is not None
-
     def close(self) -> None:
         """Flush what is queued and stop the timer. Idempotent."""
         if self._closed:

@@ -71,9 +71,6 @@ def _link_key(link: Link) -> _LinkKey:
 
 
 _Leaf = tuple[str, Any]  # (value type, value) as the SQL stores compare them
-_canonical = document_json
-_flatten = flatten
-_leaf = typed_leaf
 
 
 def _filter_leaves(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, _Leaf]]:
@@ -128,7 +125,7 @@ class InMemoryStore:
             documents: dict[str, str] = {}
             for run in runs:
                 if run.facet is not None:
-                    text = _canonical(run.facet)
+                    text = document_json(run.facet)
                     documents[run.id] = text
                     run.facet = None
             artifacts = [_copy_artifact(artifact) for artifact in batch.artifacts]
@@ -245,7 +242,9 @@ class InMemoryStore:
         facet_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
         if facet_id not in self._facets:
             self._facets[facet_id] = (run.model_name, text)
-            self._leaves[facet_id] = {k: _leaf(v) for k, v in _flatten(json.loads(text)).items()}
+            self._leaves[facet_id] = {
+                k: typed_leaf(v) for k, v in flatten(json.loads(text)).items()
+            }
         self._facet_of[run.id] = facet_id
 
     def _read(self, run: Run) -> Run:
