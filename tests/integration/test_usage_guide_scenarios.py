@@ -61,7 +61,7 @@ def test_multi_year_scenario_and_the_query_snippets(workdir: Path) -> None:
     assert {r.meta["scenario_run"] for r in steps} == {"baseline"}  # the header generation
     assert sc.coupler.keys() == ["population", "persons"]
     persons = tracker.get_artifacts_for_run("baseline_2030").outputs["persons"]
-    assert persons.meta["schema"] == "Person"
+    assert persons.meta["schema"] == "person"  # the table name the schema names
 
     found = snippet("finding_runs.py", tracker=tracker)
     assert found["run"].id == "baseline_2030"

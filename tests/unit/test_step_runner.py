@@ -18,6 +18,7 @@ from consist.core.ports.store import RunQuery
 from consist.core.recorder import Recorder
 from consist.core.services import StepRunner
 from consist.core.step import RunnerPorts, StepRequest
+from consist.core.tables import Column, TableSchema
 from consist.core.workspace import Workspace
 from consist.testing.fakes import InMemoryStore
 
@@ -69,6 +70,9 @@ class FakeFrames:
 
     def can_read(self, driver: str | None) -> bool:
         return driver in ("csv", "parquet")
+
+    def describe(self, value: Any, driver: str | None = None) -> TableSchema | None:
+        return TableSchema((Column("value", "integer"),)) if isinstance(value, Table) else None
 
 
 class Executor:

@@ -37,18 +37,20 @@ class ArtifactAccess:
         self.frames = frames
         self._get_run = get_run
         self._producers: dict[str, Workspace | None] = {}
+        #: ``(artifact, db_fallback) -> path`` of a file rebuilt from ingested rows, or None.
+        self.rebuild: Callable[[Artifact, str], Path | None] | None = None
 
     def attach(self, artifact: Artifact) -> Artifact:
         artifact._resolver = self
         return artifact
 
-    def _candidates(self, artifact: Artifact) -> list[Path]:
+    def _candidates(self, uri: str, run_id: str | None) -> list[Path]:
         found: list[Path] = []
-        for workspace in (self.workspace, self._producer_workspace(artifact.run_id)):
+        for workspace in (self.workspace, self._producer_workspace(run_id)):
             if workspace is None:
                 continue
             try:
-                path = workspace.to_path(artifact.uri)
+                path = workspace.to_path(uri)
             except LookupError:  # a mount this workspace does not have
                 continue
             if path not in found:
@@ -64,19 +66,23 @@ class ArtifactAccess:
 
     def locate(self, artifact: Artifact) -> Path | None:
         """Where the artifact's bytes are now, or None if they are nowhere to be found."""
+        return self.locate_uri(artifact.uri, artifact.run_id)
+
+    def locate_uri(self, uri: str, run_id: str | None) -> Path | None:
+        """Where the bytes recorded at ``uri`` by run ``run_id`` are now, or None."""
         try:
-            local = self.workspace.to_path(artifact.uri)
+            local = self.workspace.to_path(uri)
             if local.exists():  # the common case: no database lookup at all
                 return local
         except LookupError:
             pass
-        return next((p for p in self._candidates(artifact) if p.exists()), None)
+        return next((p for p in self._candidates(uri, run_id) if p.exists()), None)
 
     def local_path(self, artifact: Artifact) -> Path:
         found = self.locate(artifact)
         if found is not None:
             return found
-        candidates = self._candidates(artifact)
+        candidates = self._candidates(artifact.uri, artifact.run_id)
         if not candidates:
             raise LookupError(
                 f"artifact {artifact.key!r} ({artifact.uri}) names a mount this tracker does "
@@ -84,13 +90,25 @@ class ArtifactAccess:
             )
         return candidates[0]
 
-    def load(self, artifact: Artifact, *, engine: str | None = None, **kwargs: Any) -> Any:
-        path = self.local_path(artifact)
+    def load(
+        self,
+        artifact: Artifact,
+        *,
+        engine: str | None = None,
+        db_fallback: str = "inputs-only",
+        **kwargs: Any,
+    ) -> Any:
+        path = self.locate(artifact)
+        if path is None and self.rebuild is not None:
+            path = self.rebuild(artifact, db_fallback)
+        if path is None:
+            path = self.local_path(artifact)
         driver = artifact.driver or driver_for(path)
         if not path.exists():
             raise FileNotFoundError(
                 f"artifact {artifact.key!r} ({artifact.uri}) has no bytes at {path}; "
-                "re-run its producer or restore the file."
+                "re-run its producer or restore the file (rows ingested into the database "
+                f"stand in for it with db_fallback='always'; this load used {db_fallback!r})."
             )
         if driver is None:
             raise ValueError(

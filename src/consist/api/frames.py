@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from consist.api.bootstrap import construct
 from consist.core.errors import AdapterNotFoundError
+from consist.core.ports.frames import FrameDescriber
 from consist.core.registry import FrameEngineSpec, Registry
+from consist.core.tables import Column, TableSchema
+
+log = logging.getLogger("consist")
 
 DEFAULT_ENGINE = "pandas"
 
@@ -69,3 +74,18 @@ class FrameIO:
             assert isinstance(spec, FrameEngineSpec)
             self._default_drivers = spec.drivers
         return driver in self._default_drivers
+
+    def describe(self, value: Any, driver: str | None = None) -> TableSchema | None:
+        """The column schema of a frame, or of a tabular file at path ``value``; None when
+        no engine can tell. Capturing a schema never fails the caller's logging."""
+        engine = self._engine_for_value(value) if driver is None else None
+        if engine is None and driver is not None and self.can_read(driver):
+            engine = self.engine(DEFAULT_ENGINE)
+        if not isinstance(engine, FrameDescriber):
+            return None
+        try:
+            pairs = engine.describe(value, driver)
+        except Exception:  # an unreadable header is the reader's problem, later
+            log.debug("consist: could not capture the schema of %r", value, exc_info=True)
+            return None
+        return None if pairs is None else TableSchema(tuple(Column(n, t) for n, t in pairs))

@@ -29,8 +29,10 @@ def load(
     engine
         ``"pandas"`` (default) or another installed frame engine, e.g. ``"polars"``.
     db_fallback
-        ``"inputs-only"``, ``"always"`` or ``"never"``: whether data ingested into the
-        database may stand in for missing bytes.
+        When the file is gone but its rows were ingested (``tracker.ingest``,
+        ``log_dataframe(schema=...)``), the csv/parquet file is rebuilt from the database:
+        ``"inputs-only"`` (default) only for an input of the run executing now, ``"always"``
+        for any artifact, ``"never"`` not at all.
     **kwargs
         Passed to the engine's reader.
     """
@@ -42,9 +44,9 @@ def load(
         )
     owner = tracker if tracker is not None else current_tracker()
     if owner is not None:
-        return owner.load(artifact, engine=engine, **kwargs)
+        return owner.load(artifact, engine=engine, db_fallback=db_fallback, **kwargs)
     if artifact._resolver is not None:
-        return artifact._resolver.load(artifact, engine=engine, **kwargs)
+        return artifact._resolver.load(artifact, engine=engine, db_fallback=db_fallback, **kwargs)
     raise ValueError(
         f"artifact {artifact.key!r} is not attached to a tracker; pass tracker=... to consist.load."
     )

@@ -19,6 +19,7 @@ from consist.api.capture import Capture
 from consist.api.code import block_code_identity
 from consist.api.context import RunContext, current_tracker_var
 from consist.api.inputs import named_values
+from consist.api.schemas import table_name
 from consist.core.errors import ActiveRunError, NoActiveRunError, ReadOnlyError
 from consist.core.model import Artifact, Run, RunStatus
 from consist.core.session import RunSession
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from consist.api.tracker import Tracker
     from consist.core.services import StepRunner
     from consist.core.step import StepRequest
+    from consist.core.tables import IngestResult
 
 # Options a manually opened run accepts (a subset of tracker.run's).
 RUN_OPTIONS = frozenset(
@@ -78,6 +80,15 @@ class RecordingMixin:
         def _refuse_unsupported(self, args: Mapping[str, Any]) -> None: ...
 
         def load(self, artifact: Artifact, **kwargs: Any) -> Any: ...
+
+        @property
+        def _ingests(self) -> bool: ...
+
+        def _check_fits(self, data: Any, schema: Any) -> None: ...
+
+        def ingest(
+            self, artifact: Artifact | str, data: Any = None, schema: Any = None
+        ) -> IngestResult: ...
 
     _session: RunSession | None
 
@@ -290,17 +301,26 @@ class RecordingMixin:
         driver: str | None = None,
         direction: str = "output",
     ) -> Artifact:
-        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it."""
+        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it.
+
+        With ``schema`` (a SQLModel table class) the rows are also ingested into the
+        schema's table, validated against it (see :meth:`ingest`), and the artifact joins
+        the schema's view.
+        """
         session = self._require_session("log_dataframe")
         if not self._frames.is_frame(df):
             raise TypeError(
                 f"log_dataframe() takes a DataFrame or Series, got {type(df).__name__}."
             )
-        meta = {"schema": _schema_name(schema)} if schema is not None else {}
+        meta = {"schema": table_name(schema)} if schema is not None else {}
+        if schema is not None and self._ingests:
+            self._check_fits(df, schema)
         artifact = session.log_frame(
             df, key=key, path=path, driver=driver, direction=direction, meta=meta
         )
         session.record()
+        if schema is not None and self._ingests:
+            self.ingest(artifact, data=df, schema=schema)
         return artifact
 
     def log_meta(self, **values: Any) -> None:

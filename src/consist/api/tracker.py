@@ -21,6 +21,8 @@ from consist.api.lineage import LineageMixin
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
+from consist.api.tables import TablesMixin
+from consist.api.views import ViewRegistry
 from consist.core.errors import (
     ActiveRunError,
     ConsistError,
@@ -69,7 +71,7 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
     return resolved
 
 
-class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
+class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -88,6 +90,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         ``"full"`` (BLAKE3 of the bytes, memoised) or ``"fast"`` (size and mtime).
     code_identity
         ``"auto"``, ``"deps"``, ``"source"``, ``"module"``, ``"git"`` or a literal version.
+    schemas
+        SQLModel table classes to register as typed cross-run views (``tracker.views``).
     cache_epoch
         Folded into every signature; bump it to invalidate every cached result.
     read_only
@@ -115,10 +119,6 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         self.code_identity = options.code_identity(code_identity)
         if not isinstance(cache_epoch, int) or isinstance(cache_epoch, bool):
             raise OptionValueError("cache_epoch", cache_epoch, ["<an integer such as 0 or 1>"])
-        if schemas:
-            raise NotImplementedError(
-                "schemas= (typed views) is not available in this version; omit it."
-            )
         self.cache_epoch = cache_epoch
         self.read_only = bool(read_only)
         self.mounts = _validate_mounts(mounts)
@@ -142,6 +142,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         self._workspace = Workspace(self.run_dir, self.mounts)
         self._frames = FrameIO(self._registry)
         self._access = ArtifactAccess(self._workspace, self._frames, self._recorder.get_run)
+        self._access.rebuild = self._rebuild_for_load
         self._events = TrackerEvents(self._pm.hook)
         self._executors: dict[str, Any] = {}
         self._runner = StepRunner(
@@ -160,6 +161,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
                 make_context=self._context,
                 capture=self._capture,
                 locate=self._access.locate,
+                rebuild=self.rebuild_from_rows,
+                rebuildable=self.is_rebuildable,
             )
         )
         self.current_run: Run | None = None
@@ -167,6 +170,9 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         self._scenario: Scenario | None = None
         self._context_token: Any = None
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
+        self.views = ViewRegistry(self, self._table_store)
+        for model in schemas or ():
+            self.views.register(model)
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -189,6 +195,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         if not isinstance(self._store, SqlEngineProvider):
             raise ConsistError(f"the store at {self.db_path!r} does not offer a SQL engine.")
         self.flush()
+        self.views.refresh()
         return self._store.sqlalchemy_engine()
 
     @property
@@ -416,7 +423,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin):
         )
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:
-        """Load an artifact's data with the frame engine matching its driver."""
+        """Load an artifact's data with the frame engine matching its driver.
+
+        Takes ``engine=`` and ``db_fallback=`` as :func:`consist.load` does.
+        """
         return self._access.load(self._access.attach(artifact), **kwargs)
 
     def materialize(self, artifact: Artifact, dest: str | os.PathLike[str]) -> Path:

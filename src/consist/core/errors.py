@@ -134,3 +134,19 @@ class MissingBytesError(_NamedFileError):
         )
         self.filename = str(expected)
         self.key = key
+
+
+class SchemaValidationError(ConsistError, ValueError):
+    """Tabular data does not fit the schema it was declared with; nothing was written.
+
+    ``problems`` maps each offending column to what is wrong with it.
+    """
+
+    def __init__(self, table: str, problems: dict[str, str], hint: str = "") -> None:
+        listed = "; ".join(f"{name!r}: {why}" for name, why in problems.items())
+        super().__init__(
+            f"data for table {table!r} does not match its schema ({listed}). "
+            + (hint or "Add the columns to the model, drop them from the data, or fix the values.")
+        )
+        self.table = table
+        self.problems = dict(problems)

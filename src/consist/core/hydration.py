@@ -28,11 +28,12 @@ OUTPUT_POLICIES = ("outputs-requested", "outputs-all")
 
 @dataclass(frozen=True, slots=True)
 class Copy:
-    """Copy ``artifact``'s bytes from ``source`` to ``dest``."""
+    """Copy ``artifact``'s bytes from ``source`` to ``dest``; with ``source`` None, rebuild
+    the file from the rows ingested into the database instead."""
 
     key: str
     artifact: Artifact
-    source: Path
+    source: Path | None
     dest: Path
 
 
@@ -62,8 +63,10 @@ def plan_missing_inputs(
     expected: Callable[[Artifact], Path],
     exists: Callable[[Path], bool],
     locate: Callable[[Artifact], Path | None],
+    rebuildable: Callable[[Artifact], bool] | None = None,
 ) -> list[Copy]:
-    """Copies that put every produced input's bytes at its expected local path."""
+    """Copies that put every produced input's bytes at its expected local path: from
+    wherever the bytes still are, else rebuilt from ingested rows."""
     plan: list[Copy] = []
     for key, artifact in inputs.items():
         if artifact.run_id is None:
@@ -72,7 +75,7 @@ def plan_missing_inputs(
         if exists(dest):
             continue
         source = locate(artifact)
-        if source is None:
+        if source is None and not (rebuildable is not None and rebuildable(artifact)):
             raise MissingBytesError(key, artifact.uri, dest)
         plan.append(Copy(key, artifact, source, dest))
     return plan

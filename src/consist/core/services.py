@@ -16,6 +16,7 @@ from consist.core.binding import ParamBinding, config_keys, config_value, plan_b
 from consist.core.cache import CacheDecision, decide
 from consist.core.errors import (
     ConsistWarning,
+    MissingBytesError,
     OutputError,
     OutputMissingError,
     RunIdConflictError,
@@ -119,9 +120,12 @@ class StepRunner:
 
     def _copy(self, copies: list[Copy]) -> None:
         for copy in copies:
-            self.ports.fs.copy_verified(
-                copy.source, copy.dest, copy.artifact.digest, copy.artifact.size
-            )
+            if copy.source is not None:
+                self.ports.fs.copy_verified(
+                    copy.source, copy.dest, copy.artifact.digest, copy.artifact.size
+                )
+            elif self.ports.rebuild is None or not self.ports.rebuild(copy.artifact, copy.dest):
+                raise MissingBytesError(copy.key, copy.artifact.uri, copy.dest)
 
     def _hydrate_inputs(
         self, req: StepRequest, inputs: dict[str, Artifact], local: dict[str, Path]
@@ -133,6 +137,7 @@ class StepRunner:
             expected=self._expected,
             exists=self.ports.fs.exists,
             locate=self._locate,
+            rebuildable=self.ports.rebuildable,
         )
         self._copy(copies)
         for copy in copies:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from consist.core.errors import ConsistWarning
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Direction, Run, RunStatus, validate_key
+from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID, VIEW_DRIVERS
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class RunSession:
                 f"cannot log {key!r}: {local} does not exist; write the file first, "
                 "or pass the path it was written to."
             )
-        artifact = self._new_artifact(key, local, driver, meta, direction)
+        artifact = self._new_artifact(key, local, driver, meta, direction, described=local)
         return self._add(key, artifact, direction)
 
     def log_existing(
@@ -191,7 +192,7 @@ class RunSession:
         driver = driver or driver_for(target) or "parquet"
         self.ports.make_dir(target.parent)
         self.ports.frames.write(frame, target, driver)
-        artifact = self._new_artifact(key, target, driver, meta, direction)
+        artifact = self._new_artifact(key, target, driver, meta, direction, described=frame)
         # Where a frame is written by default is this library's choice, so on a hit only its
         # key and bytes must match the cached output. Identity alone is not trusted: a block
         # may compute its frame from values the signature does not see.
@@ -205,7 +206,13 @@ class RunSession:
 
     # -- internals -------------------------------------------------------------------------
     def _new_artifact(
-        self, key: str, path: Path, driver: str | None, meta: dict[str, Any] | None, direction: str
+        self,
+        key: str,
+        path: Path,
+        driver: str | None,
+        meta: dict[str, Any] | None,
+        direction: str,
+        described: Any = None,
     ) -> Artifact:
         found = self.ports.fs.digest(path, self.hashing)
         uri, portable = self.ports.workspace.to_uri(path)
@@ -224,7 +231,21 @@ class RunSession:
             meta=dict(meta or {}),
             producer_signature=self.run.signature if produced else None,
         )
+        if produced and artifact.driver in VIEW_DRIVERS:
+            self._capture_schema(artifact, described)
         return self.ports.attach(artifact)
+
+    def _capture_schema(self, artifact: Artifact, described: Any) -> None:
+        """Note the columns of a tabular output (the store keeps each distinct schema once)."""
+        frame = described if not isinstance(described, Path) else None
+        schema = (
+            self.ports.frames.describe(frame)
+            if frame is not None
+            else self.ports.frames.describe(described, artifact.driver)
+        )
+        if schema is not None:
+            artifact.meta[SCHEMA_ID] = schema.id
+            artifact.meta[SCHEMA_COLUMNS] = schema.to_json()
 
     def _add(
         self, key: str, artifact: Artifact, direction: str, *, match_location: bool = True

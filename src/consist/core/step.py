@@ -21,6 +21,7 @@ from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
 from consist.core.recorder import Recorder
+from consist.core.tables import TableSchema
 from consist.core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class FrameIO(Protocol):
     def read(self, path: Path, driver: str, frame_type: str = "") -> Any: ...
 
     def can_read(self, driver: str | None) -> bool: ...
+
+    def describe(self, value: Any, driver: str | None = None) -> TableSchema | None: ...
 
 
 class Events(Protocol):
@@ -118,6 +121,9 @@ class RunnerPorts:
     # Where an artifact's bytes are now, looking beyond this workspace (e.g. the producing
     # run's own workspace); None: only the local path counts.
     locate: Callable[[Artifact], Path | None] | None = None
+    # Rebuilding a missing csv/parquet input from rows ingested into the database.
+    rebuildable: Callable[[Artifact], bool] | None = None
+    rebuild: Callable[[Artifact, Path], bool] | None = None
 
 
 def initial_meta(req: StepRequest) -> dict[str, Any]:

@@ -45,6 +45,51 @@ class PandasEngine:
             f"pandas cannot read driver {driver!r}; use one of {', '.join(self.drivers)}."
         )
 
+    def describe(self, value: Any, driver: str | None = None) -> list[tuple[str, str]] | None:
+        """``(column, logical type)`` of a frame, or of a parquet/csv file's header."""
+        if isinstance(value, (pd.DataFrame, pd.Series)):
+            frame = value.to_frame() if isinstance(value, pd.Series) else value
+            return [(str(name), _logical(dtype)) for name, dtype in frame.dtypes.items()]
+        if driver == "parquet":
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(value)
+            return [
+                (f.name, _arrow_logical(f.type)) for f in schema if f.name != "__index_level_0__"
+            ]
+        if driver == "csv":
+            sample = pd.read_csv(value, nrows=1000)
+            return [(str(name), _logical(dtype)) for name, dtype in sample.dtypes.items()]
+        return None
+
+
+_KIND_TYPES = {"i": "integer", "u": "integer", "f": "float", "b": "boolean", "M": "timestamp"}
+_KIND_TYPES.update({"m": "interval", "O": "string", "U": "string", "S": "binary"})
+
+
+def _logical(dtype: Any) -> str:
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        return "string"
+    return _KIND_TYPES.get(getattr(dtype, "kind", ""), "other")
+
+
+def _arrow_logical(arrow_type: Any) -> str:
+    import pyarrow.types as t
+
+    checks = (
+        (t.is_integer, "integer"),
+        (t.is_floating, "float"),
+        (t.is_decimal, "decimal"),
+        (t.is_boolean, "boolean"),
+        (lambda x: t.is_string(x) or t.is_large_string(x) or t.is_dictionary(x), "string"),
+        (lambda x: t.is_binary(x) or t.is_large_binary(x), "binary"),
+        (t.is_timestamp, "timestamp"),
+        (t.is_date, "date"),
+        (t.is_time, "time"),
+        (t.is_duration, "interval"),
+    )
+    return next((name for check, name in checks if check(arrow_type)), "other")
+
 
 def _keeps_index(frame: pd.DataFrame) -> bool:
     # A default RangeIndex carries no information; anything else is data worth keeping.

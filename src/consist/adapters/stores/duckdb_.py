@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from consist.adapters.stores.duckdb_tables import DuckDBTables
 from consist.adapters.stores.sql.dbapi import DbApiStore
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.schema import ensure_schema
@@ -67,7 +68,7 @@ def database_path(location: str) -> str:
     return os.path.expanduser(path) if path else MEMORY
 
 
-class DuckDBStore(DbApiStore):
+class DuckDBStore(DuckDBTables, DbApiStore):
     """Metadata store in a DuckDB database file.
 
     Parameters

@@ -24,3 +24,13 @@ class FrameEngine(Protocol):
     def read(self, path: Path, driver: str, **kwargs: Any) -> Any:
         """Read ``path`` written in format ``driver``."""
         ...
+
+
+@runtime_checkable
+class FrameDescriber(Protocol):
+    """Capability: an engine that can name the columns of a frame or a tabular file."""
+
+    def describe(self, value: Any, driver: str | None = None) -> list[tuple[str, str]] | None:
+        """``(column, logical type)`` pairs (see :data:`consist.core.tables.LOGICAL_TYPES`) of
+        a frame, or of the file at path ``value`` written as ``driver``; None if unknown."""
+        ...

@@ -17,6 +17,7 @@ from typing import Any
 
 from consist.adapters.stores.sql.statements import RUN_COLUMNS
 from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+from consist.core.tables import SCHEMA_COLUMNS
 
 Row = tuple[Any, ...]
 
@@ -139,6 +140,14 @@ def row_to_run(row: Row) -> Run:
     )
 
 
+def stored_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """An artifact's meta as stored: a captured schema's columns live in ``table_schema``,
+    the artifact keeps only the schema's id."""
+    if not meta or SCHEMA_COLUMNS not in meta:
+        return meta or {}
+    return {k: v for k, v in meta.items() if k != SCHEMA_COLUMNS}
+
+
 def artifact_to_row(artifact: Artifact) -> Row:
     """The row of ``artifact`` in :data:`ARTIFACT_COLUMNS` order."""
     return (
@@ -149,7 +158,7 @@ def artifact_to_row(artifact: Artifact) -> Row:
         artifact.digest,
         artifact.size,
         artifact.run_id,
-        dumps(artifact.meta or {}),
+        dumps(stored_meta(artifact.meta)),
         ts_out(artifact.created_at),
     )
 

@@ -19,12 +19,21 @@ from consist.adapters.stores.sql.ddl import SHIPPED_DDL
 from consist.core.errors import SchemaVersionError
 
 #: Version of the schema this library writes. Bump it together with an entry in MIGRATIONS.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Forward migrations: ``{n: statements}`` takes a database from version ``n - 1`` to ``n``.
 #: Statements must be plain SQL valid in every supported dialect (or be split per dialect
 #: when that day comes); they run in one transaction with the version update.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    # 2: captured column schemas and ingestion records (tables and views).
+    2: [
+        "CREATE TABLE IF NOT EXISTS table_schema (id VARCHAR NOT NULL, columns_json VARCHAR "
+        "NOT NULL, created_at TIMESTAMP NOT NULL, PRIMARY KEY (id))",
+        "CREATE TABLE IF NOT EXISTS ingestion (artifact_id VARCHAR NOT NULL, table_name "
+        "VARCHAR NOT NULL, run_id VARCHAR, schema_id VARCHAR, row_count BIGINT NOT NULL, "
+        "ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (artifact_id, table_name))",
+    ],
+}
 
 _READ_VERSION = "SELECT value FROM consist_meta WHERE key = ?"
 _WRITE_VERSION = (

@@ -27,6 +27,11 @@ KV_COLUMNS: tuple[str, ...] = (
     "value_bool", "value_json",
 )  # fmt: skip
 
+SCHEMA_COLUMNS: tuple[str, ...] = ("id", "columns_json", "created_at")
+INGESTION_COLUMNS: tuple[str, ...] = (
+    "artifact_id", "table_name", "run_id", "schema_id", "row_count", "ingested_at",
+)  # fmt: skip
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "run": RUN_COLUMNS,
     "artifact": ARTIFACT_COLUMNS,
@@ -34,6 +39,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "cache_index": CACHE_COLUMNS,
     "config_facet": FACET_COLUMNS,
     "run_config_kv": KV_COLUMNS,
+    "table_schema": SCHEMA_COLUMNS,
+    "ingestion": INGESTION_COLUMNS,
 }
 
 # Most rows per multi-row statement: one statement per table and flush is what makes a

@@ -27,9 +27,11 @@ __all__ = [
     "ConfigFacet",
     "ConsistMeta",
     "ConsistTable",
+    "Ingestion",
     "Run",
     "RunArtifactLink",
     "RunConfigKV",
+    "TableSchemaRecord",
 ]
 
 
@@ -196,3 +198,30 @@ class ConsistMeta(ConsistTable, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class TableSchemaRecord(ConsistTable, table=True):
+    """A captured column schema, stored once per distinct content (``id`` is its digest).
+
+    ``columns_json`` is ``[[name, logical type, nullable], ...]``; artifacts point at it with
+    ``meta_json.schema_id``, ingestions with ``schema_id``.
+    """
+
+    __tablename__ = "table_schema"
+
+    id: str = Field(primary_key=True)
+    columns_json: str
+    created_at: datetime = Field(sa_type=UtcTimestamp)
+
+
+class Ingestion(ConsistTable, table=True):
+    """An artifact's rows were loaded into hot table ``table_name`` (once per pair)."""
+
+    __tablename__ = "ingestion"
+
+    artifact_id: str = Field(primary_key=True)
+    table_name: str = Field(primary_key=True)
+    run_id: str | None = None
+    schema_id: str | None = None
+    row_count: int = Field(default=0, sa_type=BigInteger)
+    ingested_at: datetime = Field(sa_type=UtcTimestamp)

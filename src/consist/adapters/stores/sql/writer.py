@@ -24,9 +24,11 @@ from consist.adapters.stores.sql.rows import (
     is_cache_candidate,
     link_to_row,
     run_to_row,
+    ts_out,
 )
-from consist.core.model import Direction, Run, RunStatus
+from consist.core.model import Artifact, Direction, Run, RunStatus
 from consist.core.ports.store import WriteBatch
+from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID
 
 LinkKey = tuple[str, str, str, str]  # (run_id, artifact_id, direction, key)
 
@@ -106,8 +108,24 @@ def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str,
     new = [row for artifact_id, row in wanted.items() if artifact_id not in stored]
     if new:
         insert(conn, "artifact", new)
+        _insert_schemas(conn, [a for a in batch.artifacts if a.id in {r[0] for r in new}], insert)
     stored.update((row[0], row) for row in new)
     return stored
+
+
+def _insert_schemas(conn: Any, artifacts: list[Artifact], insert: Insert) -> None:
+    """Store the column schemas captured for new artifacts, each distinct one once."""
+    schemas = {
+        a.meta[SCHEMA_ID]: (a.meta[SCHEMA_COLUMNS], a.created_at)
+        for a in artifacts
+        if SCHEMA_COLUMNS in a.meta and SCHEMA_ID in a.meta
+    }
+    if not schemas:
+        return
+    known = {row[0] for row in select_in(conn, "table_schema", ("id",), "id", schemas)}
+    rows = [(i, text, ts_out(at)) for i, (text, at) in schemas.items() if i not in known]
+    if rows:
+        insert(conn, "table_schema", rows)
 
 
 def _write_links(

@@ -1,0 +1,280 @@
+"""Ingestion into hot tables, rebuilding files from them, and exporting captured schemas.
+
+Mixed into :class:`~consist.api.tracker.Tracker`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consist.api.schemas import model_schema, table_name
+from consist.core.errors import (
+    ConsistError,
+    MissingBytesError,
+    ReadOnlyError,
+    RunNotFoundError,
+)
+from consist.core.model import Artifact, Run
+from consist.core.ports.tables import TableStore
+from consist.core.tables import (
+    INGEST_DRIVERS,
+    VIEW_DRIVERS,
+    IngestJob,
+    IngestResult,
+    Provenance,
+    ViewSource,
+    check_table_name,
+)
+from consist.core.workspace import absolute
+
+if TYPE_CHECKING:
+    from consist.api.artifacts import ArtifactAccess
+    from consist.api.frames import FrameIO
+    from consist.core.ports.store import MetadataStore
+    from consist.core.session import RunSession
+
+
+def _provenance(artifact_id: str, run: Run | None) -> Provenance:
+    if run is None:
+        return Provenance(artifact_id, None)
+    return Provenance(artifact_id, run.id, run.parent_run_id, run.year, run.iteration)
+
+
+class TablesMixin:
+    """``ingest``, ``export_schema_sqlmodel`` and the database fallback of loads."""
+
+    if TYPE_CHECKING:  # provided by Tracker
+        read_only: bool
+        db_path: str
+        _store: MetadataStore
+        _session: RunSession | None
+        _access: ArtifactAccess
+        _frames: FrameIO
+        _consist_dir: Path
+
+        def flush(self) -> None: ...
+
+        def get_run(self, run_id: str) -> Run: ...
+
+        def get_artifact(self, key_or_id: str) -> Artifact: ...
+
+    def _table_store(self, what: str) -> TableStore:
+        store = self._store
+        if not isinstance(store, TableStore):
+            raise ConsistError(
+                f"the metadata store at {self.db_path!r} cannot {what}: it has no tables. "
+                "Use a DuckDB database (db_path='....duckdb')."
+            )
+        return store
+
+    # -- ingestion -------------------------------------------------------------------------
+    @property
+    def _ingests(self) -> bool:
+        return isinstance(self._store, TableStore)
+
+    def _check_fits(self, data: Any, schema: Any) -> None:
+        """Refuse rows that do not fit ``schema`` before anything about them is recorded."""
+        job = IngestJob(
+            table_name(schema), Provenance("", None), frame=_frame(data), model=model_schema(schema)
+        )
+        self._table_store("check data").validate(job)
+
+    def ingest(
+        self, artifact: Artifact | str, data: Any = None, schema: Any = None
+    ) -> IngestResult:
+        """Load a tabular artifact's rows into the database (its hot table).
+
+        Parameters
+        ----------
+        artifact
+            The artifact (or its key or id). Its csv, parquet or json file is read in bulk by
+            the database unless ``data`` is given.
+        data
+            The rows instead of the file: a DataFrame (pandas or polars), an Arrow table, or a
+            list of row dicts.
+        schema
+            A SQLModel table class. Its ``__tablename__`` names the table (default: the
+            artifact key) and the data must fit it: a column the model does not declare, or
+            values that cannot be cast to its types, raise ``SchemaValidationError`` naming
+            them, and nothing is written.
+
+        Returns
+        -------
+        IngestResult
+            ``table``, ``rows`` and ``already`` (True when this artifact was ingested into
+            the table before; ingesting again never duplicates rows).
+
+        Rows carry ``consist_run_id`` etc. of the open run, or outside any run, of the run
+        that produced the artifact.
+        """
+        tables = self._table_store("ingest data")
+        if self.read_only:
+            raise ReadOnlyError(
+                "this tracker was opened with read_only=True, so it cannot ingest; open "
+                "Tracker(..., read_only=False)."
+            )
+        artifact = self._artifact(artifact)
+        table = table_name(schema) if schema is not None else check_table_name(artifact.key)
+        model = model_schema(schema) if schema is not None else None
+        session = self._session
+        run = session.run if session is not None else self._producer(artifact)
+        provenance = _provenance(artifact.id, run)
+        if data is not None:
+            return tables.ingest(IngestJob(table, provenance, frame=_frame(data), model=model))
+        path, driver = self._readable(artifact)
+        if not tables.reads_in_place(path):
+            frame = self._frames.read(path, driver)
+            return tables.ingest(IngestJob(table, provenance, frame=frame, model=model))
+        job = IngestJob(table, provenance, path=path, driver=driver, model=model)
+        return tables.ingest(job)
+
+    def _ingest_source(self, source: ViewSource, table: str, schema: Any) -> None:
+        """Ingest a view's file that the store cannot read in place (rows of its producer)."""
+        assert source.path is not None
+        frame = self._frames.read(source.path, source.driver)
+        job = IngestJob(table, source.provenance, frame=frame, model=model_schema(schema))
+        self._table_store("ingest data").ingest(job)
+
+    def _artifact(self, value: Artifact | str) -> Artifact:
+        if isinstance(value, Artifact):
+            return self._access.attach(value)
+        if isinstance(value, str):
+            return self.get_artifact(value)
+        raise TypeError(
+            f"ingest() takes an Artifact (or its key or id), got {type(value).__name__}."
+        )
+
+    def _producer(self, artifact: Artifact) -> Run | None:
+        if artifact.run_id is None:
+            return None
+        try:
+            return self.get_run(artifact.run_id)
+        except RunNotFoundError:
+            return None
+
+    def _readable(self, artifact: Artifact) -> tuple[Path, str]:
+        driver = artifact.driver
+        if driver not in INGEST_DRIVERS:
+            raise ValueError(
+                f"artifact {artifact.key!r} has driver {driver!r}; ingest reads "
+                f"{', '.join(INGEST_DRIVERS)} files, or pass data=... with its rows."
+            )
+        path = self._access.locate(artifact)
+        if path is None:
+            raise MissingBytesError(artifact.key, artifact.uri, self._access.local_path(artifact))
+        return path, driver
+
+    # -- rows standing in for missing files ------------------------------------------------
+    def _rebuild_for_load(self, artifact: Artifact, db_fallback: str) -> Path | None:
+        """For a load whose file is gone: a copy rebuilt from ingested rows, if allowed."""
+        if db_fallback == "never" or artifact.driver not in VIEW_DRIVERS:
+            return None
+        if db_fallback == "inputs-only":
+            session = self._session
+            if session is None or artifact not in session.inputs.values():
+                return None
+        dest = self._consist_dir / "rebuilt" / f"{artifact.id}.{artifact.driver}"
+        if dest.exists() or self.rebuild_from_rows(artifact, dest):
+            return dest
+        return None
+
+    def rebuild_from_rows(self, artifact: Artifact, dest: Path) -> bool:
+        """Write ``artifact``'s ingested rows to ``dest`` as its driver; False if it was
+        never ingested (or the store has no tables)."""
+        store = self._store
+        if not isinstance(store, TableStore) or artifact.driver not in VIEW_DRIVERS:
+            return False
+        table = store.ingested_table(artifact.id)
+        if table is None:
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.partial")
+        store.export_rows(table, artifact.id, partial, artifact.driver)
+        os.replace(partial, dest)
+        return True
+
+    def is_rebuildable(self, artifact: Artifact) -> bool:
+        store = self._store
+        return (
+            isinstance(store, TableStore)
+            and artifact.driver in VIEW_DRIVERS
+            and store.ingested_table(artifact.id) is not None
+        )
+
+    # -- schema export -----------------------------------------------------------------------
+    def export_schema_sqlmodel(
+        self,
+        artifact_id: str | None = None,
+        schema_id: str | None = None,
+        class_name: str | None = None,
+        table_name: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """Render a captured schema as an editable SQLModel class (Python source).
+
+        Parameters
+        ----------
+        artifact_id, schema_id
+            Exactly one: the artifact whose captured schema to export (by id or key), or a
+            schema id.
+        class_name, table_name
+            Default to the artifact key in CapWords and as is.
+        out_path
+            Also write the source to this file.
+        """
+        if (artifact_id is None) == (schema_id is None):
+            raise ValueError(
+                "export_schema_sqlmodel() takes exactly one of artifact_id=... or schema_id=...."
+            )
+        tables = self._table_store("export schemas")
+        self.flush()
+        name = "table"
+        if artifact_id is not None:
+            artifact = self._artifact(artifact_id)
+            schema = tables.schema_of_artifact(artifact.id)
+            name, source = artifact.key, f"artifact {artifact.key!r} ({artifact.id})"
+            if schema is None:
+                raise LookupError(
+                    f"no schema was captured for artifact {artifact.key!r}; ingest it "
+                    "(tracker.ingest) or log it as a csv/parquet output."
+                )
+        else:
+            assert schema_id is not None
+            schema = tables.table_schema(schema_id)
+            source = f"schema {schema_id}"
+            if schema is None:
+                raise LookupError(f"no captured schema has id {schema_id!r}.")
+        from consist.core.schema_export import render_sqlmodel
+
+        table = table_name or name
+        code = render_sqlmodel(
+            schema,
+            class_name=class_name or _class_name(table),
+            table_name=table,
+            source=source,
+        )
+        if out_path is not None:
+            target = absolute(out_path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(code)
+        return code
+
+
+def _class_name(table: str) -> str:
+    words = "".join(ch if ch.isalnum() else " " for ch in table).split()
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Table"
+
+
+def _frame(data: Any) -> Any:
+    """Rows as something the database can scan: frames pass through, row dicts are framed."""
+    if isinstance(data, list | tuple):
+        import pandas as pd
+
+        if data and not all(isinstance(row, dict) for row in data):
+            raise TypeError("data=... as a list must hold one dict per row.")
+        return pd.DataFrame.from_records(list(data))
+    if isinstance(data, dict):
+        raise TypeError("data=... takes a DataFrame or a list of row dicts, not one dict.")
+    return data
