@@ -24,6 +24,7 @@ from consist.core.errors import ActiveRunError, NoActiveRunError, ReadOnlyError
 from consist.core.model import Artifact, Run, RunStatus
 from consist.core.session import RunSession
 from consist.core.step import error_summary
+from consist.core.tables import check_table_name
 
 if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
@@ -56,7 +57,8 @@ RUN_OPTIONS = frozenset(
 
 
 def _schema_name(schema: Any) -> str:
-    return str(getattr(schema, "__tablename__", None) or getattr(schema, "__name__", schema))
+    """The table name a schema (a schema class, or the name itself) stands for."""
+    return check_table_name(schema, "schema") if isinstance(schema, str) else table_name(schema)
 
 
 class RecordingMixin:
@@ -312,14 +314,14 @@ class RecordingMixin:
             raise TypeError(
                 f"log_dataframe() takes a DataFrame or Series, got {type(df).__name__}."
             )
-        meta = {"schema": table_name(schema)} if schema is not None else {}
-        if schema is not None and self._ingests:
+        meta = {"schema": _schema_name(schema)} if schema is not None else {}
+        if schema is not None and not isinstance(schema, str) and self._ingests:
             self._check_fits(df, schema)
         artifact = session.log_frame(
             df, key=key, path=path, driver=driver, direction=direction, meta=meta
         )
         session.record()
-        if schema is not None and self._ingests:
+        if schema is not None and not isinstance(schema, str) and self._ingests:
             self.ingest(artifact, data=df, schema=schema)
         return artifact
 

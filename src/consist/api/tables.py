@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from consist.api.schemas import model_schema, table_name
 from consist.core.errors import (
+    ArgumentError,
     ConsistError,
+    SchemaNotFoundError,
     MissingBytesError,
     ReadOnlyError,
     RunNotFoundError,
@@ -157,7 +159,7 @@ class TablesMixin:
     def _readable(self, artifact: Artifact) -> tuple[Path, str]:
         driver = artifact.driver
         if driver not in INGEST_DRIVERS:
-            raise ValueError(
+            raise ArgumentError(
                 f"artifact {artifact.key!r} has driver {driver!r}; ingest reads "
                 f"{', '.join(INGEST_DRIVERS)} files, or pass data=... with its rows."
             )
@@ -225,7 +227,7 @@ class TablesMixin:
             Also write the source to this file.
         """
         if (artifact_id is None) == (schema_id is None):
-            raise ValueError(
+            raise ArgumentError(
                 "export_schema_sqlmodel() takes exactly one of artifact_id=... or schema_id=...."
             )
         tables = self._table_store("export schemas")
@@ -236,7 +238,7 @@ class TablesMixin:
             schema = tables.schema_of_artifact(artifact.id)
             name, source = artifact.key, f"artifact {artifact.key!r} ({artifact.id})"
             if schema is None:
-                raise LookupError(
+                raise SchemaNotFoundError(
                     f"no schema was captured for artifact {artifact.key!r}; ingest it "
                     "(tracker.ingest) or log it as a csv/parquet output."
                 )
@@ -245,7 +247,10 @@ class TablesMixin:
             schema = tables.table_schema(schema_id)
             source = f"schema {schema_id}"
             if schema is None:
-                raise LookupError(f"no captured schema has id {schema_id!r}.")
+                raise SchemaNotFoundError(
+                    f"no captured schema has id {schema_id!r}; schema ids are in the "
+                    "artifacts' meta['schema_id']."
+                )
         from consist.core.schema_export import render_sqlmodel
 
         table = table_name or name
@@ -258,7 +263,7 @@ class TablesMixin:
         if out_path is not None:
             target = absolute(out_path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(code)
+            target.write_text(code, encoding="utf-8")
         return code
 
 

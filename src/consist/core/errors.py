@@ -150,3 +150,11 @@ class SchemaValidationError(ConsistError, ValueError):
         )
         self.table = table
         self.problems = dict(problems)
+
+
+class ArgumentError(ConsistError, ValueError):
+    """Arguments that cannot be used together (or a value of the wrong kind)."""
+
+
+class SchemaNotFoundError(ConsistError, LookupError):
+    """No column schema was captured for the artifact or schema id asked for."""

@@ -100,6 +100,14 @@ class TableSchema:
         return TableSchema(tuple(c for c in self.columns if c.name not in SYSTEM_NAMES))
 
 
+def stored_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """An artifact's meta as a store keeps it: a captured schema's columns are stored once
+    per distinct schema, the artifact keeps only the schema's id."""
+    if not meta or SCHEMA_COLUMNS not in meta:
+        return dict(meta or {})
+    return {k: v for k, v in meta.items() if k != SCHEMA_COLUMNS}
+
+
 def check_table_name(name: object, what: str = "table name") -> str:
     """A name usable as a SQL identifier once quoted: non-empty text without NUL or quotes'
     worth of surprises (it is always quoted, never interpolated raw)."""

@@ -27,6 +27,7 @@ from consist.core.errors import StoreError
 from consist.core.facets import document_json, filter_pairs, flatten, typed_leaf
 from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
+from consist.core.tables import stored_meta
 
 __all__ = ["InMemoryStore"]
 
@@ -60,7 +61,7 @@ def _copy_artifact(artifact: Artifact, producer_signature: str | None = None) ->
     return replace(
         artifact,
         created_at=_utc(artifact.created_at),
-        meta=copy.deepcopy(artifact.meta or {}),
+        meta=copy.deepcopy(stored_meta(artifact.meta)),
         producer_signature=producer_signature,
         _resolver=None,
     )

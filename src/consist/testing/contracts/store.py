@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from consist.core.errors import StoreError
 from consist.core.model import Run, RunStatus
 from consist.core.ports.store import MetadataStore, RunQuery, WriteBatch
+from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID, Column, TableSchema
 from consist.testing.contracts.store_data import (  # re-exported for suites
     at,
     inp,
@@ -171,6 +172,15 @@ class StoreContract(FacetContract):
         got = store.get_artifact("ext")
         assert got is not None and got.run_id is None and got.producer_signature is None
         assert got.size is None and got.driver is None
+
+    def test_captured_schema_columns_are_kept_apart_from_the_artifact(
+        self, store: MetadataStore
+    ) -> None:
+        schema = TableSchema((Column("id", "integer"), Column("name", "string")))
+        meta = {"schema": "people", SCHEMA_ID: schema.id, SCHEMA_COLUMNS: schema.to_json()}
+        store.apply(WriteBatch(artifacts=[make_artifact("t1", None, meta=meta)]))
+        got = store.get_artifact("t1")
+        assert got is not None and got.meta == {"schema": "people", SCHEMA_ID: schema.id}
 
     def test_existing_artifact_is_not_overwritten(self, store: MetadataStore) -> None:
         store.apply(WriteBatch(artifacts=[make_artifact("a1", None, uri="workspace://first")]))

@@ -17,7 +17,7 @@ from typing import Any
 
 from consist.adapters.stores.sql.statements import RUN_COLUMNS
 from consist.core.model import Artifact, Direction, Link, Run, RunStatus
-from consist.core.tables import SCHEMA_COLUMNS
+from consist.core.tables import stored_meta
 
 Row = tuple[Any, ...]
 
@@ -138,14 +138,6 @@ def row_to_run(row: Row) -> Run:
         host=host,
         pid=pid,
     )
-
-
-def stored_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
-    """An artifact's meta as stored: a captured schema's columns live in ``table_schema``,
-    the artifact keeps only the schema's id."""
-    if not meta or SCHEMA_COLUMNS not in meta:
-        return meta or {}
-    return {k: v for k, v in meta.items() if k != SCHEMA_COLUMNS}
 
 
 def artifact_to_row(artifact: Artifact) -> Row:

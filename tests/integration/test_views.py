@@ -1,0 +1,206 @@
+"""Cross-run views through the public API: the guide's snippet, freshness, failed runs,
+missing columns, whole-row selects and names that need quoting."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import MetaData
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, func, select
+
+import consist
+from consist import Tracker
+from consist.core.model import RunStatus
+
+SNIPPETS = Path(__file__).parent / "snippets"
+
+
+class Person(BaseModel):
+    """The guide's Person, as the steps that log persons declare it (table ``person``)."""
+
+    person_id: int
+    age: int
+    number_of_trips: int
+
+
+class Trip(SQLModel, table=True, registry=registry(metadata=MetaData())):
+    """A SQLModel schema kept out of SQLModel's shared metadata (tests define several)."""
+
+    __tablename__ = 'trip "log" 2024'
+    trip_id: int = Field(primary_key=True)
+    mode: str
+    km: float
+
+
+def persons(seed: int, n: int = 50) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "person_id": np.arange(n),
+            "age": rng.integers(0, 90, n),
+            "number_of_trips": rng.integers(0, 12, n),
+        }
+    )
+
+
+@pytest.fixture
+def fresh_sqlmodel_metadata() -> Iterator[None]:
+    """The guide's snippet declares ``class Person(SQLModel, table=True)`` in SQLModel's
+    shared metadata; forget it afterwards so the snippet can run again."""
+    yield
+    table = SQLModel.metadata.tables.get("person")
+    if table is not None:
+        SQLModel.metadata.remove(table)
+
+
+def run_scenarios(tracker: Tracker, names: dict[str, int], years=(2020, 2030, 2040)) -> dict:
+    frames: dict[tuple[str, int], pd.DataFrame] = {}
+    for name, seed in names.items():
+        with consist.scenario(name, tracker=tracker) as sc:
+            for year in years:
+                with sc.trace(name="simulate", run_id=f"{name}_{year}", year=year):
+                    df = persons(seed * 10_000 + year)
+                    consist.log_dataframe(df, key="persons", schema=Person)
+                    frames[(name, year)] = df
+    return frames
+
+
+def test_guide_views_snippet_matches_pandas(
+    make_tracker, workdir: Path, fresh_sqlmodel_metadata: None
+) -> None:
+    frames = run_scenarios(make_tracker(), {"baseline": 1, "high_gas": 2})
+    names = runpy.run_path(
+        str(SNIPPETS / "cross_run_views.py"), init_globals={"consist": consist, "Tracker": Tracker}
+    )
+    try:
+        got = {(s, y): avg for s, y, avg in names["results"]}
+        expected = {key: df["number_of_trips"].mean() for key, df in frames.items()}
+        assert got.keys() == expected.keys()
+        for key, value in expected.items():
+            assert got[key] == pytest.approx(value)
+    finally:
+        names["tracker"].close()
+
+
+def test_a_view_grows_as_runs_land_and_ignores_failed_runs(make_tracker, workdir: Path) -> None:
+    tracker = make_tracker(schemas=[Person])
+    run_scenarios(tracker, {"baseline": 1}, years=(2020,))
+    view = tracker.views.Person
+
+    def count() -> int:
+        return consist.run_query(select(func.count()).select_from(view), tracker=tracker)[0]
+
+    assert count() == 50
+    run_scenarios(tracker, {"high_gas": 2}, years=(2020, 2030))
+    assert count() == 150
+
+    # A failed run's rows, ingested or only written as a file, never show up.
+    path = workdir / "failed.parquet"
+    persons(7).to_parquet(path)
+    with pytest.raises(RuntimeError), tracker.start_run("broken", model="simulate"):
+        consist.log_dataframe(persons(8), key="persons", schema=Person)
+        tracker.log_artifact(path, key="persons_file", schema=Person)
+        raise RuntimeError("model crashed")
+    assert tracker.get_run("broken").status is RunStatus.FAILED
+    assert count() == 150
+
+
+def test_cold_files_are_read_in_place_with_nulls_for_missing_columns(
+    tracker: Tracker, workdir: Path
+) -> None:
+    full = persons(1, n=10)
+    partial = persons(2, n=5).drop(columns=["number_of_trips"])
+    with tracker.start_run("y2020", model="simulate", year=2020):
+        full.to_parquet(tracker.run_artifact_dir() / "persons.parquet")
+        tracker.log_artifact(tracker.run_artifact_dir() / "persons.parquet", schema=Person)
+    with tracker.start_run("y2030", model="simulate", year=2030):
+        partial.to_csv(tracker.run_artifact_dir() / "persons.csv", index=False)
+        tracker.log_artifact(tracker.run_artifact_dir() / "persons.csv", key="person")
+    view = tracker.views.register(Person)
+
+    rows = consist.run_query(select(view).order_by(view.consist_year, view.person_id), tracker)
+    assert len(rows) == 15
+    by_year = {
+        y: [r for r in rows if r.consist_year == y] for y in (2020, 2030)
+    }  # key "person" matches the table name, so the csv is included too
+    assert [r.number_of_trips for r in by_year[2020]] == full["number_of_trips"].tolist()
+    assert all(r.number_of_trips is None for r in by_year[2030])
+    assert [r.age for r in by_year[2030]] == partial["age"].tolist()
+    assert {r.consist_run_id for r in rows} == {"y2020", "y2030"}
+
+
+def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker) -> None:
+    view = tracker.views.register(Person)
+    for run_id, ages in (("a", [10, 20]), ("b", [30, 40])):
+        with tracker.start_run(run_id, model="m"):
+            df = pd.DataFrame({"person_id": [1, 2], "age": ages, "number_of_trips": [0, 1]})
+            consist.log_dataframe(df, key="persons", schema=Person)
+    rows = consist.run_query(select(view), tracker=tracker)
+    assert sorted((r.consist_run_id, r.person_id, r.age) for r in rows) == [
+        ("a", 1, 10),
+        ("a", 2, 20),
+        ("b", 1, 30),
+        ("b", 2, 40),
+    ]
+
+
+def test_view_is_rebuilt_only_when_artifacts_were_added(
+    tracker: Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[str] = []
+    store = tracker._store
+    original = store.build_view
+
+    def counting(plan: Any) -> None:
+        builds.append(plan.name)
+        original(plan)
+
+    monkeypatch.setattr(store, "build_view", counting)
+    view = tracker.views.register(Person)
+    with tracker.start_run("r1", model="m"):
+        path = tracker.run_artifact_dir() / "p.parquet"
+        persons(1).to_parquet(path)
+        tracker.log_artifact(path, key="persons", schema=Person)
+    for _ in range(3):
+        consist.run_query(select(func.count()).select_from(view), tracker=tracker)
+    assert builds == ["v_person"]
+    with tracker.start_run("r2", model="m"):
+        path = tracker.run_artifact_dir() / "p.parquet"
+        persons(2).to_parquet(path)
+        tracker.log_artifact(path, key="persons", schema=Person)
+    assert consist.run_query(select(func.count()).select_from(view), tracker=tracker) == [100]
+    assert builds == ["v_person", "v_person"]
+
+
+def test_names_and_paths_that_need_quoting(make_tracker, workdir: Path) -> None:
+    # A quote in the workspace path (read in place, as a literal) and a glob character in
+    # another (DuckDB would expand it, so that file is ingested instead).
+    tracker = make_tracker(run_dir=workdir / "it's runs", schemas=[Trip])
+    odd = workdir / "odd[1]"
+    odd.mkdir()
+    trips = pd.DataFrame({"trip_id": [1, 2], "mode": ["bus", "car"], "km": [1.5, 7.25]})
+    with tracker.start_run("r1", model="m"):
+        path = tracker.run_artifact_dir() / "trips.parquet"
+        trips.to_parquet(path)
+        tracker.log_artifact(path, key="trips", schema=Trip)
+    with tracker.start_run("r2", model="m"):
+        trips.to_parquet(odd / "trips.parquet")
+        tracker.log_artifact(odd / "trips.parquet", key="trips", schema=Trip)
+    view = tracker.views.Trip
+    rows = consist.run_query(select(view.consist_run_id, view.mode, view.km), tracker=tracker)
+    assert sorted(rows) == [("r1", "bus", 1.5), ("r1", "car", 7.25), ("r2", "bus", 1.5), ("r2", "car", 7.25)]
+    assert tracker.views["v_" + Trip.__tablename__] is view
+
+
+def test_unknown_view_names_the_registered_ones(tracker: Tracker) -> None:
+    tracker.views.register(Person)
+    with pytest.raises(AttributeError, match="Person"):
+        tracker.views.Household
