@@ -140,7 +140,7 @@ def test_cold_files_are_read_in_place_with_nulls_for_missing_columns(
 def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker) -> None:
     view = tracker.views.register(Person)
     for run_id, ages in (("a", [10, 20]), ("b", [30, 40])):
-        with tracker.start_run(run_id, model="m"):
+        with tracker.start_run(run_id, model="m", config={"run": run_id}):
             df = pd.DataFrame({"person_id": [1, 2], "age": ages, "number_of_trips": [0, 1]})
             consist.log_dataframe(df, key="persons", schema=Person)
     rows = consist.run_query(select(view), tracker=tracker)
@@ -165,14 +165,14 @@ def test_view_is_rebuilt_only_when_artifacts_were_added(
 
     monkeypatch.setattr(store, "build_view", counting)
     view = tracker.views.register(Person)
-    with tracker.start_run("r1", model="m"):
+    with tracker.start_run("r1", model="m", config={"i": 1}):
         path = tracker.run_artifact_dir() / "p.parquet"
         persons(1).to_parquet(path)
         tracker.log_artifact(path, key="persons", schema=Person)
     for _ in range(3):
         consist.run_query(select(func.count()).select_from(view), tracker=tracker)
     assert builds == ["v_person"]
-    with tracker.start_run("r2", model="m"):
+    with tracker.start_run("r2", model="m", config={"i": 2}):
         path = tracker.run_artifact_dir() / "p.parquet"
         persons(2).to_parquet(path)
         tracker.log_artifact(path, key="persons", schema=Person)
@@ -191,16 +191,21 @@ def test_names_and_paths_that_need_quoting(make_tracker, workdir: Path) -> None:
         path = tracker.run_artifact_dir() / "trips.parquet"
         trips.to_parquet(path)
         tracker.log_artifact(path, key="trips", schema=Trip)
-    with tracker.start_run("r2", model="m"):
+    with tracker.start_run("r2", model="m", config={"i": 2}):
         trips.to_parquet(odd / "trips.parquet")
         tracker.log_artifact(odd / "trips.parquet", key="trips", schema=Trip)
     view = tracker.views.Trip
     rows = consist.run_query(select(view.consist_run_id, view.mode, view.km), tracker=tracker)
-    assert sorted(rows) == [("r1", "bus", 1.5), ("r1", "car", 7.25), ("r2", "bus", 1.5), ("r2", "car", 7.25)]
+    assert sorted(rows) == [
+        ("r1", "bus", 1.5),
+        ("r1", "car", 7.25),
+        ("r2", "bus", 1.5),
+        ("r2", "car", 7.25),
+    ]
     assert tracker.views["v_" + Trip.__tablename__] is view
 
 
 def test_unknown_view_names_the_registered_ones(tracker: Tracker) -> None:
     tracker.views.register(Person)
     with pytest.raises(AttributeError, match="Person"):
-        tracker.views.Household
+        _ = tracker.views.Household

@@ -94,9 +94,12 @@ def model_schema(model: Any) -> TableSchema:
 
 def _columns(model: Any) -> list[tuple[str, str, Any]]:
     """``(attribute, column name, SQLAlchemy type)`` of a schema's columns."""
-    table = _sql_table(model)
-    if table is not None:
-        return [(c.key, c.name, c.type) for c in table.columns]
+    if _sql_table(model) is not None:
+        from sqlalchemy import inspect
+
+        # Attribute names may differ from column names (``sa_column=Column("Trip Count")``).
+        attrs = inspect(model).column_attrs
+        return [(a.key, a.columns[0].name, a.columns[0].type) for a in attrs]
     return [(c.name, c.name, sql_type_of(c.type)) for c in model_schema(model).columns]
 
 

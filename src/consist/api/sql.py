@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from consist.api.context import current_tracker
+from consist.core.errors import StoreError
 
 
 def _owner(tracker: Any, what: str) -> Any:
@@ -36,8 +37,16 @@ def run_query(statement: Any, tracker: Any = None) -> list[Any]:
         from sqlalchemy import text
 
         statement = text(statement)
-    with db_session(_owner(tracker, "run_query")) as session:
-        result = session.execute(statement)
-        if len(result.keys()) == 1:
-            return list(result.scalars().all())
-        return [tuple(row) for row in result.all()]
+    from sqlalchemy.exc import DBAPIError
+
+    owner = _owner(tracker, "run_query")
+    with db_session(owner) as session:
+        try:
+            result = session.execute(statement)
+            if len(result.keys()) == 1:
+                return list(result.scalars().all())
+            return [tuple(row) for row in result.all()]
+        except DBAPIError as exc:  # the database refused the statement: say so plainly
+            raise StoreError(
+                f"the database {owner.db_path!r} could not run the query: {exc.orig}"
+            ) from exc

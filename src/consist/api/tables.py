@@ -13,10 +13,10 @@ from consist.api.schemas import model_schema, table_name
 from consist.core.errors import (
     ArgumentError,
     ConsistError,
-    SchemaNotFoundError,
     MissingBytesError,
     ReadOnlyError,
     RunNotFoundError,
+    SchemaNotFoundError,
 )
 from consist.core.model import Artifact, Run
 from consist.core.ports.tables import TableStore
