@@ -60,10 +60,15 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "consist.core.errors:StoreError",
     "SchemaVersionError": "consist.core.errors:SchemaVersionError",
     "PluginError": "consist.core.errors:PluginError",
+    "SchemaValidationError": "consist.core.errors:SchemaValidationError",
+    "SchemaNotFoundError": "consist.core.errors:SchemaNotFoundError",
+    "ArgumentError": "consist.core.errors:ArgumentError",
+    "IngestResult": "consist.core.tables:IngestResult",
 }
 
 __all__ = [
     "ActiveRunError",
+    "ArgumentError",
     "Artifact",
     "BindingError",
     "CacheExplanation",
@@ -71,6 +76,7 @@ __all__ = [
     "ConsistError",
     "ConsistWarning",
     "Coupler",
+    "IngestResult",
     "InputNotFoundError",
     "IntegrityError",
     "InvalidKeyError",
@@ -91,6 +97,8 @@ __all__ = [
     "RunResult",
     "RunStatus",
     "Scenario",
+    "SchemaNotFoundError",
+    "SchemaValidationError",
     "SchemaVersionError",
     "StoreError",
     "Tracker",

@@ -73,6 +73,23 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     DuckDBStore(path).close()
 
 
+def test_version_1_database_is_migrated_keeping_its_runs(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.duckdb")
+    with DuckDBStore(path) as store:
+        store.apply(WriteBatch(runs=[make_run("kept")]))
+    con = duckdb.connect(path)  # make it look like a database written at version 1
+    con.execute("DROP TABLE table_schema")
+    con.execute("DROP TABLE ingestion")
+    con.close()
+    _set_version(path, "1")
+    with DuckDBStore(path) as store:
+        assert store.get_run("kept") is not None
+        assert store.table_schema("none") is None and store.ingested_table("none") is None
+    con = duckdb.connect(path)
+    assert con.execute("SELECT value FROM consist_meta").fetchall() == [(str(SCHEMA_VERSION),)]
+    con.close()
+
+
 def test_unreadable_file_raises_store_error_naming_the_path(tmp_path: Path) -> None:
     bad = tmp_path / "garbage.duckdb"
     bad.write_bytes(b"this is not a database" * 100)
