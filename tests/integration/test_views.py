@@ -137,6 +137,20 @@ def test_cold_files_are_read_in_place_with_nulls_for_missing_columns(
     assert {r.consist_run_id for r in rows} == {"y2020", "y2030"}
 
 
+def test_a_deleted_file_drops_out_of_the_view(tracker: Tracker) -> None:
+    view = tracker.views.register(Person)
+    paths = []
+    for i in range(2):
+        with tracker.start_run(f"r{i}", model="m", config={"i": i}):
+            paths.append(tracker.run_artifact_dir() / "persons.parquet")
+            persons(i).to_parquet(paths[-1])
+            tracker.log_artifact(paths[-1], schema=Person)
+    count = select(func.count()).select_from(view)
+    assert consist.run_query(count, tracker=tracker) == [100]
+    paths[0].unlink()
+    assert consist.run_query(count, tracker=tracker) == [50]
+
+
 def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker) -> None:
     view = tracker.views.register(Person)
     for run_id, ages in (("a", [10, 20]), ("b", [30, 40])):

@@ -15,7 +15,8 @@ matching artifacts were added since the last build.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.api.schemas import model_schema, table_name, view_class
@@ -36,7 +37,8 @@ class _View:
     names: tuple[str, ...]
     cls: type | None = None
     built: str | None = None  # fingerprint of the last build
-    version: tuple[int, ...] | None = field(default=None)
+    version: tuple[int, ...] | None = None
+    files: tuple[Path, ...] = ()  # read in place by the last build
 
 
 class ViewRegistry:
@@ -113,7 +115,8 @@ class ViewRegistry:
         self._tracker.flush()
         version = tables.tables_version()
         for view in self._views.values():
-            if view.version != version:
+            # A file deleted since the build would make every query fail: rebuild without it.
+            if view.version != version or not all(path.exists() for path in view.files):
                 self._refresh(tables, view)
                 view.version = version
 
@@ -132,6 +135,7 @@ class ViewRegistry:
         if fingerprint != view.built:
             tables.build_view(plan)
             view.built = fingerprint
+            view.files = tuple(s.path for s in plan.files if s.path is not None)
 
     def _resolve(self, source: ViewSource) -> ViewSource:
         path = self._tracker._access.locate_uri(source.uri, source.provenance.run_id)
