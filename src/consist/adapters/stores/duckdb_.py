@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from consist.adapters.stores.duckdb_tables import DuckDBTables
+from consist.adapters.stores.duckdb_views import DuckDBViews
 from consist.adapters.stores.sql.dbapi import DbApiStore
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.schema import ensure_schema
@@ -68,7 +69,7 @@ def database_path(location: str) -> str:
     return os.path.expanduser(path) if path else MEMORY
 
 
-class DuckDBStore(DuckDBTables, DbApiStore):
+class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
     """Metadata store in a DuckDB database file.
 
     Parameters

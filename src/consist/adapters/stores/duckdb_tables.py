@@ -1,39 +1,29 @@
-"""Hot tables and cross-run views in DuckDB (the :class:`~consist.core.ports.tables.TableStore`
-capability of :class:`~consist.adapters.stores.duckdb_.DuckDBStore`).
+"""Hot tables in DuckDB: ingestion, captured schemas and rows read back (part of the
+:class:`~consist.core.ports.tables.TableStore` capability of
+:class:`~consist.adapters.stores.duckdb_.DuckDBStore`; views are in ``duckdb_views``).
 
 Ingestion is one ``INSERT … BY NAME SELECT … FROM read_parquet(?)`` (or ``read_csv`` /
 ``read_json`` / a registered in-memory frame) per artifact: DuckDB's native bulk path.
-
-A view is the union of the hot table and the parquet/csv files of matching artifacts read in
-place, joined to a small catalogue table (file → run, scenario, year …) so the provenance
-columns cost one hash join rather than one sub-query per file. DuckDB cannot bind parameters
-in a view definition, so the file list is written as SQL string literals, produced in one
-place (:func:`_literal`), which doubles quotes and refuses paths DuckDB would treat as glob
-patterns (those files are ingested instead). Identifiers are always quoted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.adapters.stores.sql.ops import select_in
-from consist.core.errors import SchemaValidationError, StoreError
+from consist.core.errors import SchemaValidationError
 from consist.core.tables import (
     HOT_SCHEMA,
     SYSTEM_COLUMNS,
     SYSTEM_NAMES,
-    VIEW_DRIVERS,
     Column,
     IngestJob,
     IngestResult,
-    Provenance,
     TableSchema,
-    ViewPlan,
-    ViewSource,
     unknown_columns,
 )
 
@@ -62,45 +52,14 @@ _LOGICAL_PREFIXES = (
     (("TIME",), "time"),
     (("INTERVAL",), "interval"),
 )
-_READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
+READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
 _GLOB_CHARACTERS = frozenset("*?[{")
 _FRAME_NAME = "consist_ingest_source"
-_CATALOGUE = "consist_view_file"
-_CATALOGUE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {_CATALOGUE} (view_name VARCHAR NOT NULL, path VARCHAR NOT "
-    "NULL, artifact_id VARCHAR NOT NULL, run_id VARCHAR, scenario_id VARCHAR, year BIGINT, "
-    "iteration BIGINT)"
-)
-_SOURCES = (
-    "SELECT a.id, a.key, a.uri, a.driver, a.run_id, r.parent_run_id, r.year, r.iteration, "
-    "EXISTS (SELECT 1 FROM ingestion i WHERE i.artifact_id = a.id AND i.table_name = ?) "
-    "FROM artifact a JOIN run r ON r.id = a.run_id "
-    "WHERE r.status = 'completed' AND a.driver IN ('parquet', 'csv') "
-    "AND (a.key IN (SELECT unnest(?)) OR json_extract_string(a.meta_json, '$.schema') "
-    "IN (SELECT unnest(?))) ORDER BY a.created_at, a.id"
-)
-# Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
-# out of views, as their files do.
-_UNFINISHED = (
-    "consist_artifact_id NOT IN (SELECT a.id FROM artifact a JOIN run r ON r.id = a.run_id "
-    "WHERE r.status <> 'completed')"
-)
-_VERSION = (
-    "SELECT (SELECT count(*) FROM artifact), (SELECT count(*) FROM run WHERE status = "
-    "'completed'), (SELECT count(*) FROM ingestion)"
-)
 
 
 def quote(name: str) -> str:
     """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(path: Path) -> str:
-    text = str(path)
-    if "\x00" in text or not reads_in_place(path):
-        raise StoreError(f"path {text!r} cannot be named to DuckDB in place; ingest it instead.")
-    return "'" + text.replace("'", "''") + "'"
 
 
 def reads_in_place(path: Path) -> bool:
@@ -125,6 +84,12 @@ def hot_table(table: str) -> str:
     return f"{HOT_SCHEMA}.{quote(table)}"
 
 
+def rollback(conn: Any) -> None:
+    """Roll back, keeping the original failure the one that is reported."""
+    with suppress(Exception):
+        conn.execute("ROLLBACK")
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -147,7 +112,7 @@ class DuckDBTables:
         """Load ``job``'s rows into its hot table in one transaction (see the port)."""
         table = job.table
         with self._using(f"ingest into table {table!r}") as conn:
-            done = _one(
+            done = first_row(
                 conn,
                 "SELECT row_count, schema_id FROM ingestion WHERE artifact_id = ? AND "
                 "table_name = ?",
@@ -181,12 +146,12 @@ class DuckDBTables:
             finally:
                 conn.unregister(_FRAME_NAME)
             return
-        if job.path is None or job.driver not in _READERS:
+        if job.path is None or job.driver not in READERS:
             raise ValueError(
-                f"cannot ingest driver {job.driver!r}; use one of {', '.join(_READERS)} "
+                f"cannot ingest driver {job.driver!r}; use one of {', '.join(READERS)} "
                 "or pass data=... (a DataFrame or a list of row dicts)."
             )
-        yield f"{_READERS[job.driver]}(?)", [str(job.path)]
+        yield f"{READERS[job.driver]}(?)", [str(job.path)]
 
     def _check(
         self, conn: Any, job: IngestJob, source: str, params: list[Any], types: dict[str, str]
@@ -203,7 +168,7 @@ class DuckDBTables:
         casts = [(c.name, sql_type(c.type)) for c in job.model.columns if c.name in present]
         checked = [(name, t) for name, t in casts if t is not None]
         if checked:
-            counts = _one(
+            counts = first_row(
                 conn,
                 "SELECT "
                 + ", ".join(
@@ -245,14 +210,14 @@ class DuckDBTables:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HOT_SCHEMA}")
             columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-            existing = set(_table_columns(conn, job.table) or ())
+            existing = set(table_columns(conn, job.table) or ())
             for name, duck_type in declared:
                 if name not in existing:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {duck_type}")
             conn.execute(
                 f"DELETE FROM {table} WHERE consist_artifact_id = ?", [job.provenance.artifact_id]
             )
-            inserted = _one(
+            inserted = first_row(
                 conn,
                 f"INSERT INTO {table} BY NAME SELECT {', '.join(selected)} FROM {source}",
                 [*[provenance[n] for n, _ in system], *params],
@@ -274,13 +239,13 @@ class DuckDBTables:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         return rows
 
     def ingested_table(self, artifact_id: str) -> str | None:
         with self._reading(f"look up the ingestion of {artifact_id!r}") as conn:
-            row = _one(
+            row = first_row(
                 conn,
                 "SELECT table_name FROM ingestion WHERE artifact_id = ? ORDER BY ingested_at "
                 "LIMIT 1",
@@ -293,12 +258,12 @@ class DuckDBTables:
         if driver not in ("parquet", "csv"):
             raise ValueError(f"cannot rebuild a {driver!r} file from rows; parquet or csv only.")
         with self._using(f"rebuild artifact {artifact_id!r} from table {table!r}") as conn:
-            found = _one(
+            found = first_row(
                 conn,
                 "SELECT schema_id FROM ingestion WHERE artifact_id = ? AND table_name = ?",
                 [artifact_id, table],
             )
-            present = _table_columns(conn, table) or []
+            present = table_columns(conn, table) or []
             schema = self._schema(conn, found[0]) if found else None
             names = [n for n in (schema.names if schema else present) if n in present]
             names = [n for n in names if n not in SYSTEM_NAMES]
@@ -321,7 +286,7 @@ class DuckDBTables:
 
     def schema_of_artifact(self, artifact_id: str) -> TableSchema | None:
         with self._reading(f"read the schema of artifact {artifact_id!r}") as conn:
-            row = _one(
+            row = first_row(
                 conn,
                 "SELECT coalesce((SELECT schema_id FROM ingestion WHERE artifact_id = ? LIMIT 1),"
                 " (SELECT json_extract_string(meta_json, '$.schema_id') FROM artifact "
@@ -334,118 +299,15 @@ class DuckDBTables:
     def _schema(conn: Any, schema_id: str | None) -> TableSchema | None:
         if schema_id is None:
             return None
-        row = _one(conn, "SELECT columns_json FROM table_schema WHERE id = ?", [schema_id])
+        row = first_row(conn, "SELECT columns_json FROM table_schema WHERE id = ?", [schema_id])
         return None if row is None else TableSchema.from_json(row[0])
 
-    # -- views ---------------------------------------------------------------------------------
-    def tables_version(self) -> tuple[int, ...]:
-        """A token that changes when artifacts, completed runs or ingestions are added."""
-        with self._reading("check for new tabular outputs") as conn:
-            return tuple(_one(conn, _VERSION) or ())
 
-    def view_sources(self, names: Sequence[str], table: str) -> list[ViewSource]:
-        wanted = list(dict.fromkeys(names))
-        with self._reading("find the artifacts of a view") as conn:
-            rows = conn.execute(_SOURCES, [table, wanted, wanted]).fetchall()
-        return [
-            ViewSource(
-                artifact_id=aid,
-                key=key,
-                uri=uri,
-                driver=driver,
-                provenance=Provenance(aid, run_id, scenario, year, iteration),
-                ingested=bool(ingested),
-            )
-            for aid, key, uri, driver, run_id, scenario, year, iteration, ingested in rows
-        ]
-
-    def hot_columns(self, table: str) -> list[str] | None:
-        with self._reading(f"describe table {table!r}") as conn:
-            return _table_columns(conn, table)
-
-    def build_view(self, plan: ViewPlan) -> None:
-        with self._using(f"build view {plan.name!r}") as conn:
-            parts: list[str] = []
-            hot = _table_columns(conn, plan.table)
-            if hot is not None:
-                parts.append(
-                    _select(plan.model, set(hot), hot_table(plan.table), "", where=_UNFINISHED)
-                )
-            conn.execute("BEGIN TRANSACTION")
-            try:
-                conn.execute(_CATALOGUE_DDL)
-                conn.execute(f"DELETE FROM {_CATALOGUE} WHERE view_name = ?", [plan.name])
-                for driver, sources in plan.files_by_driver().items():
-                    parts.append(self._cold_part(conn, plan, driver, sources))
-                if not parts:
-                    parts.append(_select(plan.model, set(), "(SELECT 1)", "", where="false"))
-                body = " UNION ALL ".join(parts)
-                conn.execute(f"CREATE OR REPLACE VIEW {quote(plan.name)} AS {body}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-    def _cold_part(self, conn: Any, plan: ViewPlan, driver: str, sources: list[ViewSource]) -> str:
-        if driver not in VIEW_DRIVERS:
-            raise ValueError(f"views read parquet and csv files, not {driver!r}.")
-        rows = [
-            (plan.name, str(s.path), s.artifact_id, s.provenance.run_id, s.provenance.scenario_id,
-             s.provenance.year, s.provenance.iteration)
-            for s in sources
-        ]  # fmt: skip
-        conn.executemany(f"INSERT INTO {_CATALOGUE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        files = "[" + ", ".join(_literal(s.path) for s in sources if s.path is not None) + "]"
-        reader = f"{_READERS[driver]}({files}, union_by_name = true, filename = true)"
-        present = {row[0] for row in conn.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-        source = (
-            f"{reader} AS f JOIN {_CATALOGUE} AS m ON m.view_name = {_text(plan.name)} "
-            "AND m.path = f.filename"
-        )
-        return _select(plan.model, present, source, "f.", catalogue="m.")
-
-
-def _one(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+def first_row(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
     """The first row of a statement, with the result fully consumed (DuckDB refuses other
     work on a connection with an unfinished result)."""
     rows = conn.execute(statement, list(params)).fetchall()
     return tuple(rows[0]) if rows else None
-
-
-def _text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _select(
-    model: TableSchema,
-    present: set[str],
-    source: str,
-    prefix: str,
-    *,
-    catalogue: str | None = None,
-    where: str = "",
-) -> str:
-    """One branch of a view: the model's columns cast to their types (NULL where absent),
-    then the provenance columns, from the hot table or from the catalogue join."""
-    items = []
-    for column in model.columns:
-        value = f"{prefix}{quote(column.name)}" if column.name in present else "NULL"
-        duck = sql_type(column.type)
-        items.append(
-            f"CAST({value} AS {duck}) AS {quote(column.name)}"
-            if duck
-            else f"{value} AS {quote(column.name)}"
-        )
-    for column, field in zip(
-        SYSTEM_COLUMNS, ("run_id", "artifact_id", "scenario_id", "year", "iteration"), strict=True
-    ):
-        duck = sql_type(column.type)
-        if catalogue is not None:
-            value = f"{catalogue}{field}"
-        else:
-            value = quote(column.name) if column.name in present else "NULL"
-        items.append(f"CAST({value} AS {duck}) AS {quote(column.name)}")
-    return f"SELECT {', '.join(items)} FROM {source}{' WHERE ' + where if where else ''}"
 
 
 def _describe(conn: Any, source: str, params: list[Any]) -> dict[str, str]:
@@ -458,7 +320,7 @@ def _observed(types: dict[str, str]) -> TableSchema:
     return TableSchema(tuple(Column(n, logical_type(t)) for n, t in types.items()))
 
 
-def _table_columns(conn: Any, table: str) -> list[str] | None:
+def table_columns(conn: Any, table: str) -> list[str] | None:
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
         "table_name = ? ORDER BY ordinal_position",
