@@ -17,6 +17,7 @@ import pytest
 from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
 from consist.adapters.stores.sql import statements
 from consist.adapters.stores.sql.schema import SCHEMA_VERSION
+from consist.adapters.stores.sqlite_ import SQLiteStore
 from consist.core.errors import SchemaVersionError, StoreError
 from consist.core.model import RunStatus
 from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
@@ -29,6 +30,14 @@ class TestDuckDBStore(StoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[DuckDBStore]:
         s = DuckDBStore(str(tmp_path / "p.duckdb"))
+        yield s
+        s.close()
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+        s = SQLiteStore(str(tmp_path / "p.sqlite"))
         yield s
         s.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from consist.api.bootstrap import construct
 from consist.core.errors import AdapterNotFoundError
-from consist.core.ports.frames import FrameDescriber
+from consist.core.ports.frames import FrameDescriber, FrameRecords
 from consist.core.registry import FrameEngineSpec, Registry
 from consist.core.tables import Column, TableSchema
 
@@ -89,3 +89,21 @@ class FrameIO:
             log.debug("consist: could not capture the schema of %r", value, exc_info=True)
             return None
         return None if pairs is None else TableSchema(tuple(Column(n, t) for n, t in pairs))
+
+    def _records_engine(self, value: Any = None) -> FrameRecords:
+        engine = self._engine_for_value(value) if value is not None else None
+        engine = engine or self.engine(DEFAULT_ENGINE)
+        if not isinstance(engine, FrameRecords):
+            raise AdapterNotFoundError(f"frame engine {engine.name!r} cannot convert rows.")
+        return engine
+
+    def to_records(self, frame: Any) -> tuple[TableSchema, list[tuple[Any, ...]]]:
+        """A frame's column schema and its rows as plain tuples."""
+        names, rows = self._records_engine(frame).to_records(frame)
+        described = self.describe(frame)
+        types = {c.name: c.type for c in described.columns} if described else {}
+        return TableSchema(tuple(Column(n, types.get(n, "other")) for n in names)), rows
+
+    def from_records(self, names: list[str], rows: list[tuple[Any, ...]]) -> Any:
+        """A frame (of the default engine) from column names and rows."""
+        return self._records_engine().from_records(names, rows)

@@ -26,6 +26,7 @@ from consist.core.tables import (
     IngestJob,
     IngestResult,
     Provenance,
+    TableSchema,
     ViewSource,
     check_table_name,
 )
@@ -78,10 +79,32 @@ class TablesMixin:
 
     def _check_fits(self, data: Any, schema: Any) -> None:
         """Refuse rows that do not fit ``schema`` before anything about them is recorded."""
-        job = IngestJob(
-            table_name(schema), Provenance("", None), frame=_frame(data), model=model_schema(schema)
+        tables = self._table_store("check data")
+        job = self._job(
+            tables, table_name(schema), Provenance("", None), model_schema(schema), data
         )
-        self._table_store("check data").validate(job)
+        tables.validate(job)
+
+    def _job(
+        self,
+        tables: TableStore,
+        table: str,
+        provenance: Provenance,
+        model: TableSchema | None,
+        data: Any = None,
+        path: Path | None = None,
+        driver: str | None = None,
+    ) -> IngestJob:
+        """An ingestion job in the form the store reads best: the file by name, a frame it
+        scans, or plain rows."""
+        if data is None and path is not None:
+            if tables.reads_in_place(path):
+                return IngestJob(table, provenance, path=path, driver=driver, model=model)
+            data = self._frames.read(path, driver or "")
+        frame = _frame(data)
+        if tables.accepts_frames:
+            return IngestJob(table, provenance, frame=frame, model=model)
+        return IngestJob(table, provenance, records=self._frames.to_records(frame), model=model)
 
     def ingest(
         self, artifact: Artifact | str, data: Any = None, schema: Any = None
@@ -124,20 +147,20 @@ class TablesMixin:
         run = session.run if session is not None else self._producer(artifact)
         provenance = _provenance(artifact.id, run)
         if data is not None:
-            return tables.ingest(IngestJob(table, provenance, frame=_frame(data), model=model))
+            return tables.ingest(self._job(tables, table, provenance, model, data))
         path, driver = self._readable(artifact)
-        if not tables.reads_in_place(path):
-            frame = self._frames.read(path, driver)
-            return tables.ingest(IngestJob(table, provenance, frame=frame, model=model))
-        job = IngestJob(table, provenance, path=path, driver=driver, model=model)
-        return tables.ingest(job)
+        return tables.ingest(self._job(tables, table, provenance, model, path=path, driver=driver))
 
     def _ingest_source(self, source: ViewSource, table: str, schema: Any) -> None:
         """Ingest a view's file that the store cannot read in place (rows of its producer)."""
         assert source.path is not None
-        frame = self._frames.read(source.path, source.driver)
-        job = IngestJob(table, source.provenance, frame=frame, model=model_schema(schema))
-        self._table_store("ingest data").ingest(job)
+        tables = self._table_store("ingest data")
+        model = model_schema(schema)
+        tables.ingest(
+            self._job(
+                tables, table, source.provenance, model, path=source.path, driver=source.driver
+            )
+        )
 
     def _artifact(self, value: Artifact | str) -> Artifact:
         if isinstance(value, Artifact):
@@ -191,9 +214,10 @@ class TablesMixin:
         table = store.ingested_table(artifact.id)
         if table is None:
             return False
+        names, rows = store.read_rows(table, artifact.id)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.partial")
-        store.export_rows(table, artifact.id, partial, artifact.driver)
+        self._frames.write(self._frames.from_records(names, rows), partial, artifact.driver)
         os.replace(partial, dest)
         return True
 

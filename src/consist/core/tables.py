@@ -133,6 +133,49 @@ def unknown_columns(model: TableSchema, observed: Iterable[str]) -> list[str]:
 # -- ingestion ---------------------------------------------------------------------------------
 
 
+def _fits(value: Any, logical: str) -> bool:
+    """Whether ``value`` can be stored as a ``logical`` column without losing meaning."""
+    if value is None or logical in ("string", "other"):
+        return True
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if logical == "integer":
+                int(text)
+            elif logical in ("float", "decimal"):
+                float(text)
+            elif logical == "boolean":
+                return text.lower() in ("true", "false", "0", "1")
+            return True
+        except ValueError:
+            return False
+    if logical == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if logical in ("float", "decimal"):
+        return isinstance(value, int | float)
+    if logical == "boolean":
+        return isinstance(value, bool) or value in (0, 1)
+    return True
+
+
+def schema_problems(
+    model: TableSchema, data: TableSchema, rows: Iterable[Sequence[Any]]
+) -> dict[str, str]:
+    """Why ``rows`` (with ``data``'s columns) do not fit ``model``: columns it does not
+    declare, and values that cannot be cast to its types (for stores that check in Python)."""
+    problems = {name: "not declared in the schema" for name in unknown_columns(model, data.names)}
+    types = {c.name: c.type for c in model.columns}
+    checked = [(i, n, types[n]) for i, n in enumerate(data.names) if n in types]
+    bad: dict[str, int] = {}
+    for row in rows:
+        for index, name, logical in checked:
+            if not _fits(row[index], logical):
+                bad[name] = bad.get(name, 0) + 1
+    for name, count in bad.items():
+        problems[name] = f"{count} value(s) cannot be cast to {types[name]}"
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class Provenance:
     """The system-column values every ingested row of one artifact carries."""
@@ -157,10 +200,12 @@ class Provenance:
 class IngestJob:
     """Load one artifact's rows into hot table ``table``.
 
-    Exactly one of ``path`` (a file read with ``driver``) and ``frame`` (an in-memory table
-    the store's driver can scan: pandas, polars, arrow) is set. With ``model`` the data must
-    fit it: columns it does not declare, or values that cannot be cast to its types, are
-    refused with :class:`~consist.core.errors.SchemaValidationError` and nothing is written.
+    Exactly one source is set: ``path`` (a file read with ``driver``), ``frame`` (an
+    in-memory table the store's driver can scan: pandas, polars, arrow) or ``records`` (the
+    data's column schema and its rows as tuples, for stores that cannot scan frames). With
+    ``model`` the data must fit it: columns it does not declare, or values that cannot be cast
+    to its types, are refused with :class:`~consist.core.errors.SchemaValidationError` and
+    nothing is written.
     """
 
     table: str
@@ -168,6 +213,7 @@ class IngestJob:
     path: Path | None = None
     driver: str | None = None
     frame: Any = None
+    records: tuple[TableSchema, list[tuple[Any, ...]]] | None = None
     model: TableSchema | None = None
 
 

@@ -62,6 +62,17 @@ class PandasEngine:
             return [(str(name), _logical(dtype)) for name, dtype in sample.dtypes.items()]
         return None
 
+    def to_records(self, value: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of plain Python values (missing values as None)."""
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        plain = frame.astype(object).where(frame.notna(), None)
+        return [str(c) for c in frame.columns], [
+            tuple(row) for row in plain.itertuples(index=False)
+        ]
+
+    def from_records(self, names: list[str], rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+        return pd.DataFrame.from_records(rows, columns=names)
+
 
 _KIND_TYPES = {"i": "integer", "u": "integer", "f": "float", "b": "boolean", "M": "timestamp"}
 _KIND_TYPES.update({"m": "interval", "O": "string", "U": "string", "S": "binary"})

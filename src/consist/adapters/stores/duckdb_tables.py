@@ -8,13 +8,12 @@ Ingestion is one ``INSERT … BY NAME SELECT … FROM read_parquet(?)`` (or ``re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from consist.adapters.stores.sql.ops import select_in
+from consist.adapters.stores.sql.hot import HotTableCatalog, first_row, quote
 from consist.core.errors import SchemaValidationError
 from consist.core.tables import (
     HOT_SCHEMA,
@@ -57,11 +56,6 @@ _GLOB_CHARACTERS = frozenset("*?[{")
 _FRAME_NAME = "consist_ingest_source"
 
 
-def quote(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def reads_in_place(path: Path) -> bool:
     """Whether DuckDB reads ``path`` as exactly that file (it expands glob characters)."""
     return not (_GLOB_CHARACTERS & set(str(path)))
@@ -90,18 +84,12 @@ def rollback(conn: Any) -> None:
         conn.execute("ROLLBACK")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-class DuckDBTables:
+class DuckDBTables(HotTableCatalog):
     """Mixed into the DuckDB store: its ``_using``/``_reading`` give locked connections."""
 
-    if TYPE_CHECKING:  # provided by DbApiStore
-
-        def _using(self, operation: str) -> Any: ...
-
-        def _reading(self, operation: str) -> Any: ...
+    json_text = "json_extract_string"
+    #: Frames (pandas, polars, Arrow) are scanned in place by DuckDB.
+    accepts_frames = True
 
     # -- ingestion ---------------------------------------------------------------------------
     def reads_in_place(self, path: Path) -> bool:
@@ -112,15 +100,10 @@ class DuckDBTables:
         """Load ``job``'s rows into its hot table in one transaction (see the port)."""
         table = job.table
         with self._using(f"ingest into table {table!r}") as conn:
-            done = first_row(
-                conn,
-                "SELECT row_count, schema_id FROM ingestion WHERE artifact_id = ? AND "
-                "table_name = ?",
-                [job.provenance.artifact_id, table],
-            )
+            done = self._ingestion(conn, job.provenance.artifact_id, table)
             if done is not None:
                 schema = self._schema(conn, done[1]) or TableSchema(())
-                return IngestResult(table, int(done[0]), schema, already=True)
+                return IngestResult(table, done[0], schema, already=True)
             with self._source(conn, job) as (source, params):
                 types = _describe(conn, source, params)
                 target = self._check(conn, job, source, params, types)
@@ -224,18 +207,8 @@ class DuckDBTables:
             )
             rows = int(inserted[0]) if inserted else 0
             schema = _observed(types).without_system()
-            _remember_schema(conn, schema)
-            conn.execute(
-                "INSERT INTO ingestion (artifact_id, table_name, run_id, schema_id, row_count, "
-                "ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    job.provenance.artifact_id,
-                    job.table,
-                    job.provenance.run_id,
-                    schema.id,
-                    rows,
-                    _now(),
-                ],
+            self._record_ingestion(
+                conn, job.provenance.artifact_id, job.table, job.provenance.run_id, schema, rows
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -243,71 +216,20 @@ class DuckDBTables:
             raise
         return rows
 
-    def ingested_table(self, artifact_id: str) -> str | None:
-        with self._reading(f"look up the ingestion of {artifact_id!r}") as conn:
-            row = first_row(
-                conn,
-                "SELECT table_name FROM ingestion WHERE artifact_id = ? ORDER BY ingested_at "
-                "LIMIT 1",
-                [artifact_id],
-            )
-        return None if row is None else str(row[0])
-
-    def export_rows(self, table: str, artifact_id: str, dest: Path, driver: str) -> int:
-        """Write an artifact's hot rows (its own columns, in the order ingested) to ``dest``."""
-        if driver not in ("parquet", "csv"):
-            raise ValueError(f"cannot rebuild a {driver!r} file from rows; parquet or csv only.")
-        with self._using(f"rebuild artifact {artifact_id!r} from table {table!r}") as conn:
-            found = first_row(
-                conn,
-                "SELECT schema_id FROM ingestion WHERE artifact_id = ? AND table_name = ?",
-                [artifact_id, table],
-            )
+    def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """An artifact's hot rows: its own columns (as ingested), in the order ingested."""
+        with self._using(f"read artifact {artifact_id!r} from table {table!r}") as conn:
+            found = self._ingestion(conn, artifact_id, table)
             present = table_columns(conn, table) or []
-            schema = self._schema(conn, found[0]) if found else None
+            schema = self._schema(conn, found[1]) if found else None
             names = [n for n in (schema.names if schema else present) if n in present]
             names = [n for n in names if n not in SYSTEM_NAMES]
-            relation = conn.sql(
+            rows = conn.execute(
                 f"SELECT {', '.join(quote(n) for n in names)} FROM {hot_table(table)} "
-                "WHERE consist_artifact_id = $1",
-                params=[artifact_id],
-            )
-            count = len(relation)
-            if driver == "parquet":
-                relation.write_parquet(str(dest))
-            else:
-                relation.write_csv(str(dest), header=True)
-        return count
-
-    # -- schemas -------------------------------------------------------------------------------
-    def table_schema(self, schema_id: str) -> TableSchema | None:
-        with self._reading(f"read schema {schema_id!r}") as conn:
-            return self._schema(conn, schema_id)
-
-    def schema_of_artifact(self, artifact_id: str) -> TableSchema | None:
-        with self._reading(f"read the schema of artifact {artifact_id!r}") as conn:
-            row = first_row(
-                conn,
-                "SELECT coalesce((SELECT schema_id FROM ingestion WHERE artifact_id = ? LIMIT 1),"
-                " (SELECT json_extract_string(meta_json, '$.schema_id') FROM artifact "
-                "WHERE id = ?))",
-                [artifact_id, artifact_id],
-            )
-            return self._schema(conn, row[0]) if row and row[0] else None
-
-    @staticmethod
-    def _schema(conn: Any, schema_id: str | None) -> TableSchema | None:
-        if schema_id is None:
-            return None
-        row = first_row(conn, "SELECT columns_json FROM table_schema WHERE id = ?", [schema_id])
-        return None if row is None else TableSchema.from_json(row[0])
-
-
-def first_row(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-    """The first row of a statement, with the result fully consumed (DuckDB refuses other
-    work on a connection with an unfinished result)."""
-    rows = conn.execute(statement, list(params)).fetchall()
-    return tuple(rows[0]) if rows else None
+                "WHERE consist_artifact_id = ?",
+                [artifact_id],
+            ).fetchall()
+        return names, rows
 
 
 def _describe(conn: Any, source: str, params: list[Any]) -> dict[str, str]:
@@ -327,11 +249,3 @@ def table_columns(conn: Any, table: str) -> list[str] | None:
         [HOT_SCHEMA, table],
     ).fetchall()
     return [str(r[0]) for r in rows] or None
-
-
-def _remember_schema(conn: Any, schema: TableSchema) -> None:
-    if not select_in(conn, "table_schema", ("id",), "id", [schema.id]):
-        conn.execute(
-            "INSERT INTO table_schema (id, columns_json, created_at) VALUES (?, ?, ?)",
-            [schema.id, schema.to_json(), _now()],
-        )

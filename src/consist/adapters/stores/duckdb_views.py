@@ -10,25 +10,22 @@ patterns (the api ingests those files instead). Identifiers are always quoted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.adapters.stores.duckdb_tables import (
     READERS,
-    first_row,
     hot_table,
-    quote,
     reads_in_place,
     rollback,
     sql_type,
     table_columns,
 )
+from consist.adapters.stores.sql.hot import UNFINISHED, quote
 from consist.core.errors import StoreError
 from consist.core.tables import (
     SYSTEM_COLUMNS,
     VIEW_DRIVERS,
-    Provenance,
     TableSchema,
     ViewPlan,
     ViewSource,
@@ -39,24 +36,6 @@ _CATALOGUE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {_CATALOGUE} (view_name VARCHAR NOT NULL, path VARCHAR NOT "
     "NULL, artifact_id VARCHAR NOT NULL, run_id VARCHAR, scenario_id VARCHAR, year BIGINT, "
     "iteration BIGINT)"
-)
-_SOURCES = (
-    "SELECT a.id, a.key, a.uri, a.driver, a.run_id, r.parent_run_id, r.year, r.iteration, "
-    "EXISTS (SELECT 1 FROM ingestion i WHERE i.artifact_id = a.id AND i.table_name = ?) "
-    "FROM artifact a JOIN run r ON r.id = a.run_id "
-    "WHERE r.status = 'completed' AND a.driver IN ('parquet', 'csv') "
-    "AND (a.key IN (SELECT unnest(?)) OR json_extract_string(a.meta_json, '$.schema') "
-    "IN (SELECT unnest(?))) ORDER BY a.created_at, a.id"
-)
-# Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
-# out of views, as their files do.
-_UNFINISHED = (
-    "consist_artifact_id NOT IN (SELECT a.id FROM artifact a JOIN run r ON r.id = a.run_id "
-    "WHERE r.status <> 'completed')"
-)
-_VERSION = (
-    "SELECT (SELECT count(*) FROM artifact), (SELECT count(*) FROM run WHERE status = "
-    "'completed'), (SELECT count(*) FROM ingestion)"
 )
 
 
@@ -76,27 +55,6 @@ class DuckDBViews:
 
         def _reading(self, operation: str) -> Any: ...
 
-    def tables_version(self) -> tuple[int, ...]:
-        """A token that changes when artifacts, completed runs or ingestions are added."""
-        with self._reading("check for new tabular outputs") as conn:
-            return tuple(first_row(conn, _VERSION) or ())
-
-    def view_sources(self, names: Sequence[str], table: str) -> list[ViewSource]:
-        wanted = list(dict.fromkeys(names))
-        with self._reading("find the artifacts of a view") as conn:
-            rows = conn.execute(_SOURCES, [table, wanted, wanted]).fetchall()
-        return [
-            ViewSource(
-                artifact_id=aid,
-                key=key,
-                uri=uri,
-                driver=driver,
-                provenance=Provenance(aid, run_id, scenario, year, iteration),
-                ingested=bool(ingested),
-            )
-            for aid, key, uri, driver, run_id, scenario, year, iteration, ingested in rows
-        ]
-
     def hot_columns(self, table: str) -> list[str] | None:
         with self._reading(f"describe table {table!r}") as conn:
             return table_columns(conn, table)
@@ -107,7 +65,7 @@ class DuckDBViews:
             hot = table_columns(conn, plan.table)
             if hot is not None:
                 parts.append(
-                    _select(plan.model, set(hot), hot_table(plan.table), "", where=_UNFINISHED)
+                    _select(plan.model, set(hot), hot_table(plan.table), "", where=UNFINISHED)
                 )
             conn.execute("BEGIN TRANSACTION")
             try:

@@ -1,4 +1,4 @@
-"""Registers the built-in DuckDB metadata store.
+"""Registers the built-in DuckDB and SQLite metadata stores.
 
 The factory is a ``"module:Class"`` string so that discovering this plugin imports neither
 ``duckdb`` nor SQLAlchemy; they load only when a DuckDB store is opened.
@@ -12,12 +12,13 @@ from consist.core.registry import StoreSpec
 
 @hookimpl
 def consist_stores() -> list[StoreSpec]:
-    """Return the spec of the DuckDB store (``duckdb://`` URLs, ``.duckdb``/``.ddb`` paths).
+    """Return the specs of the DuckDB store (``duckdb://`` URLs, ``.duckdb``/``.ddb`` paths)
+    and the SQLite store (``sqlite://`` URLs, ``.sqlite``/``.sqlite3``/``.db`` paths).
 
     Returns
     -------
     list of StoreSpec
-        One spec named ``"duckdb"``.
+        Specs named ``"duckdb"`` and ``"sqlite"``.
     """
     return [
         StoreSpec(
@@ -27,5 +28,13 @@ def consist_stores() -> list[StoreSpec]:
             suffixes=(".duckdb", ".ddb"),
             plugin="consist.adapters.stores.plugin",
             capabilities=("sql-engine", "ingest"),
-        )
+        ),
+        StoreSpec(
+            name="sqlite",
+            factory="consist.adapters.stores.sqlite_:SQLiteStore",
+            schemes=("sqlite",),
+            suffixes=(".sqlite", ".sqlite3", ".db"),
+            plugin="consist.adapters.stores.plugin",
+            capabilities=("sql-engine",),
+        ),
     ]

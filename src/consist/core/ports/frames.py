@@ -34,3 +34,17 @@ class FrameDescriber(Protocol):
         """``(column, logical type)`` pairs (see :data:`consist.core.tables.LOGICAL_TYPES`) of
         a frame, or of the file at path ``value`` written as ``driver``; None if unknown."""
         ...
+
+
+@runtime_checkable
+class FrameRecords(Protocol):
+    """Capability: an engine that turns frames into plain rows and back (for stores that
+    cannot scan frames themselves)."""
+
+    def to_records(self, value: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names, and rows of plain Python values with None for missing ones."""
+        ...
+
+    def from_records(self, names: list[str], rows: list[tuple[Any, ...]]) -> Any:
+        """A frame of ``rows`` with columns ``names``."""
+        ...

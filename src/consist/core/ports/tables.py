@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from consist.core.tables import IngestJob, IngestResult, TableSchema, ViewPlan, ViewSource
 
 
 @runtime_checkable
 class TableStore(Protocol):
-    """Hot tables, ingestion records, captured schemas and cross-run views."""
+    """Hot tables, ingestion records, captured schemas and cross-run views.
+
+    ``accepts_frames`` says whether :meth:`ingest` takes ``IngestJob.frame`` (an in-memory
+    table the database scans); otherwise jobs carry ``records``.
+    """
+
+    accepts_frames: bool
 
     def ingest(self, job: IngestJob) -> IngestResult:
         """Bulk-load ``job``'s rows in one transaction, unless that artifact is already in
@@ -33,9 +39,9 @@ class TableStore(Protocol):
         """The hot table holding ``artifact_id``'s rows, or None."""
         ...
 
-    def export_rows(self, table: str, artifact_id: str, dest: Path, driver: str) -> int:
-        """Write ``artifact_id``'s hot rows (without system columns) to ``dest`` as
-        ``driver`` (parquet or csv); return the row count."""
+    def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """``artifact_id``'s hot rows: its own column names (system columns aside) and the
+        rows, in the order they were ingested."""
         ...
 
     def reads_in_place(self, path: Path) -> bool:

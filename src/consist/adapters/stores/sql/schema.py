@@ -133,7 +133,7 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
     return SCHEMA_VERSION
 
 
-def render_ddl_module(dialects: tuple[str, ...] = ("duckdb",)) -> str:
+def render_ddl_module(dialects: tuple[str, ...] = ("duckdb", "sqlite")) -> str:
     """The source of :mod:`consist.adapters.stores.sql.ddl` for the current tables."""
     lines = [
         '"""DDL compiled from the SQLModel tables (generated: python -m '

@@ -1,0 +1,144 @@
+"""What every SQL store's table capability shares: the ingestion records, captured schemas,
+and which artifacts belong in a view (plain SQL over Consist's own tables).
+
+Stores mix in :class:`HotTableCatalog` and name their JSON text function
+(:attr:`~HotTableCatalog.json_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from consist.core.tables import Provenance, TableSchema, ViewSource
+
+# Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
+# out of views, as their files do.
+UNFINISHED = (
+    "consist_artifact_id NOT IN (SELECT a.id FROM artifact a JOIN run r ON r.id = a.run_id "
+    "WHERE r.status <> 'completed')"
+)
+_VERSION = (
+    "SELECT (SELECT count(*) FROM artifact), (SELECT count(*) FROM run WHERE status = "
+    "'completed'), (SELECT count(*) FROM ingestion)"
+)
+
+
+def first_row(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    """The first row of a statement, with the result fully consumed (DuckDB refuses other
+    work on a connection with an unfinished result)."""
+    rows = conn.execute(statement, list(params)).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
+def now() -> datetime:
+    """Naive UTC, as timestamps are stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class HotTableCatalog:
+    """Ingestion records, captured schemas and view sources, for any qmark SQL store."""
+
+    #: The dialect's function extracting a JSON value as text.
+    json_text: ClassVar[str] = "json_extract"
+
+    if TYPE_CHECKING:  # provided by DbApiStore
+
+        def _using(self, operation: str) -> Any: ...
+
+        def _reading(self, operation: str) -> Any: ...
+
+    # -- ingestion records -----------------------------------------------------------------
+    def ingested_table(self, artifact_id: str) -> str | None:
+        with self._reading(f"look up the ingestion of {artifact_id!r}") as conn:
+            row = first_row(
+                conn,
+                "SELECT table_name FROM ingestion WHERE artifact_id = ? ORDER BY ingested_at "
+                "LIMIT 1",
+                [artifact_id],
+            )
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _ingestion(conn: Any, artifact_id: str, table: str) -> tuple[int, str | None] | None:
+        row = first_row(
+            conn,
+            "SELECT row_count, schema_id FROM ingestion WHERE artifact_id = ? AND table_name = ?",
+            [artifact_id, table],
+        )
+        return None if row is None else (int(row[0]), row[1])
+
+    @staticmethod
+    def _record_ingestion(
+        conn: Any, artifact_id: str, table: str, run_id: str | None, schema: TableSchema, rows: int
+    ) -> None:
+        if first_row(conn, "SELECT id FROM table_schema WHERE id = ?", [schema.id]) is None:
+            conn.execute(
+                "INSERT INTO table_schema (id, columns_json, created_at) VALUES (?, ?, ?)",
+                [schema.id, schema.to_json(), now().isoformat(" ")],
+            )
+        conn.execute(
+            "INSERT INTO ingestion (artifact_id, table_name, run_id, schema_id, row_count, "
+            "ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [artifact_id, table, run_id, schema.id, rows, now().isoformat(" ")],
+        )
+
+    # -- captured schemas --------------------------------------------------------------------
+    def table_schema(self, schema_id: str) -> TableSchema | None:
+        with self._reading(f"read schema {schema_id!r}") as conn:
+            return self._schema(conn, schema_id)
+
+    def schema_of_artifact(self, artifact_id: str) -> TableSchema | None:
+        with self._reading(f"read the schema of artifact {artifact_id!r}") as conn:
+            row = first_row(
+                conn,
+                "SELECT coalesce((SELECT schema_id FROM ingestion WHERE artifact_id = ? LIMIT 1),"
+                f" (SELECT {self.json_text}(meta_json, '$.schema_id') FROM artifact "
+                "WHERE id = ?))",
+                [artifact_id, artifact_id],
+            )
+            return self._schema(conn, row[0]) if row and row[0] else None
+
+    @staticmethod
+    def _schema(conn: Any, schema_id: str | None) -> TableSchema | None:
+        if schema_id is None:
+            return None
+        row = first_row(conn, "SELECT columns_json FROM table_schema WHERE id = ?", [schema_id])
+        return None if row is None else TableSchema.from_json(row[0])
+
+    # -- what a view holds --------------------------------------------------------------------
+    def tables_version(self) -> tuple[int, ...]:
+        """A token that changes when artifacts, completed runs or ingestions are added."""
+        with self._reading("check for new tabular outputs") as conn:
+            return tuple(first_row(conn, _VERSION) or ())
+
+    def view_sources(self, names: Sequence[str], table: str) -> list[ViewSource]:
+        wanted = list(dict.fromkeys(names))
+        marks = ", ".join("?" for _ in wanted)
+        statement = (
+            "SELECT a.id, a.key, a.uri, a.driver, a.run_id, r.parent_run_id, r.year, "
+            "r.iteration, EXISTS (SELECT 1 FROM ingestion i WHERE i.artifact_id = a.id AND "
+            "i.table_name = ?) FROM artifact a JOIN run r ON r.id = a.run_id "
+            "WHERE r.status = 'completed' AND a.driver IN ('parquet', 'csv') "
+            f"AND (a.key IN ({marks}) OR {self.json_text}(a.meta_json, '$.schema') "
+            f"IN ({marks})) ORDER BY a.created_at, a.id"
+        )
+        with self._reading("find the artifacts of a view") as conn:
+            rows = conn.execute(statement, [table, *wanted, *wanted]).fetchall()
+        return [
+            ViewSource(
+                artifact_id=aid,
+                key=key,
+                uri=uri,
+                driver=driver,
+                provenance=Provenance(aid, run_id, scenario, year, iteration),
+                ingested=bool(ingested),
+            )
+            for aid, key, uri, driver, run_id, scenario, year, iteration, ingested in rows
+        ]

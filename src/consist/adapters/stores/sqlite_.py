@@ -1,0 +1,121 @@
+"""The SQLite metadata store: the shared qmark SQL of :class:`DbApiStore` on ``sqlite3``.
+
+The database runs in WAL mode with a busy timeout, so several processes can write to one file
+(each write waits its turn instead of failing) while readers never block. Reads go through a
+second connection, so a cache lookup does not wait for a background flush.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from consist.adapters.stores.sql.dbapi import DbApiStore
+from consist.adapters.stores.sql.ops import Row, insert_values
+from consist.adapters.stores.sql.schema import ensure_schema
+from consist.core.errors import StoreError
+
+__all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "database_path"]
+
+MEMORY = ":memory:"
+#: How long a write waits for another process's transaction before giving up.
+BUSY_TIMEOUT_S = 30.0
+
+
+def database_path(location: str) -> str:
+    """The file path (or ``":memory:"``) named by a path or a ``sqlite://`` URL.
+
+    URLs follow the SQLAlchemy convention: ``sqlite:///relative.sqlite``,
+    ``sqlite:////absolute/path.sqlite``, ``sqlite://`` or ``sqlite:///:memory:`` in memory.
+    """
+    scheme, sep, rest = location.partition("://")
+    if not sep:
+        return os.path.expanduser(location)
+    if scheme.lower() != "sqlite":
+        raise StoreError(
+            f"metadata store {location!r}: the SQLite store serves sqlite:// URLs and "
+            f"*.sqlite / *.sqlite3 / *.db paths, not {scheme}:// ones."
+        )
+    path = rest.partition("?")[0]
+    path = path[1:] if path.startswith("/") else path
+    return os.path.expanduser(path) if path else MEMORY
+
+
+def _text_values(row: Row) -> Row:
+    # sqlite3's implicit datetime adapters are deprecated: store ISO text explicitly, in the
+    # form SQLAlchemy's SQLite dialect reads back.
+    return tuple(v.isoformat(" ") if isinstance(v, datetime | date) else v for v in row)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    return conn
+
+
+class SQLiteStore(DbApiStore):
+    """Metadata store in a SQLite database file (WAL journal, busy timeout).
+
+    Parameters
+    ----------
+    location : str
+        A path (``provenance.sqlite``) or URL (``sqlite:///provenance.sqlite``); parent
+        directories are created. A database written by a newer Consist is refused with
+        :class:`SchemaVersionError`.
+    """
+
+    driver_errors = (sqlite3.Error,)
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.path = database_path(location)
+        self._engine: Any = None
+        try:
+            if self.path != MEMORY:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(self.path)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error("open the database", exc) from exc
+        try:
+            ensure_schema(conn, "sqlite", location)
+        except (sqlite3.Error, ValueError) as exc:
+            conn.close()
+            raise self._error("prepare the schema", exc) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._attach(conn)
+
+    def sqlalchemy_engine(self) -> Any:
+        """A SQLAlchemy engine over this database file (created on first use)."""
+        with self._using("create a SQLAlchemy engine"):
+            if self._engine is None:
+                from sqlalchemy import create_engine
+
+                if self.path == MEMORY:
+                    conn = self._conn
+                    self._engine = create_engine("sqlite://", creator=lambda: conn)
+                else:
+                    self._engine = create_engine("sqlite://", creator=lambda: _connect(self.path))
+            return self._engine
+
+    def _open_reader(self, conn: Any) -> Any:
+        # WAL lets a second connection read the last committed state during a write.
+        return None if self.path == MEMORY else _connect(self.path)
+
+    def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
+        insert_values(conn, table, [_text_values(row) for row in rows])
+
+    def _close_connection(self, conn: Any) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+        conn.close()
