@@ -59,9 +59,13 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_helper_edits_miss_and_unrelated_edits_hit(tmp_path: Path) -> None:
+def for_store(script: str, store_kind: str) -> str:
+    return textwrap.dedent(script).replace("provenance.duckdb", f"provenance.{store_kind}")
+
+
+def test_helper_edits_miss_and_unrelated_edits_hit(tmp_path: Path, store_kind: str) -> None:
     (tmp_path / "helpers.py").write_text(textwrap.dedent(HELPERS))
-    (tmp_path / "pipeline.py").write_text(textwrap.dedent(PIPELINE))
+    (tmp_path / "pipeline.py").write_text(for_store(PIPELINE, store_kind))
     (tmp_path / "raw.txt").write_text("1 2 3")
     helpers = tmp_path / "helpers.py"
 
@@ -96,9 +100,11 @@ tracker.close()
 """
 
 
-def test_trace_identity_is_the_source_of_the_file_holding_the_block(tmp_path: Path) -> None:
+def test_trace_identity_is_the_source_of_the_file_holding_the_block(
+    tmp_path: Path, store_kind: str
+) -> None:
     script = tmp_path / "pipeline.py"
-    script.write_text(textwrap.dedent(TRACED))
+    script.write_text(for_store(TRACED, store_kind))
     assert _session(tmp_path) is False
     assert _session(tmp_path) is True
     _edit(script, "tracker = Tracker(", "# a comment is not code\ntracker = Tracker(")

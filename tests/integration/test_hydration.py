@@ -23,8 +23,10 @@ def _tracker(root: Path, db: Path, **kwargs) -> Tracker:
     return Tracker(run_dir=root, db_path=db, project_root=root.parent, **kwargs)
 
 
-def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(workdir: Path) -> None:
-    db = workdir / "shared.duckdb"
+def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(
+    workdir: Path, store_kind: str
+) -> None:
+    db = workdir / f"shared.{store_kind}"
     upstream_calls, seen = Calls(), {}
 
     def preprocess():
@@ -54,8 +56,10 @@ def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(workdir: 
     pd.testing.assert_frame_equal(pd.read_parquet(local), FRAME)
 
 
-def test_without_hydration_a_missing_input_stays_where_it_was_produced(workdir: Path) -> None:
-    db = workdir / "shared.duckdb"
+def test_without_hydration_a_missing_input_stays_where_it_was_produced(
+    workdir: Path, store_kind: str
+) -> None:
+    db = workdir / f"shared.{store_kind}"
     with _tracker(workdir / "first", db) as first:
         produced = first.run(lambda: {"zones": FRAME}, name="make_zones")["zones"]
     with _tracker(workdir / "second", db) as second:
@@ -127,8 +131,8 @@ def test_invalid_policies_are_refused_before_anything_is_recorded(tracker, kwarg
     assert not (tracker.run_dir / "outputs").exists()
 
 
-def test_a_renamed_workspace_still_loads_every_artifact(workdir: Path) -> None:
-    db = workdir / "provenance.duckdb"
+def test_a_renamed_workspace_still_loads_every_artifact(workdir: Path, db_file: Path) -> None:
+    db = db_file
     with _tracker(workdir / "old_name", db) as tracker:
         result = tracker.run(_two_outputs)
         run_id = result.run.id
@@ -140,8 +144,10 @@ def test_a_renamed_workspace_still_loads_every_artifact(workdir: Path) -> None:
         pd.testing.assert_frame_equal(consist.load(outputs["persons"]), FRAME)
 
 
-def test_a_second_tracker_with_its_own_run_dir_loads_earlier_artifacts(workdir: Path) -> None:
-    db = workdir / "provenance.duckdb"
+def test_a_second_tracker_with_its_own_run_dir_loads_earlier_artifacts(
+    workdir: Path, db_file: Path
+) -> None:
+    db = db_file
     with _tracker(workdir / "alice", db) as alice:
         run_id = alice.run(_two_outputs).run.id
     with _tracker(workdir / "bob", db) as bob:
@@ -173,8 +179,8 @@ def test_a_corrupted_source_is_detected_on_copy_and_leaves_no_file(tracker, work
     assert len(tracker.find_runs()) == 1  # the failed hydration recorded nothing
 
 
-def test_materialize_and_load_input_bundle(workdir: Path) -> None:
-    db = workdir / "provenance.duckdb"
+def test_materialize_and_load_input_bundle(workdir: Path, db_file: Path) -> None:
+    db = db_file
     (workdir / "notes.txt").write_text("external input")
     with _tracker(workdir / "alice", db) as alice:
         zones = alice.run(lambda: {"zones": FRAME}, name="zones")["zones"]
@@ -192,8 +198,10 @@ def test_materialize_and_load_input_bundle(workdir: Path) -> None:
         assert (workdir / "bob" / "outputs" / "zones").exists()  # copied into bob's workspace
 
 
-def test_mounts_give_portable_uris_that_resolve_under_each_machines_root(workdir: Path) -> None:
-    db = workdir / "provenance.duckdb"
+def test_mounts_give_portable_uris_that_resolve_under_each_machines_root(
+    workdir: Path, db_file: Path
+) -> None:
+    db = db_file
     machine_a, machine_b = workdir / "a_data", workdir / "b_data"
     for root in (machine_a, machine_b):
         root.mkdir()

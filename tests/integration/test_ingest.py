@@ -38,8 +38,8 @@ def people(n: int = 20, offset: int = 0) -> pd.DataFrame:
     )
 
 
-def hot_count(tracker: Tracker, table: str = "person") -> int:
-    statement = text(f'SELECT count(*) FROM global_tables."{table}"')
+def hot_count(tracker: Tracker, hot_table, table: str = "person") -> int:
+    statement = text(f"SELECT count(*) FROM {hot_table(table)}")
     return consist.run_query(statement, tracker=tracker)[0]
 
 
@@ -49,34 +49,34 @@ def logged(tracker: Tracker, df: pd.DataFrame, run_id: str = "r1", **kwargs) -> 
 
 
 def test_ingest_after_the_fact_is_idempotent_and_attributed_to_the_producer(
-    tracker: Tracker,
+    tracker: Tracker, hot_table
 ) -> None:
     art = logged(tracker, people())
     first = tracker.ingest(art)
     again = tracker.ingest(art)
     assert (first.table, first.rows, first.already) == ("persons", 20, False)
     assert (again.rows, again.already) == (20, True)
-    assert hot_count(tracker, "persons") == 20
+    assert hot_count(tracker, hot_table, "persons") == 20
     rows = consist.run_query(
         text(
             "SELECT DISTINCT consist_run_id, consist_artifact_id, consist_year "
-            'FROM global_tables."persons"'
+            f"FROM {hot_table('persons')}"
         ),
         tracker=tracker,
     )
     assert rows == [("r1", art.id, 2030)]
 
 
-def test_log_dataframe_with_a_schema_ingests_once(tracker: Tracker) -> None:
+def test_log_dataframe_with_a_schema_ingests_once(tracker: Tracker, hot_table) -> None:
     art = logged(tracker, people(), schema=Person)
     assert art.meta["schema"] == "person"
     assert tracker.ingest(art, schema=Person).already
-    assert hot_count(tracker) == 20
+    assert hot_count(tracker, hot_table) == 20
 
 
 @pytest.mark.parametrize("driver", ["csv", "parquet", "json"])
 def test_files_of_each_driver_are_ingested_from_disk(
-    tracker: Tracker, workdir: Path, driver: str
+    tracker: Tracker, workdir: Path, driver: str, hot_table
 ) -> None:
     path = workdir / f"people.{driver}"
     frame = people(5)
@@ -85,7 +85,7 @@ def test_files_of_each_driver_are_ingested_from_disk(
     with tracker.start_run("r1", model="m"):
         art = tracker.log_artifact(path, key="people")
     assert tracker.ingest(art, schema=Person).rows == 5
-    ages = consist.run_query(text('SELECT age FROM global_tables."person"'), tracker=tracker)
+    ages = consist.run_query(text(f"SELECT age FROM {hot_table('person')}"), tracker=tracker)
     assert sorted(ages) == sorted(frame["age"].tolist())
 
 
@@ -98,7 +98,7 @@ def test_rows_may_be_given_as_dicts(tracker: Tracker) -> None:
 
 
 def test_a_strict_schema_names_the_unexpected_column_and_writes_nothing(
-    tracker: Tracker,
+    tracker: Tracker, hot_table
 ) -> None:
     art = logged(tracker, people())
     extra = people().assign(income=1.0)
@@ -108,7 +108,7 @@ def test_a_strict_schema_names_the_unexpected_column_and_writes_nothing(
     with pytest.raises(SchemaValidationError, match="'age'.*cannot be cast"):
         tracker.ingest(art, data=people().assign(age="old"), schema=Person)
     with pytest.raises(ConsistError):  # the table was never created
-        hot_count(tracker)
+        hot_count(tracker, hot_table)
     # log_dataframe checks before recording: the run gains no output.
     with tracker.start_run("r2", model="m"), pytest.raises(SchemaValidationError):
         tracker.log_dataframe(extra, key="persons", schema=Person)

@@ -237,9 +237,9 @@ def test_explicit_run_id_with_another_signature_conflicts(tracker) -> None:
     assert len(tracker.find_runs()) == 1
 
 
-def _worker(root: Path, label: str, errors: list) -> None:
+def _worker(root: Path, label: str, suffix: str, errors: list) -> None:
     try:
-        with Tracker(run_dir=root / label, db_path=root / f"{label}.duckdb") as tracker:
+        with Tracker(run_dir=root / label, db_path=root / f"{label}.{suffix}") as tracker:
             for i in range(5):
                 with tracker.trace(f"{label}_step", config={"i": i}):
                     consist.log_meta(owner=label, i=i)
@@ -253,9 +253,11 @@ def _worker(root: Path, label: str, errors: list) -> None:
         errors.append(exc)
 
 
-def test_threads_with_their_own_trackers_do_not_share_runs(workdir) -> None:
+def test_threads_with_their_own_trackers_do_not_share_runs(workdir, store_kind) -> None:
     errors: list = []
-    threads = [threading.Thread(target=_worker, args=(workdir, n, errors)) for n in "ab"]
+    threads = [
+        threading.Thread(target=_worker, args=(workdir, n, store_kind, errors)) for n in "ab"
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -263,9 +265,10 @@ def test_threads_with_their_own_trackers_do_not_share_runs(workdir) -> None:
     assert errors == []
 
 
-def test_asyncio_tasks_see_only_their_own_current_run(workdir) -> None:
+def test_asyncio_tasks_see_only_their_own_current_run(workdir, store_kind) -> None:
     async def task(label: str) -> str:
-        with Tracker(run_dir=workdir / label, db_path=workdir / f"{label}.duckdb") as tracker:
+        db = workdir / f"{label}.{store_kind}"
+        with Tracker(run_dir=workdir / label, db_path=db) as tracker:
             with tracker.trace(f"{label}_block"):
                 await asyncio.sleep(0.01)  # the other task runs here
                 consist.log_meta(owner=label)

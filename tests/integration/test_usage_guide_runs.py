@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import pandas as pd
@@ -10,8 +9,8 @@ import pandas as pd
 SNIPPET = Path(__file__).parent / "snippets" / "runs.py"
 
 
-def test_runs_snippet_records_then_reuses(raw_csv: Path) -> None:
-    first = runpy.run_path(str(SNIPPET))
+def test_runs_snippet_records_then_reuses(raw_csv: Path, run_snippet) -> None:
+    first = run_snippet(SNIPPET)
     result = first["result"]
     assert result.cache_hit is False
     cleaned = first["cleaned_artifact"]
@@ -22,7 +21,7 @@ def test_runs_snippet_records_then_reuses(raw_csv: Path) -> None:
     first["tracker"].close()
 
     # The same script run again in a new process-like session is a cache hit.
-    second = runpy.run_path(str(SNIPPET))
+    second = run_snippet(SNIPPET)
     assert second["result"].cache_hit is True
     assert second["cleaned_artifact"].id == cleaned.id
     assert second["result"].run.meta["cache_source"] == result.run.id

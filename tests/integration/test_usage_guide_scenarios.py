@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +39,15 @@ class Calls:
         self.count = 0
 
 
-def snippet(name: str, **names: Any) -> dict[str, Any]:
-    return runpy.run_path(str(SNIPPETS / name), init_globals={"consist": consist, **names})
+@pytest.fixture
+def snippet(run_snippet):
+    def run(name: str, **names: Any) -> dict[str, Any]:
+        return run_snippet(SNIPPETS / name, consist=consist, **names)
+
+    return run
 
 
-def test_multi_year_scenario_and_the_query_snippets(workdir: Path) -> None:
+def test_multi_year_scenario_and_the_query_snippets(workdir: Path, snippet) -> None:
     env = {"load_population": load_population, "run_model": run_model}
     first = snippet("scenario_years.py", Population=Population, Person=Person, **env)
     tracker = first["tracker"]
@@ -89,7 +92,7 @@ def test_multi_year_scenario_and_the_query_snippets(workdir: Path) -> None:
     tracker.close()
 
 
-def test_passing_data_between_steps(tracker, workdir: Path) -> None:
+def test_passing_data_between_steps(tracker, workdir: Path, snippet) -> None:
     frame = pd.DataFrame({"zone": [1, 2], "jobs": [10, 20]})
     env = snippet("scenario_coupler.py", tracker=tracker, preprocess_data=lambda: frame)
     sc = env["sc"]
@@ -103,7 +106,7 @@ def test_passing_data_between_steps(tracker, workdir: Path) -> None:
     assert sc.coupler.require("data").id == produced.id
 
 
-def test_mixing_runs_and_scenarios(tracker, workdir: Path) -> None:
+def test_mixing_runs_and_scenarios(tracker, workdir: Path, snippet) -> None:
     (workdir / "network.geojson").write_text('{"type": "FeatureCollection", "features": []}')
     processed_df = pd.DataFrame({"link": [1, 2], "capacity": [900, 1800]})
     results = []
@@ -125,7 +128,7 @@ class BeamPreprocessor:
         pd.DataFrame({"row": rows}).to_parquet(consist.current_run_dir() / "beam_inputs.parquet")
 
 
-def test_function_shaped_scenario_steps(tracker, workdir: Path) -> None:
+def test_function_shaped_scenario_steps(tracker, workdir: Path, snippet) -> None:
     (workdir / "data").write_text("a b c")
     beam = BeamPreprocessor()
     required = []

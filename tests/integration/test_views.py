@@ -3,7 +3,6 @@ missing columns, whole-row selects and names that need quoting."""
 
 from __future__ import annotations
 
-import runpy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,12 +73,10 @@ def run_scenarios(tracker: Tracker, names: dict[str, int], years=(2020, 2030, 20
 
 
 def test_guide_views_snippet_matches_pandas(
-    make_tracker, workdir: Path, fresh_sqlmodel_metadata: None
+    make_tracker, run_snippet, fresh_sqlmodel_metadata: None
 ) -> None:
     frames = run_scenarios(make_tracker(), {"baseline": 1, "high_gas": 2})
-    names = runpy.run_path(
-        str(SNIPPETS / "cross_run_views.py"), init_globals={"consist": consist, "Tracker": Tracker}
-    )
+    names = run_snippet(SNIPPETS / "cross_run_views.py", consist=consist, Tracker=Tracker)
     try:
         got = {(s, y): avg for s, y, avg in names["results"]}
         expected = {key: df["number_of_trips"].mean() for key, df in frames.items()}
@@ -148,7 +145,9 @@ def test_a_deleted_file_drops_out_of_the_view(tracker: Tracker) -> None:
     count = select(func.count()).select_from(view)
     assert consist.run_query(count, tracker=tracker) == [100]
     paths[0].unlink()
-    assert consist.run_query(count, tracker=tracker) == [50]
+    # DuckDB read the file in place; SQLite ingested it when the view was first used.
+    kept = 100 if tracker.db_path.endswith(".sqlite") else 50
+    assert consist.run_query(count, tracker=tracker) == [kept]
 
 
 def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker) -> None:
@@ -191,7 +190,10 @@ def test_view_is_rebuilt_only_when_artifacts_were_added(
         persons(2).to_parquet(path)
         tracker.log_artifact(path, key="persons", schema=Person)
     assert consist.run_query(select(func.count()).select_from(view), tracker=tracker) == [100]
-    assert builds == ["v_person", "v_person"]
+    # DuckDB reads the new file in place (a new definition); SQLite ingested it into the hot
+    # table the view already reads.
+    rebuilt = 1 if tracker.db_path.endswith(".sqlite") else 2
+    assert builds == ["v_person"] * rebuilt
 
 
 def test_names_and_paths_that_need_quoting(make_tracker, workdir: Path) -> None:

@@ -101,9 +101,7 @@ def counting_step() -> tuple[Any, Counter]:
 @pytest.fixture
 def teststore(plugin_site: Any) -> Any:
     """The "teststore" plugin distribution, installed for this test."""
-    plugin_site.install(
-        "consist_teststore", TESTSTORE_PLUGIN, {"teststore": "consist_teststore"}
-    )
+    plugin_site.install("consist_teststore", TESTSTORE_PLUGIN, {"teststore": "consist_teststore"})
     return plugin_site
 
 
@@ -128,12 +126,18 @@ def test_tracker_records_and_caches_in_the_plugin_store(teststore: Any, tmp_path
         assert tracker._store.location == "teststore://anything"
         step, counter = counting_step()
         first = tracker.run(step, config={"a": 1})
-        second = tracker.run(step, config={"a": 1})
-        assert (first.cache_hit, second.cache_hit) == (False, True)
-        assert counter.calls == 1  # the hit came from the plugin store; the step did not run again
+        # Write the queued records now, so the cache lookup below is answered by the store.
         tracker.flush()
         stored = tracker._store.get_run(first.run.id)
         assert stored is not None and stored.status is consist.RunStatus.COMPLETED
+        assert first.run.signature is not None
+        cached = tracker._store.find_cached(first.run.signature)
+        assert cached is not None and cached.run.id == first.run.id
+
+        second = tracker.run(step, config={"a": 1})
+        assert (first.cache_hit, second.cache_hit) == (False, True)
+        assert second.run.meta["cache_source"] == first.run.id
+        assert counter.calls == 1
     finally:
         tracker.close()
 
@@ -146,6 +150,7 @@ class TestPluginStore(StoreContract):
         location = "teststore://x"
         spec = build_registry(quiet_plugin_manager()).store_for(location)
         s = construct(spec, location)
+        assert type(s).__name__ == "PluginStore"
         yield s
         s.close()
 
@@ -185,9 +190,7 @@ def test_a_plugin_that_fails_to_load_warns_and_is_skipped(
         assert tracker.run(step, config={"a": 1}).cache_hit
 
 
-def test_a_plugin_whose_hook_raises_warns_and_is_skipped(
-    plugin_site: Any, tmp_path: Path
-) -> None:
+def test_a_plugin_whose_hook_raises_warns_and_is_skipped(plugin_site: Any, tmp_path: Path) -> None:
     source = """
         import consist
 

@@ -35,6 +35,6 @@ def consist_stores() -> list[StoreSpec]:
             schemes=("sqlite",),
             suffixes=(".sqlite", ".sqlite3", ".db"),
             plugin="consist.adapters.stores.plugin",
-            capabilities=("sql-engine",),
+            capabilities=("sql-engine", "ingest"),
         ),
     ]

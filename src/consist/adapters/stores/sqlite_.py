@@ -17,6 +17,7 @@ from typing import Any
 from consist.adapters.stores.sql.dbapi import DbApiStore
 from consist.adapters.stores.sql.ops import Row, insert_values
 from consist.adapters.stores.sql.schema import ensure_schema
+from consist.adapters.stores.sqlite_tables import SQLiteTables
 from consist.core.errors import StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "database_path"]
@@ -59,7 +60,7 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStore(DbApiStore):
+class SQLiteStore(SQLiteTables, DbApiStore):
     """Metadata store in a SQLite database file (WAL journal, busy timeout).
 
     Parameters
