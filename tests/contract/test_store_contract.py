@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from consist.core.model import RunStatus
 from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
 from consist.testing.contracts import StoreContract
 from consist.testing.contracts.store import inp, make_artifact, make_run, out, produced
+from consist.testing.contracts.tables import TableStoreContract
 from consist.testing.fakes import InMemoryStore
 
 
@@ -35,6 +37,22 @@ class TestDuckDBStore(StoreContract):
 
 
 class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
+        s = SQLiteStore(str(tmp_path / "p.sqlite"))
+        yield s
+        s.close()
+
+
+class TestDuckDBTables(TableStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[DuckDBStore]:
+        s = DuckDBStore(str(tmp_path / "p.duckdb"))
+        yield s
+        s.close()
+
+
+class TestSQLiteTables(TableStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SQLiteStore]:
         s = SQLiteStore(str(tmp_path / "p.sqlite"))
@@ -62,41 +80,56 @@ def test_reopening_keeps_the_data(tmp_path: Path) -> None:
         assert found is not None and found.outputs["data"].id == "a1"
 
 
+# -- schema versions, on every SQL store ----------------------------------------------------
+
+SQL_STORES = {"duckdb": DuckDBStore, "sqlite": SQLiteStore}
+
+
+def _execute(path: str, *statements: str) -> list[Any]:
+    """Run raw SQL on a closed store's file with the store's own driver."""
+    con: Any = duckdb.connect(path) if path.endswith(".duckdb") else sqlite3.connect(path)
+    try:
+        rows: list[Any] = []
+        for statement in statements:
+            rows = con.execute(statement).fetchall()
+        if not path.endswith(".duckdb"):
+            con.commit()
+        return rows
+    finally:
+        con.close()
+
+
 def _set_version(path: str, value: str) -> None:
-    con = duckdb.connect(path)
-    con.execute("UPDATE consist_meta SET value = ? WHERE key = 'schema_version'", [value])
-    con.close()
+    _execute(path, f"UPDATE consist_meta SET value = '{value}' WHERE key = 'schema_version'")
 
 
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = str(tmp_path / "p.duckdb")
-    DuckDBStore(path).close()
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_newer_schema_is_refused(tmp_path: Path, kind: str) -> None:
+    path = str(tmp_path / f"p.{kind}")
+    SQL_STORES[kind](path).close()
     _set_version(path, str(SCHEMA_VERSION + 98))
     with pytest.raises(SchemaVersionError) as info:
-        DuckDBStore(path)
+        SQL_STORES[kind](path)
     message = str(info.value)
     assert str(SCHEMA_VERSION + 98) in message and f"up to {SCHEMA_VERSION}" in message
-    assert "upgrade consist" in message and "p.duckdb" in message
+    assert "upgrade consist" in message and f"p.{kind}" in message
     # The refused database was released: it can be opened again once fixed.
     _set_version(path, str(SCHEMA_VERSION))
-    DuckDBStore(path).close()
+    SQL_STORES[kind](path).close()
 
 
-def test_version_1_database_is_migrated_keeping_its_runs(tmp_path: Path) -> None:
-    path = str(tmp_path / "old.duckdb")
-    with DuckDBStore(path) as store:
+@pytest.mark.parametrize("kind", SQL_STORES)
+def test_version_1_database_is_migrated_keeping_its_runs(tmp_path: Path, kind: str) -> None:
+    path = str(tmp_path / f"old.{kind}")
+    with SQL_STORES[kind](path) as store:
         store.apply(WriteBatch(runs=[make_run("kept")]))
-    con = duckdb.connect(path)  # make it look like a database written at version 1
-    con.execute("DROP TABLE table_schema")
-    con.execute("DROP TABLE ingestion")
-    con.close()
+    # Make it look like a database written at version 1.
+    _execute(path, "DROP TABLE table_schema", "DROP TABLE ingestion")
     _set_version(path, "1")
-    with DuckDBStore(path) as store:
+    with SQL_STORES[kind](path) as store:
         assert store.get_run("kept") is not None
         assert store.table_schema("none") is None and store.ingested_table("none") is None
-    con = duckdb.connect(path)
-    assert con.execute("SELECT value FROM consist_meta").fetchall() == [(str(SCHEMA_VERSION),)]
-    con.close()
+    assert _execute(path, "SELECT value FROM consist_meta") == [(str(SCHEMA_VERSION),)]
 
 
 def test_unreadable_file_raises_store_error_naming_the_path(tmp_path: Path) -> None:
@@ -355,9 +388,10 @@ def test_shipped_ddl_matches_the_tables() -> None:
     from consist.adapters.stores.sql.ddl import SHIPPED_DDL
     from consist.adapters.stores.sql.schema import ddl_statements
 
-    assert SHIPPED_DDL["duckdb"] == tuple(ddl_statements("duckdb")), (
-        "the tables changed: regenerate with python -m consist.adapters.stores.sql.schema"
-    )
+    for dialect in SQL_STORES:
+        assert SHIPPED_DDL[dialect] == tuple(ddl_statements(dialect)), (
+            "the tables changed: regenerate with python -m consist.adapters.stores.sql.schema"
+        )
 
 
 def test_creating_a_database_does_not_import_sqlalchemy(tmp_path) -> None:

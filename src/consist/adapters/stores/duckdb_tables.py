@@ -54,6 +54,7 @@ _LOGICAL_PREFIXES = (
 READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
 _GLOB_CHARACTERS = frozenset("*?[{")
 _FRAME_NAME = "consist_ingest_source"
+_ROWS_NAME = "consist_ingest_rows"
 
 
 def reads_in_place(path: Path) -> bool:
@@ -128,6 +129,23 @@ class DuckDBTables(HotTableCatalog):
                 yield _FRAME_NAME, []
             finally:
                 conn.unregister(_FRAME_NAME)
+            return
+        if job.records is not None:
+            # Plain rows (e.g. from a store-independent caller): staged in a temporary table.
+            schema, rows = job.records
+            columns = ", ".join(
+                f"{quote(c.name)} {sql_type(c.type) or 'VARCHAR'}" for c in schema.columns
+            )
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE {_ROWS_NAME} ({columns})")
+            try:
+                if rows:
+                    marks = ", ".join("?" for _ in schema.columns)
+                    conn.executemany(
+                        f"INSERT INTO {_ROWS_NAME} VALUES ({marks})", [list(r) for r in rows]
+                    )
+                yield _ROWS_NAME, []
+            finally:
+                conn.execute(f"DROP TABLE IF EXISTS {_ROWS_NAME}")
             return
         if job.path is None or job.driver not in READERS:
             raise ValueError(
