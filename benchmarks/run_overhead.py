@@ -6,7 +6,8 @@ Measures, for a trivial step with a tiny csv input:
 * the throughput including every database flush (wall time / runs, queue drained);
 * the hit time with 1 000 and with 100 000 runs in the database (lookup must stay flat).
 
-Run: ``python benchmarks/run_overhead.py`` (``--runs`` per measurement, ``--big`` database size).
+Run: ``python benchmarks/run_overhead.py`` (``--runs`` per measurement, ``--big`` database size,
+``--store sqlite`` for the SQLite store).
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def main() -> int:
     parser.add_argument(
         "--flush-interval", type=float, default=None, help="seconds (default: library's)"
     )
+    parser.add_argument(
+        "--store", choices=("duckdb", "sqlite"), default="duckdb", help="metadata store"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +99,7 @@ def main() -> int:
         raw.write_text("id,value\n1,0.5\n2,0.7\n")
         tracker = Tracker(
             run_dir=root / "runs",
-            db_path=root / "provenance.duckdb",
+            db_path=root / f"provenance.{args.store}",
             mounts={"data": raw.parent},
             project_root=Path(__file__).parent,
             **({} if args.flush_interval is None else {"flush_interval": args.flush_interval}),
@@ -163,8 +167,8 @@ def main() -> int:
         (f"hit with {total:,} runs in the DB", median(hit_big), "", None),
     ]
     print(
-        f"runs per measurement: {args.runs} in {args.rounds} interleaved rounds; "
-        "medians in milliseconds"
+        f"store: {args.store}; runs per measurement: {args.runs} in {args.rounds} interleaved "
+        "rounds; medians in milliseconds"
     )
     print(f"{'measurement':40} {'ms':>8}  {'budget':>12}  status")
     for label, value, budget, ok in rows:
