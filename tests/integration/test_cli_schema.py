@@ -173,16 +173,12 @@ def test_export_errors_map_to_exit_codes(
 
 # -- against a real database -----------------------------------------------------------------
 
-needs_export = pytest.mark.skipif(
-    not hasattr(Tracker, "export_schema_sqlmodel"),
-    reason="Tracker.export_schema_sqlmodel is not available yet",
-)
-
 
 @pytest.fixture
-def recorded(tmp_path: Path) -> tuple[Path, str]:
-    """A database with one ingested frame; returns its path and the artifact id."""
-    db = tmp_path / "provenance.duckdb"
+def recorded(tmp_path: Path, store_kind: str) -> tuple[Path, str]:
+    """A database (of each store) with one ingested frame; returns its path and the artifact
+    id."""
+    db = tmp_path / f"provenance.{store_kind}"
     t = Tracker(run_dir=tmp_path, db_path=db)
     with t.start_run("r1", model="m"):
         art = t.log_dataframe(
@@ -193,7 +189,6 @@ def recorded(tmp_path: Path) -> tuple[Path, str]:
     return db, art.id
 
 
-@needs_export
 def test_export_prints_a_sqlmodel_class_for_a_recorded_artifact(
     recorded: tuple[Path, str],
 ) -> None:
@@ -205,7 +200,6 @@ def test_export_prints_a_sqlmodel_class_for_a_recorded_artifact(
     assert '"Trip Count"' in result.stdout
 
 
-@needs_export
 def test_export_writes_the_class_to_out(recorded: tuple[Path, str], tmp_path: Path) -> None:
     db, artifact_id = recorded
     out = tmp_path / "stubs" / "persons.py"
@@ -216,7 +210,6 @@ def test_export_writes_the_class_to_out(recorded: tuple[Path, str], tmp_path: Pa
     compile(out.read_text(encoding="utf-8"), str(out), "exec", dont_inherit=True)
 
 
-@needs_export
 def test_export_of_an_unknown_artifact_exits_1(recorded: tuple[Path, str]) -> None:
     db, _ = recorded
     result = invoke("--artifact-id", "no-such-artifact", "--db", str(db))
