@@ -19,6 +19,7 @@ from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
 from consist.adapters.stores.sql import statements
 from consist.adapters.stores.sql.schema import SCHEMA_VERSION
 from consist.adapters.stores.sqlite_ import SQLiteStore
+from consist.adapters.stores.sqlite_ import database_path as sqlite_path
 from consist.core.errors import SchemaVersionError, StoreError
 from consist.core.model import RunStatus
 from consist.core.ports.store import RunQuery, SqlEngineProvider, WriteBatch
@@ -149,6 +150,10 @@ def test_url_location_and_parent_directories(tmp_path: Path) -> None:
     assert database_path("duckdb:///rel/p.duckdb") == "rel/p.duckdb"
     assert database_path("duckdb://") == ":memory:"
     assert database_path("p.duckdb") == "p.duckdb"
+    assert sqlite_path("sqlite:////abs/p.sqlite") == "/abs/p.sqlite"
+    assert sqlite_path("sqlite://") == ":memory:" and sqlite_path("p.db") == "p.db"
+    with pytest.raises(StoreError, match="sqlite://"):
+        sqlite_path("duckdb:///p.duckdb")
 
 
 def test_sqlalchemy_engine_sees_applied_rows(tmp_path: Path) -> None:

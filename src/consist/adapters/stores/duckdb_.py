@@ -7,7 +7,6 @@ DDL) or when a user asks for :meth:`DuckDBStore.sqlalchemy_engine`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -18,14 +17,13 @@ import duckdb
 from consist.adapters.stores.duckdb_tables import DuckDBTables
 from consist.adapters.stores.duckdb_views import DuckDBViews
 from consist.adapters.stores.sql.dbapi import DbApiStore
-from consist.adapters.stores.sql.ops import Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import database_path as sql_database_path
 from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.statements import MAX_ROWS, TABLE_COLUMNS
-from consist.core.errors import StoreError
 
 __all__ = ["DuckDBStore", "database_path"]
 
-MEMORY = ":memory:"
 
 # Up to this many rows a multi-row VALUES insert is cheapest; beyond, DuckDB spends ~0.3 ms
 # per row binding VALUES parameters, while one list parameter per column stays ~flat.
@@ -45,28 +43,11 @@ def _unnest_select(table: str, columns: tuple[str, ...], key: str) -> str:
 
 
 def database_path(location: str) -> str:
-    """The file path (or ``":memory:"``) named by a path or a ``duckdb://`` URL.
-
-    URLs follow the SQLAlchemy convention, as ``create_engine`` would read them:
-    ``duckdb:///relative.duckdb``, ``duckdb:////absolute/path.duckdb``,
-    ``duckdb:///:memory:`` (or ``duckdb://``) for an in-memory database.
-
-    Parameters
-    ----------
-    location : str
-        A filesystem path or a ``duckdb://`` URL; a query string is ignored.
-    """
-    scheme, sep, rest = location.partition("://")
-    if not sep:
-        return os.path.expanduser(location)
-    if scheme.lower() != "duckdb":
-        raise StoreError(
-            f"metadata store {location!r}: the DuckDB store serves duckdb:// URLs and "
-            f"*.duckdb paths, not {scheme}:// ones."
-        )
-    path = rest.partition("?")[0]
-    path = path[1:] if path.startswith("/") else path
-    return os.path.expanduser(path) if path else MEMORY
+    """The file path (or ``":memory:"``) named by a path or a ``duckdb://`` URL
+    (``duckdb:///relative.duckdb``, ``duckdb:////absolute/path.duckdb``, ``duckdb://``)."""
+    return sql_database_path(
+        location, "duckdb", "DuckDB store serves duckdb:// URLs and *.duckdb paths"
+    )
 
 
 class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):

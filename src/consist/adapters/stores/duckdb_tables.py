@@ -18,7 +18,6 @@ from consist.core.errors import SchemaValidationError
 from consist.core.tables import (
     HOT_SCHEMA,
     SYSTEM_COLUMNS,
-    SYSTEM_NAMES,
     Column,
     IngestJob,
     IngestResult,
@@ -237,11 +236,7 @@ class DuckDBTables(HotTableCatalog):
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """An artifact's hot rows: its own columns (as ingested), in the order ingested."""
         with self._using(f"read artifact {artifact_id!r} from table {table!r}") as conn:
-            found = self._ingestion(conn, artifact_id, table)
-            present = table_columns(conn, table) or []
-            schema = self._schema(conn, found[1]) if found else None
-            names = [n for n in (schema.names if schema else present) if n in present]
-            names = [n for n in names if n not in SYSTEM_NAMES]
+            names = self._own_columns(conn, table, artifact_id, table_columns(conn, table) or [])
             rows = conn.execute(
                 f"SELECT {', '.join(quote(n) for n in names)} FROM {hot_table(table)} "
                 "WHERE consist_artifact_id = ?",

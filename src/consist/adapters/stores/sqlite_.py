@@ -7,7 +7,6 @@ second connection, so a cache lookup does not wait for a background flush.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -15,35 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from consist.adapters.stores.sql.dbapi import DbApiStore
-from consist.adapters.stores.sql.ops import Row, insert_values
+from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values
+from consist.adapters.stores.sql.ops import database_path as sql_database_path
 from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sqlite_tables import SQLiteTables
-from consist.core.errors import StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "database_path"]
 
-MEMORY = ":memory:"
 #: How long a write waits for another process's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 
 
 def database_path(location: str) -> str:
-    """The file path (or ``":memory:"``) named by a path or a ``sqlite://`` URL.
-
-    URLs follow the SQLAlchemy convention: ``sqlite:///relative.sqlite``,
-    ``sqlite:////absolute/path.sqlite``, ``sqlite://`` or ``sqlite:///:memory:`` in memory.
-    """
-    scheme, sep, rest = location.partition("://")
-    if not sep:
-        return os.path.expanduser(location)
-    if scheme.lower() != "sqlite":
-        raise StoreError(
-            f"metadata store {location!r}: the SQLite store serves sqlite:// URLs and "
-            f"*.sqlite / *.sqlite3 / *.db paths, not {scheme}:// ones."
-        )
-    path = rest.partition("?")[0]
-    path = path[1:] if path.startswith("/") else path
-    return os.path.expanduser(path) if path else MEMORY
+    """The file path (or ``":memory:"``) named by a path or a ``sqlite://`` URL
+    (``sqlite:///relative.sqlite``, ``sqlite:////absolute/path.sqlite``, ``sqlite://``)."""
+    return sql_database_path(
+        location, "sqlite", "SQLite store serves sqlite:// URLs and *.sqlite/*.sqlite3/*.db paths"
+    )
 
 
 def _text_values(row: Row) -> Row:

@@ -20,7 +20,6 @@ from consist.adapters.stores.sql.statements import TABLE_COLUMNS
 from consist.core.errors import InvalidKeyError, SchemaValidationError
 from consist.core.tables import (
     SYSTEM_COLUMNS,
-    SYSTEM_NAMES,
     IngestJob,
     IngestResult,
     TableSchema,
@@ -149,11 +148,7 @@ class SQLiteTables(HotTableCatalog):
 
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self._reading(f"read artifact {artifact_id!r} from table {table!r}") as conn:
-            found = self._ingestion(conn, artifact_id, table)
-            present = _columns(conn, table) or []
-            schema = self._schema(conn, found[1]) if found else None
-            names = [n for n in (schema.names if schema else present) if n in present]
-            names = [n for n in names if n not in SYSTEM_NAMES]
+            names = self._own_columns(conn, table, artifact_id, _columns(conn, table) or [])
             rows = conn.execute(
                 f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table)} "
                 "WHERE consist_artifact_id = ? ORDER BY rowid",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from consist.core.tables import Provenance, TableSchema, ViewSource
+from consist.core.tables import SYSTEM_NAMES, Provenance, TableSchema, ViewSource
 
 # Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
 # out of views, as their files do.
@@ -88,6 +88,16 @@ class HotTableCatalog:
             "ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
             [artifact_id, table, run_id, schema.id, rows, now().isoformat(" ")],
         )
+
+    def _own_columns(
+        self, conn: Any, table: str, artifact_id: str, present: list[str]
+    ) -> list[str]:
+        """The columns an artifact brought to ``table`` (as ingested, in order), among the
+        table's ``present`` columns, without the system columns."""
+        found = self._ingestion(conn, artifact_id, table)
+        schema = self._schema(conn, found[1]) if found else None
+        names = schema.names if schema else present
+        return [n for n in names if n in present and n not in SYSTEM_NAMES]
 
     # -- captured schemas --------------------------------------------------------------------
     def table_schema(self, schema_id: str) -> TableSchema | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
+from consist.core.errors import StoreError
 
 Row = tuple[Any, ...]
 #: ``insert(conn, table, rows)``: add rows whose primary keys are new (a store may pass a
@@ -54,3 +56,23 @@ def select_in(
         stmt = sql.select_where_in(table, columns, key, len(chunk))
         found.extend(conn.execute(stmt, list(chunk)).fetchall())
     return found
+
+
+MEMORY = ":memory:"
+
+
+def database_path(location: str, scheme: str, serves: str) -> str:
+    """The file path (or ``":memory:"``) named by a path or a ``<scheme>://`` URL.
+
+    URLs follow the SQLAlchemy convention: ``<scheme>:///relative.db``,
+    ``<scheme>:////absolute/path.db``, ``<scheme>:///:memory:`` (or ``<scheme>://``) in
+    memory; a query string is ignored. ``serves`` describes the store in errors.
+    """
+    given, sep, rest = location.partition("://")
+    if not sep:
+        return os.path.expanduser(location)
+    if given.lower() != scheme:
+        raise StoreError(f"metadata store {location!r}: the {serves}, not {given}:// ones.")
+    path = rest.partition("?")[0]
+    path = path[1:] if path.startswith("/") else path
+    return os.path.expanduser(path) if path else MEMORY
