@@ -18,6 +18,7 @@ from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
 from consist.api.lineage import LineageMixin
+from consist.api.maintenance import MaintenanceMixin
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
@@ -71,7 +72,7 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
     return resolved
 
 
-class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin):
+class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, MaintenanceMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from consist.cli import schema
+from consist.cli import db, schema
 
 app = typer.Typer(
     name="consist",
@@ -21,6 +21,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(schema.app, name="schema")
+app.add_typer(db.app, name="db")
 
 __all__ = ["app", "main"]
 

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-#: Database used when neither ``--db`` nor ``$CONSIST_DB`` is given (relative to the cwd).
-DEFAULT_DB = "provenance.duckdb"
-
-#: Exit codes: a lookup or the database failed; the command was used wrongly.
-NOT_FOUND, USAGE = 1, 2
+from consist.cli.common import DEFAULT_DB, NOT_FOUND, USAGE, database, fail
 
 app = typer.Typer(
     help="Work with captured table schemas.", no_args_is_help=True, rich_markup_mode=None
 )
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print ``error: <message>`` to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def database(db: Path | None) -> Path:
-    """The metadata database to open: ``--db``/``$CONSIST_DB``, else the default, absolute."""
-    path = Path(os.path.abspath((db or Path(DEFAULT_DB)).expanduser()))
-    if not path.is_file():
-        fail(
-            f"no Consist database at {path}; pass --db PATH or set CONSIST_DB to the "
-            "provenance database file.",
-            NOT_FOUND,
-        )
-    return path
 
 
 @app.command("export")

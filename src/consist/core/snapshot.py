@@ -7,11 +7,13 @@ the run, the artifacts it consumed and produced, and the links — is in it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from consist.core.model import Artifact, Direction, Run, RunStatus
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+from consist.core.ports.store import WriteBatch
 
 SNAPSHOT_VERSION = 1
 _RUN_FIELDS = [f.name for f in fields(Run)]
@@ -78,3 +80,23 @@ def decode_snapshot(data: bytes) -> tuple[Run, dict[str, Artifact], dict[str, Ar
         {k: artifact_from_dict(v) for k, v in links[Direction.INPUT.value].items()},
         {k: artifact_from_dict(v) for k, v in links[Direction.OUTPUT.value].items()},
     )
+
+
+def batch_from_snapshots(documents: Iterable[bytes]) -> WriteBatch:
+    """The rows that recreate the runs of ``documents`` (snapshot files' bytes).
+
+    Each snapshot holds a run's last recorded state with every artifact it links, so
+    applying the batch to an empty store gives back the runs, artifacts, links and facets.
+    """
+    batch = WriteBatch()
+    seen: set[str] = set()
+    for data in documents:
+        run, inputs, outputs = decode_snapshot(data)
+        batch.runs.append(run)
+        for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):
+            for key, artifact in group.items():
+                if artifact.id not in seen:
+                    seen.add(artifact.id)
+                    batch.artifacts.append(artifact)
+                batch.links.append(Link(run.id, artifact.id, direction, key))
+    return batch

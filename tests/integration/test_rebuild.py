@@ -1,0 +1,102 @@
+"""Rebuilding the database from run snapshots gives back what was recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+import consist
+from consist import Tracker
+from consist.cli import app
+from consist.models import Artifact, ConfigFacet, Run, RunArtifactLink, RunConfigKV
+
+
+def simulate(zones: pd.DataFrame, config) -> pd.DataFrame:
+    return zones.assign(scale=config["scale"])
+
+
+def record_history(tracker: Tracker) -> None:
+    """Runs of every kind: scenario steps, a function step and its hit, facets, a failure."""
+    zones = pd.DataFrame({"zone": [1, 2], "jobs": [10, 20]})
+    with consist.scenario("baseline", tracker=tracker, config={"fuel": 1.2}) as sc:
+        with sc.trace(name="prepare"):
+            sc.coupler.set("zones", consist.log_dataframe(zones, key="zones"))
+        for year in (2020, 2030):
+            sc.run(
+                fn=simulate,
+                input_keys=["zones"],
+                config={"scale": year / 1000},
+                facet={"scale": year / 1000, "label": f"y{year}"},
+                year=year,
+                outputs=["result"],
+            )
+    zones_art = tracker.get_artifact("zones")
+    tracker.run(simulate, inputs={"zones": zones_art}, config={"scale": 2}, outputs=["x"])
+    assert tracker.run(simulate, inputs={"zones": zones_art}, config={"scale": 2}).cache_hit
+    with pytest.raises(RuntimeError), tracker.start_run("broken", model="m"):
+        raise RuntimeError("boom")
+
+
+def contents(tracker: Tracker) -> dict[str, Any]:
+    """Every provenance table, as comparable rows."""
+    tables = {"run": Run, "artifact": Artifact, "link": RunArtifactLink}
+    tables.update({"facet": ConfigFacet, "kv": RunConfigKV})
+    found = {}
+    for name, model in tables.items():
+        rows = consist.run_query(select(model), tracker=tracker)
+        found[name] = sorted(repr(sorted(row.model_dump().items())) for row in rows)
+    return found
+
+
+def test_deleting_the_database_and_rebuilding_gives_back_every_row(
+    make_tracker, db_file: Path
+) -> None:
+    tracker = make_tracker()
+    record_history(tracker)
+    before = contents(tracker)
+    assert len(before["run"]) == 7 and before["facet"] and before["kv"]
+    tracker.close()
+    for leftover in db_file.parent.glob(db_file.name + "*"):  # the file, and WAL files
+        leftover.unlink()
+
+    fresh = make_tracker()
+    assert fresh.find_runs() == []  # a new database starts empty: no silent rebuild
+    seen: list[tuple[int, int]] = []
+    assert fresh.rebuild_from_snapshots(progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1] == 7
+    assert contents(fresh) == before
+    again = fresh.run(simulate, inputs={"zones": fresh.get_artifact("zones")}, config={"scale": 2})
+    assert again.cache_hit  # the cache index came back too
+
+
+def test_rebuild_is_idempotent_and_refused_when_read_only(make_tracker) -> None:
+    tracker = make_tracker()
+    record_history(tracker)
+    before = contents(tracker)
+    tracker.rebuild_from_snapshots()
+    assert contents(tracker) == before
+    with pytest.raises(consist.ReadOnlyError):
+        make_tracker(read_only=True).rebuild_from_snapshots()
+
+
+def test_db_rebuild_command(make_tracker, db_file: Path, workdir: Path) -> None:
+    tracker = make_tracker()
+    record_history(tracker)
+    before = contents(tracker)
+    tracker.close()
+    for leftover in db_file.parent.glob(db_file.name + "*"):
+        leftover.unlink()
+    runs = workdir / "runs"
+    result = CliRunner().invoke(
+        app, ["db", "rebuild", "--db", str(db_file), "--run-dir", str(runs)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "7 runs" in result.output
+    assert contents(make_tracker()) == before
+    missing = CliRunner().invoke(app, ["db", "rebuild", "--db", str(db_file), "--run-dir", "nope"])
+    assert missing.exit_code == 1 and "no run snapshots" in missing.output
