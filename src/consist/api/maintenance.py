@@ -9,22 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from consist.api.processes import is_alive
 from consist.core.errors import ReadOnlyError
+from consist.core.model import Run, RunStatus
+from consist.core.ports.store import RunQuery
+from consist.core.recovery import crash_message, orphaned
 from consist.core.snapshot import batch_from_snapshots
+from consist.core.step import HOST
 
 if TYPE_CHECKING:
     from consist.core.ports.store import MetadataStore
+    from consist.core.recorder import Recorder
 
 #: Snapshots applied per database transaction while rebuilding.
 REBUILD_CHUNK = 500
 
 
 class MaintenanceMixin:
-    """``rebuild_from_snapshots``."""
+    """``rebuild_from_snapshots``, and marking runs of dead processes ``crashed``."""
 
     if TYPE_CHECKING:  # provided by Tracker
         read_only: bool
         _store: MetadataStore
+        _recorder: Recorder
         _consist_dir: Path
 
         def flush(self) -> None: ...
@@ -61,3 +68,20 @@ class MaintenanceMixin:
             if progress is not None:
                 progress(start + len(chunk), len(files))
         return len(files)
+
+    def _mark_crashed(self) -> list[Run]:
+        """Mark ``crashed`` the running runs of this host whose process is gone.
+
+        Called when a tracker opens the database. Crashed runs are never cache hits, so the
+        step runs again the next time it is asked for.
+        """
+        running = self._store.find_runs(RunQuery(status=RunStatus.RUNNING.value))
+        gone = orphaned(running, HOST, is_alive)
+        for run in gone:
+            run.status = RunStatus.CRASHED
+            run.error = crash_message(run)
+            linked = self._store.get_run_artifacts(run.id)
+            self._recorder.record(
+                run, linked.inputs, linked.outputs, snapshot_dir=self._consist_dir / "runs"
+            )
+        return gone

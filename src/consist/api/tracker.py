@@ -19,6 +19,7 @@ from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
 from consist.api.lineage import LineageMixin
 from consist.api.maintenance import MaintenanceMixin
+from consist.api.processes import this_process_token
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
@@ -164,6 +165,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 locate=self._access.locate,
                 rebuild=self.rebuild_from_rows,
                 rebuildable=self.is_rebuildable,
+                process_started=this_process_token(),
             )
         )
         self.current_run: Run | None = None
@@ -171,6 +173,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._scenario: Scenario | None = None
         self._context_token: Any = None
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
+        if not self.read_only:
+            self._mark_crashed()
         self.views = ViewRegistry(self, self._table_store)
         for model in schemas or ():
             self.views.register(model)

@@ -26,6 +26,7 @@ from consist.core.identity.signature import compute_signature, inputs_digest
 from consist.core.inputs import driver_for, identify_input
 from consist.core.model import Artifact, Run, RunResult, RunStatus, Signature
 from consist.core.outputs import map_return_value, missing_outputs
+from consist.core.recovery import PROCESS_STARTED
 from consist.core.session import RunSession
 from consist.core.step import (
     HOST,
@@ -93,11 +94,17 @@ class StepRunner:
             description=req.description,
             config=req.config_tree,
             facet=req.facet,
-            meta=initial_meta(req) | {"workspace": self._roots()},
+            meta=initial_meta(req) | self._owner_meta(),
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,
             pid=os.getpid(),
         )
+
+    def _owner_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"workspace": self._roots()}
+        if self.ports.process_started is not None:
+            meta[PROCESS_STARTED] = self.ports.process_started
+        return meta
 
     def _roots(self) -> dict[str, Any]:
         # Where this machine keeps the workspace and mounts: other trackers on the same

@@ -124,6 +124,8 @@ class RunnerPorts:
     # Rebuilding a missing csv/parquet input from rows ingested into the database.
     rebuildable: Callable[[Artifact], bool] | None = None
     rebuild: Callable[[Artifact, Path], bool] | None = None
+    # When this process started, recorded so a later tracker can tell it died (recovery).
+    process_started: str | None = None
 
 
 def initial_meta(req: StepRequest) -> dict[str, Any]:
