@@ -77,6 +77,17 @@ class TablesMixin:
     def _ingests(self) -> bool:
         return isinstance(self._store, TableStore)
 
+    def _as_frame(self, data: Any) -> Any:
+        """Rows as something a store can read: frames pass through, row dicts are framed."""
+        if isinstance(data, dict):
+            raise TypeError("data=... takes a DataFrame or a list of row dicts, not one dict.")
+        if not isinstance(data, list | tuple):
+            return data
+        if not all(isinstance(row, dict) for row in data):
+            raise TypeError("data=... as a list must hold one dict per row.")
+        names = list(dict.fromkeys(key for row in data for key in row))
+        return self._frames.from_records(names, [tuple(r.get(n) for n in names) for r in data])
+
     def _check_fits(self, data: Any, schema: Any) -> None:
         """Refuse rows that do not fit ``schema`` before anything about them is recorded."""
         tables = self._table_store("check data")
@@ -101,7 +112,7 @@ class TablesMixin:
             if tables.reads_in_place(path):
                 return IngestJob(table, provenance, path=path, driver=driver, model=model)
             data = self._frames.read(path, driver or "")
-        frame = _frame(data)
+        frame = self._as_frame(data)
         if tables.accepts_frames:
             return IngestJob(table, provenance, frame=frame, model=model)
         return IngestJob(table, provenance, records=self._frames.to_records(frame), model=model)
@@ -294,16 +305,3 @@ class TablesMixin:
 def _class_name(table: str) -> str:
     words = "".join(ch if ch.isalnum() else " " for ch in table).split()
     return "".join(w[:1].upper() + w[1:] for w in words) or "Table"
-
-
-def _frame(data: Any) -> Any:
-    """Rows as something the database can scan: frames pass through, row dicts are framed."""
-    if isinstance(data, list | tuple):
-        import pandas as pd
-
-        if data and not all(isinstance(row, dict) for row in data):
-            raise TypeError("data=... as a list must hold one dict per row.")
-        return pd.DataFrame.from_records(list(data))
-    if isinstance(data, dict):
-        raise TypeError("data=... takes a DataFrame or a list of row dicts, not one dict.")
-    return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -13,6 +13,19 @@ DEFAULT_DB = "provenance.duckdb"
 
 #: Exit codes: a lookup or the database failed; the command was used wrongly.
 NOT_FOUND, USAGE = 1, 2
+
+
+#: The ``--db`` option every command takes.
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        metavar="PATH",
+        envvar="CONSIST_DB",
+        dir_okay=False,
+        help=f"Provenance database (default: $CONSIST_DB, else ./{DEFAULT_DB}).",
+    ),
+]
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -8,24 +8,14 @@ from typing import Annotated
 
 import typer
 
-from consist.cli.common import DEFAULT_DB, NOT_FOUND, database, fail
+from consist.cli.common import NOT_FOUND, DbOption, database, fail
 
 app = typer.Typer(help="Look after the provenance database.", no_args_is_help=True)
 
 
 @app.command("rebuild")
 def rebuild(
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db",
-            metavar="PATH",
-            envvar="CONSIST_DB",
-            dir_okay=False,
-            help=f"Database to rebuild (default: $CONSIST_DB, else ./{DEFAULT_DB}); "
-            "created if missing.",
-        ),
-    ] = None,
+    db: DbOption = None,
     run_dir: Annotated[
         Path | None,
         typer.Option(
@@ -40,8 +30,8 @@ def rebuild(
 ) -> None:
     """Recreate runs, artifacts, links and facets from the run snapshots.
 
-    Use it after deleting or losing the database file. Rows already in the database are
-    kept; each run takes the state of its snapshot.
+    Use it after deleting or losing the database file (it is created if missing). Rows
+    already in the database are kept; each run takes the state of its snapshot.
     """
     path = database(db, must_exist=False)
     workspace = (run_dir or path.parent).expanduser().resolve()

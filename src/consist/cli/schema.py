@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from consist.cli.common import DEFAULT_DB, NOT_FOUND, USAGE, database, fail
+from consist.cli.common import NOT_FOUND, USAGE, DbOption, database, fail
 
 app = typer.Typer(
     help="Work with captured table schemas.", no_args_is_help=True, rich_markup_mode=None
@@ -40,16 +40,7 @@ def export(
             "--out", metavar="FILE", dir_okay=False, help="Write the code to FILE, not stdout."
         ),
     ] = None,
-    db: Annotated[
-        Path | None,
-        typer.Option(
-            "--db",
-            metavar="PATH",
-            envvar="CONSIST_DB",
-            dir_okay=False,
-            help=f"Provenance database (default: $CONSIST_DB, else ./{DEFAULT_DB}).",
-        ),
-    ] = None,
+    db: DbOption = None,
 ) -> None:
     """Print an editable SQLModel class for a captured table schema.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -17,9 +16,8 @@ import duckdb
 from consist.adapters.stores.duckdb_tables import DuckDBTables
 from consist.adapters.stores.duckdb_views import DuckDBViews
 from consist.adapters.stores.sql.dbapi import DbApiStore
-from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.ops import database_path as sql_database_path
-from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.statements import MAX_ROWS, TABLE_COLUMNS
 
 __all__ = ["DuckDBStore", "database_path"]
@@ -76,21 +74,7 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
         super().__init__(location)
         self.path = database_path(location)
         self._engine: Any = None
-        try:
-            if self.path != MEMORY:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = duckdb.connect(self.path)
-        except (OSError, duckdb.Error) as exc:
-            raise self._error("open the database", exc) from exc
-        try:
-            ensure_schema(conn, "duckdb", location)
-        except (duckdb.Error, ValueError) as exc:  # ValueError: an unreadable version value
-            conn.close()
-            raise self._error("prepare the schema", exc) from exc
-        except BaseException:  # SchemaVersionError among others: release the file first
-            conn.close()
-            raise
-        self._attach(conn)
+        self._open(self.path, "duckdb", duckdb.connect)
 
     def sqlalchemy_engine(self) -> Any:
         """A SQLAlchemy engine over this store's database (created on first use).

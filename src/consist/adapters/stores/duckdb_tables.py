@@ -9,7 +9,7 @@ Ingestion is one ``INSERT … BY NAME SELECT … FROM read_parquet(?)`` (or ``re
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +76,6 @@ def logical_type(duck_type: str) -> str:
 
 def hot_table(table: str) -> str:
     return f"{HOT_SCHEMA}.{quote(table)}"
-
-
-def rollback(conn: Any) -> None:
-    """Roll back, keeping the original failure the one that is reported."""
-    with suppress(Exception):
-        conn.execute("ROLLBACK")
 
 
 class DuckDBTables(HotTableCatalog):
@@ -205,8 +199,7 @@ class DuckDBTables(HotTableCatalog):
         ]
         selected += [f"CAST(? AS {t}) AS {quote(n)}" for n, t in system]
         provenance = job.provenance.values()
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with self._transaction(conn):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HOT_SCHEMA}")
             columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
@@ -227,10 +220,6 @@ class DuckDBTables(HotTableCatalog):
             self._record_ingestion(
                 conn, job.provenance.artifact_id, job.table, job.provenance.run_id, schema, rows
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            rollback(conn)
-            raise
         return rows
 
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -17,7 +17,6 @@ from consist.adapters.stores.duckdb_tables import (
     READERS,
     hot_table,
     reads_in_place,
-    rollback,
     sql_type,
     table_columns,
 )
@@ -55,6 +54,8 @@ class DuckDBViews:
 
         def _reading(self, operation: str) -> Any: ...
 
+        def _transaction(self, conn: Any) -> Any: ...
+
     def hot_columns(self, table: str) -> list[str] | None:
         with self._reading(f"describe table {table!r}") as conn:
             return table_columns(conn, table)
@@ -67,8 +68,7 @@ class DuckDBViews:
                 parts.append(
                     _select(plan.model, set(hot), hot_table(plan.table), "", where=UNFINISHED)
                 )
-            conn.execute("BEGIN TRANSACTION")
-            try:
+            with self._transaction(conn):
                 conn.execute(_CATALOGUE_DDL)
                 conn.execute(f"DELETE FROM {_CATALOGUE} WHERE view_name = ?", [plan.name])
                 for driver, sources in plan.files_by_driver().items():
@@ -77,10 +77,6 @@ class DuckDBViews:
                     parts.append(_select(plan.model, set(), "(SELECT 1)", "", where="false"))
                 body = " UNION ALL ".join(parts)
                 conn.execute(f"CREATE OR REPLACE VIEW {quote(plan.name)} AS {body}")
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
 
     def _cold_part(self, conn: Any, plan: ViewPlan, driver: str, sources: list[ViewSource]) -> str:
         if driver not in VIEW_DRIVERS:

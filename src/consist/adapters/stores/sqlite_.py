@@ -10,13 +10,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from consist.adapters.stores.sql.dbapi import DbApiStore
 from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values
 from consist.adapters.stores.sql.ops import database_path as sql_database_path
-from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sqlite_tables import SQLiteTables
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "database_path"]
@@ -47,6 +45,13 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def _open_wal(path: str) -> sqlite3.Connection:
+    conn = _connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
 class SQLiteStore(SQLiteTables, DbApiStore):
     """Metadata store in a SQLite database file (WAL journal, busy timeout).
 
@@ -64,23 +69,7 @@ class SQLiteStore(SQLiteTables, DbApiStore):
         super().__init__(location)
         self.path = database_path(location)
         self._engine: Any = None
-        try:
-            if self.path != MEMORY:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(self.path)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except (OSError, sqlite3.Error) as exc:
-            raise self._error("open the database", exc) from exc
-        try:
-            ensure_schema(conn, "sqlite", location)
-        except (sqlite3.Error, ValueError) as exc:
-            conn.close()
-            raise self._error("prepare the schema", exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        self._attach(conn)
+        self._open(self.path, "sqlite", _open_wal)
 
     def sqlalchemy_engine(self) -> Any:
         """A SQLAlchemy engine over this database file (created on first use)."""
@@ -94,6 +83,11 @@ class SQLiteStore(SQLiteTables, DbApiStore):
                 else:
                     self._engine = create_engine("sqlite://", creator=lambda: _connect(self.path))
             return self._engine
+
+    def _begin(self, conn: Any) -> None:
+        # Take the write lock up front: a deferred transaction that upgrades later can fail
+        # with "database is locked" instead of waiting out the busy timeout.
+        conn.execute("BEGIN IMMEDIATE")
 
     def _open_reader(self, conn: Any) -> Any:
         # WAL lets a second connection read the last committed state during a write.

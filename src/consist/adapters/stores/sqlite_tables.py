@@ -112,8 +112,7 @@ class SQLiteTables(HotTableCatalog):
             names = [n for _, n in positions] + [c.name for c in SYSTEM_COLUMNS]
             system = list(job.provenance.values().values())
             values = [[_plain(row[i]) for i, _ in positions] + system for row in rows]
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction(conn):
                 columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(table)} ({columns})")
                 existing = set(_columns(conn, table) or ())
@@ -140,10 +139,6 @@ class SQLiteTables(HotTableCatalog):
                     observed,
                     len(rows),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         return IngestResult(table, len(rows), observed)
 
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -168,13 +163,8 @@ class SQLiteTables(HotTableCatalog):
                 value = quote(column.name) if column.name in present else "NULL"
                 items.append(f"CAST({value} AS {_sql_type(column.type)}) AS {quote(column.name)}")
             source = f"FROM {quote(plan.table)} WHERE {UNFINISHED}" if present else "WHERE 0"
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction(conn):
                 conn.execute(f"DROP VIEW IF EXISTS {quote(plan.name)}")
                 conn.execute(
                     f"CREATE VIEW {quote(plan.name)} AS SELECT {', '.join(items)} {source}"
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise

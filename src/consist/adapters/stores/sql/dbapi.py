@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from enum import Enum
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.facets import filter_clause, read_facets
-from consist.adapters.stores.sql.ops import Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
 from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
+from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.writer import write_batch
 from consist.core.errors import StoreError
 from consist.core.facets import filter_pairs
@@ -84,6 +86,28 @@ class DbApiStore:
 
     # -- plumbing --------------------------------------------------------------------------
 
+    def _open(self, path: str, dialect: str, connect: Callable[[str], Any]) -> None:
+        """Connect to ``path`` (creating its folder), bring the schema up to date, adopt it.
+
+        Driver and file errors become :class:`StoreError`; on any failure the connection is
+        closed first, so a refused database (e.g. a newer schema) is released.
+        """
+        try:
+            if path != MEMORY:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(path)
+        except (OSError, *self.driver_errors) as exc:
+            raise self._error("open the database", exc) from exc
+        try:
+            ensure_schema(conn, dialect, self.location)
+        except (*self.driver_errors, ValueError) as exc:  # ValueError: an unreadable version
+            conn.close()
+            raise self._error("prepare the schema", exc) from exc
+        except BaseException:  # SchemaVersionError among others
+            conn.close()
+            raise
+        self._attach(conn)
+
     def _attach(self, conn: Any) -> None:
         """Adopt an open connection whose schema is ready."""
         self._conn = conn
@@ -137,6 +161,17 @@ class DbApiStore:
         with suppress(*self.driver_errors):
             conn.execute("ROLLBACK")
 
+    @contextmanager
+    def _transaction(self, conn: Any) -> Iterator[None]:
+        """One transaction on ``conn``: committed if the block succeeds, else rolled back."""
+        self._begin(conn)
+        try:
+            yield
+            self._commit(conn)
+        except BaseException:
+            self._rollback(conn)
+            raise
+
     def _close_connection(self, conn: Any) -> None:
         conn.close()
 
@@ -164,14 +199,11 @@ class DbApiStore:
         """
         if not batch:
             return
-        with self._using("write a batch of runs, artifacts and links") as conn:
-            self._begin(conn)
-            try:
-                write_batch(conn, batch, self._insert, self._select_in)
-                self._commit(conn)
-            except BaseException:
-                self._rollback(conn)
-                raise
+        with (
+            self._using("write a batch of runs, artifacts and links") as conn,
+            self._transaction(conn),
+        ):
+            write_batch(conn, batch, self._insert, self._select_in)
 
     def find_cached(self, signature: str) -> CacheCandidate | None:
         """The newest completed, executed run with ``signature`` and its outputs by key.

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from consist.adapters.stores.sql.writer import insert_schemas
 from consist.core.tables import SYSTEM_NAMES, Provenance, TableSchema, ViewSource
 
 # Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
@@ -54,6 +55,10 @@ class HotTableCatalog:
 
         def _reading(self, operation: str) -> Any: ...
 
+        def _transaction(self, conn: Any) -> Any: ...
+
+        def _insert(self, conn: Any, table: str, rows: Sequence[Any]) -> None: ...
+
     # -- ingestion records -----------------------------------------------------------------
     def ingested_table(self, artifact_id: str) -> str | None:
         with self._reading(f"look up the ingestion of {artifact_id!r}") as conn:
@@ -74,20 +79,17 @@ class HotTableCatalog:
         )
         return None if row is None else (int(row[0]), row[1])
 
-    @staticmethod
     def _record_ingestion(
-        conn: Any, artifact_id: str, table: str, run_id: str | None, schema: TableSchema, rows: int
+        self,
+        conn: Any,
+        artifact_id: str,
+        table: str,
+        run_id: str | None,
+        schema: TableSchema,
+        rows: int,
     ) -> None:
-        if first_row(conn, "SELECT id FROM table_schema WHERE id = ?", [schema.id]) is None:
-            conn.execute(
-                "INSERT INTO table_schema (id, columns_json, created_at) VALUES (?, ?, ?)",
-                [schema.id, schema.to_json(), now().isoformat(" ")],
-            )
-        conn.execute(
-            "INSERT INTO ingestion (artifact_id, table_name, run_id, schema_id, row_count, "
-            "ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [artifact_id, table, run_id, schema.id, rows, now().isoformat(" ")],
-        )
+        insert_schemas(conn, {schema.id: (schema.to_json(), now())}, self._insert)
+        self._insert(conn, "ingestion", [(artifact_id, table, run_id, schema.id, rows, now())])
 
     def _own_columns(
         self, conn: Any, table: str, artifact_id: str, present: list[str]

@@ -11,6 +11,7 @@ key/value rows are written by :mod:`consist.adapters.stores.sql.facets` in the s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
@@ -26,7 +27,7 @@ from consist.adapters.stores.sql.rows import (
     run_to_row,
     ts_out,
 )
-from consist.core.model import Artifact, Direction, Run, RunStatus
+from consist.core.model import Direction, Run, RunStatus
 from consist.core.ports.store import WriteBatch
 from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID
 
@@ -108,18 +109,24 @@ def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str,
     new = [row for artifact_id, row in wanted.items() if artifact_id not in stored]
     if new:
         insert(conn, "artifact", new)
-        _insert_schemas(conn, [a for a in batch.artifacts if a.id in {r[0] for r in new}], insert)
+        added = {row[0] for row in new}
+        insert_schemas(
+            conn,
+            {
+                a.meta[SCHEMA_ID]: (a.meta[SCHEMA_COLUMNS], a.created_at)
+                for a in batch.artifacts
+                if a.id in added and SCHEMA_COLUMNS in a.meta and SCHEMA_ID in a.meta
+            },
+            insert,
+        )
     stored.update((row[0], row) for row in new)
     return stored
 
 
-def _insert_schemas(conn: Any, artifacts: list[Artifact], insert: Insert) -> None:
-    """Store the column schemas captured for new artifacts, each distinct one once."""
-    schemas = {
-        a.meta[SCHEMA_ID]: (a.meta[SCHEMA_COLUMNS], a.created_at)
-        for a in artifacts
-        if SCHEMA_COLUMNS in a.meta and SCHEMA_ID in a.meta
-    }
+def insert_schemas(
+    conn: Any, schemas: dict[str, tuple[str, datetime]], insert: Insert = insert_values
+) -> None:
+    """Store captured column schemas ``{id: (columns JSON, created at)}``, each id once."""
     if not schemas:
         return
     known = {row[0] for row in select_in(conn, "table_schema", ("id",), "id", schemas)}
