@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "ReadOnlyError": "consist.core.errors:ReadOnlyError",
     "IntegrityError": "consist.core.errors:IntegrityError",
     "StoreError": "consist.core.errors:StoreError",
+    "StoreLockedError": "consist.core.errors:StoreLockedError",
     "SchemaVersionError": "consist.core.errors:SchemaVersionError",
     "PluginError": "consist.core.errors:PluginError",
     "SchemaValidationError": "consist.core.errors:SchemaValidationError",
@@ -101,6 +102,7 @@ __all__ = [
     "SchemaValidationError",
     "SchemaVersionError",
     "StoreError",
+    "StoreLockedError",
     "Tracker",
     "__version__",
     "current_run_dir",
@@ -173,6 +175,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         RunNotFoundError,
         SchemaVersionError,
         StoreError,
+        StoreLockedError,
     )
     from consist.core.explain import CacheExplanation
     from consist.core.hookspecs import hookimpl

@@ -224,14 +224,18 @@ def test_concurrent_apply_and_lookups(tmp_path: Path) -> None:
         assert found is not None and found.run.id == "r39"
 
 
+def _sql(store: DuckDBStore, statement: str) -> list[tuple]:
+    with store._using("inspect the tables") as conn:
+        return conn.execute(statement).fetchall()
+
+
 def _facet_tables(store: DuckDBStore) -> tuple[list[tuple], list[tuple]]:
-    facets = store._conn.execute(
-        "SELECT id, namespace, facet_json FROM config_facet ORDER BY id"
-    ).fetchall()
-    kv = store._conn.execute(
+    facets = _sql(store, "SELECT id, namespace, facet_json FROM config_facet ORDER BY id")
+    kv = _sql(
+        store,
         "SELECT run_id, namespace, key, facet_id, value_type, value_str, value_num, value_bool,"
-        " value_json FROM run_config_kv ORDER BY run_id, key"
-    ).fetchall()
+        " value_json FROM run_config_kv ORDER BY run_id, key",
+    )
     return facets, kv
 
 
@@ -252,7 +256,7 @@ def test_equal_facets_share_one_document(tmp_path: Path) -> None:
         shared = hashlib.sha256(text.encode()).hexdigest()[:32]
         assert len(facets) == 2
         assert (shared, "step", text) in facets  # namespace: the first run that recorded it
-        pointers = dict(store._conn.execute("SELECT id, facet_id FROM run").fetchall())
+        pointers = dict(_sql(store, "SELECT id, facet_id FROM run"))
         assert pointers["r1"] == pointers["r2"] == pointers["r3"] == shared
         assert pointers["r4"] not in (None, shared)
 
@@ -322,8 +326,9 @@ def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
         )
 
     with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
-        counting = _CountingConnection(store._conn)
-        store._conn = counting
+        conn, reader = store._lease.handle
+        counting = _CountingConnection(conn)
+        store._lease.handle = (counting, reader)
         store.apply(batch(RunStatus.RUNNING))
         first = [s for s in counting.statements if "config_facet" in s or "run_config_kv" in s]
         # One read of the 1000 document ids, one bulk insert per table; nothing per run.
@@ -336,9 +341,9 @@ def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
         store.apply(WriteBatch(runs=[make_run(f"r{i:04}", facet={"j": i}) for i in range(600)]))
         deletes = [s for s in counting.statements if s.startswith("DELETE FROM run_config_kv")]
         assert len(deletes) == 3  # one DELETE ... IN per chunk of 256 re-recorded runs
-        store._conn = counting.conn
+        store._lease.handle = (conn, reader)
         counts = "SELECT count(*), count(*) FILTER (WHERE key = 'j') FROM run_config_kv"
-        assert store._conn.execute(counts).fetchone() == (600 + 400 * 3, 600)
+        assert _sql(store, counts) == [(600 + 400 * 3, 600)]
         found = store.find_runs(RunQuery(facet=(("j", 599),)))
         assert [r.id for r in found] == ["r0599"] and found[0].facet == {"j": 599}
 

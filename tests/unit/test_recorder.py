@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from consist.core.errors import StoreError
+from consist.core.errors import StoreError, StoreLockedError
 from consist.core.model import Artifact, Run, RunStatus
-from consist.core.recorder import Recorder
+from consist.core.recorder import Recorder, pending_path
 from consist.core.snapshot import decode_snapshot
 from consist.testing.fakes import InMemoryStore
 
@@ -36,12 +36,15 @@ class Snapshots:
         self.files[path] = data
         self.order.append("snapshot")
 
+    def remove(self, path: Path) -> None:
+        self.files.pop(path, None)
+
 
 @pytest.fixture
 def parts(tmp_path):
     store = InMemoryStore()
     snaps = Snapshots()
-    recorder = Recorder(store, snaps.write, flush_interval=3600)
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
     yield store, snaps, recorder
     recorder.close()
 
@@ -100,7 +103,7 @@ class FailingStore(InMemoryStore):
 
 def test_a_failed_flush_keeps_rows_queued_and_retries(tmp_path) -> None:
     store = FailingStore()
-    recorder = Recorder(store, lambda p, b: None, flush_interval=3600)
+    recorder = Recorder(store, lambda p, b: None, lambda p: None, flush_interval=3600)
     recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=tmp_path)
     with pytest.raises(StoreError):
         recorder.flush()
@@ -111,9 +114,61 @@ def test_a_failed_flush_keeps_rows_queued_and_retries(tmp_path) -> None:
     assert store.get_run("r1") and store.get_run("r2")
 
 
+class LockedStore(InMemoryStore):
+    """A store another process holds: every read and write times out on its lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.locked = True
+
+    def apply(self, batch) -> None:
+        if self.locked:
+            raise StoreLockedError("held by another process")
+        super().apply(batch)
+
+    def find_cached(self, signature):
+        if self.locked:
+            raise StoreLockedError("held by another process")
+        return super().find_cached(signature)
+
+
+def test_pending_path_sits_beside_the_runs_folder(tmp_path) -> None:
+    snapshot = tmp_path / ".consist" / "runs" / "r1.json"
+    assert pending_path(snapshot) == tmp_path / ".consist" / "pending" / "r1.json"
+
+
+def test_a_locked_store_keeps_runs_pending_until_it_is_free(tmp_path) -> None:
+    store, snaps = LockedStore(), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+    runs = tmp_path / "runs"
+    recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
+    recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=runs)
+    assert recorder.flush_or_keep() is False
+    pending = tmp_path / "pending" / "r1.json"
+    # The pending copy is the run's latest state, byte for byte.
+    assert snaps.files[pending] == snaps.files[runs / "r1.json"]
+    assert decode_snapshot(snaps.files[pending])[0].status is RunStatus.COMPLETED
+    store.locked = False
+    assert recorder.flush_or_keep() is True
+    assert pending not in snaps.files
+    assert store.get_run("r1").status is RunStatus.COMPLETED
+
+
+def test_a_locked_store_never_fails_the_caller(tmp_path) -> None:
+    store, snaps = LockedStore(), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=0)
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path / "runs")  # flushes at once
+    assert recorder.find_cached("s1") is not None  # the queued run still serves hits
+    assert recorder.find_cached("unknown") is None  # the store's lock reads as a miss
+    recorder.close()
+    assert tmp_path / "pending" / "r1.json" in snaps.files  # left for the next tracker
+    with pytest.raises(StoreLockedError):
+        recorder.flush()  # an explicit flush still says why nothing was written
+
+
 def test_background_timer_flushes_without_being_asked(tmp_path) -> None:
     store = InMemoryStore()
-    recorder = Recorder(store, lambda p, b: None, flush_interval=0.01)
+    recorder = Recorder(store, lambda p, b: None, lambda p: None, flush_interval=0.01)
     applied = threading.Event()
     original = store.apply
 

@@ -140,7 +140,7 @@ def env():
     workspace = Workspace(ROOT, {"data": Path("/data")})
     frames = FakeFrames(fs)
     events = Events()
-    recorder = Recorder(store, fs.write_atomic, flush_interval=0)
+    recorder = Recorder(store, fs.write_atomic, fs.remove, flush_interval=0)
     ports = RunnerPorts(
         recorder=recorder,
         fs=fs,

@@ -31,6 +31,7 @@ def acquire(
     location: str,
     open_store: Callable[[], MetadataStore],
     write_snapshot: Callable[[Path, bytes], None],
+    remove: Callable[[Path], None],
     flush_interval: float,
 ) -> Recorder:
     """The recorder for ``location``, opening its store on first use."""
@@ -38,7 +39,7 @@ def acquire(
         shared = _open.get(location)
         if shared is None:
             store = open_store()
-            recorder = Recorder(store, write_snapshot, flush_interval=flush_interval)
+            recorder = Recorder(store, write_snapshot, remove, flush_interval=flush_interval)
             shared = _open[location] = _Shared(store, recorder)
         shared.users += 1
         return shared.recorder
@@ -52,7 +53,7 @@ def release(location: str) -> None:
             return
         shared.users -= 1
         if shared.users > 0:
-            shared.recorder.flush()
+            shared.recorder.flush_or_keep()
             return
         del _open[location]
     try:

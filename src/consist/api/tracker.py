@@ -138,6 +138,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             self.db_path,
             lambda: construct(store_spec, self.db_path),
             self._fs.write_atomic,
+            self._fs.remove,
             flush_interval,
         )
         self._store: MetadataStore = self._recorder.store
@@ -174,7 +175,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._context_token: Any = None
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
         if not self.read_only:
-            self._mark_crashed()
+            self._recover()
         self.views = ViewRegistry(self, self._table_store)
         for model in schemas or ():
             self.views.register(model)

@@ -107,6 +107,14 @@ class StoreError(ConsistError, RuntimeError):
     """The metadata store failed; the message names the store and the operation."""
 
 
+class StoreLockedError(StoreError):
+    """Another process held the database for longer than the lock timeout.
+
+    Runs still complete: their records stay in their snapshots (and in
+    ``run_dir/.consist/pending/``) and are written when the database is free.
+    """
+
+
 class SchemaVersionError(StoreError):
     """The database was written by a newer Consist than the one reading it."""
 

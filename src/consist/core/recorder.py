@@ -5,6 +5,10 @@ store. Queued rows are written in one transaction per flush — on a short timer
 read through the tracker, and at close — because a commit costs milliseconds while a run's
 whole bookkeeping budget is about that. Cache lookups consult the queue before the store, so
 a run is reusable the moment it completes.
+
+A database another process keeps locked never fails a step: the rows stay queued and are
+retried with growing pauses, and each affected run's snapshot is copied to
+``.consist/pending/`` so that, should this process end first, the next tracker imports it.
 """
 
 from __future__ import annotations
@@ -16,11 +20,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from consist.core.errors import StoreLockedError
 from consist.core.model import Artifact, Direction, Link, Run, RunStatus
 from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
 from consist.core.snapshot import encode_snapshot
 
 log = logging.getLogger("consist")
+
+#: Folder beside ``runs/`` holding copies of snapshots whose rows are not yet in the database.
+PENDING_DIR = "pending"
+#: Longest pause between flush attempts while the database is locked by another process.
+MAX_RETRY_S = 2.0
+
+
+def pending_path(snapshot: Path) -> Path:
+    """Where the snapshot ``.consist/runs/<run_id>.json`` waits as pending."""
+    return snapshot.parent.parent / PENDING_DIR / snapshot.name
 
 
 @dataclass(slots=True)
@@ -31,6 +46,7 @@ class _Queue:
     unlinks: dict[tuple[str, str, str, str], Link] = field(default_factory=dict)
     outputs: dict[str, dict[str, Artifact]] = field(default_factory=dict)
     by_signature: dict[str, str] = field(default_factory=dict)
+    snapshots: dict[str, tuple[Path, bytes]] = field(default_factory=dict)
 
     def batch(self) -> WriteBatch:
         return WriteBatch(
@@ -48,7 +64,15 @@ class _Queue:
 
     def merge_under(self, newer: _Queue) -> _Queue:
         """``self`` (older, failed to flush) with ``newer`` applied on top."""
-        for name in ("runs", "artifacts", "links", "unlinks", "outputs", "by_signature"):
+        for name in (
+            "runs",
+            "artifacts",
+            "links",
+            "unlinks",
+            "outputs",
+            "by_signature",
+            "snapshots",
+        ):
             getattr(self, name).update(getattr(newer, name))
         return self
 
@@ -72,6 +96,8 @@ class Recorder:
         The metadata store rows are flushed into.
     write_snapshot
         Atomic writer ``(path, bytes)``; called synchronously for every event.
+    remove
+        Deletes a file (a missing one is fine); removes pending copies once written.
     flush_interval
         Seconds a queued row may wait before a background flush; ``0`` flushes every event.
     """
@@ -80,12 +106,17 @@ class Recorder:
         self,
         store: MetadataStore,
         write_snapshot: Callable[[Path, bytes], None],
+        remove: Callable[[Path], None],
         *,
         flush_interval: float = 0.1,
     ) -> None:
         self.store = store
         self._write_snapshot = write_snapshot
+        self._remove = remove
         self._interval = flush_interval
+        self._retry = flush_interval
+        self._pending: dict[str, tuple[Path, bytes]] = {}
+        self._stalled = False  # the last flush found the database locked
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._queue = _Queue()
@@ -105,7 +136,8 @@ class Recorder:
     ) -> None:
         """Make the current state of ``run`` durable in ``snapshot_dir/<run_id>.json``, then
         queue its rows."""
-        self._write_snapshot(snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs))
+        path, data = snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
+        self._write_snapshot(path, data)
         # Queue a copy: the caller keeps mutating its Run (running → completed) while a
         # background flush may be writing the queued state.
         run = dataclasses.replace(run, meta=dict(run.meta), tags=list(run.tags))
@@ -123,11 +155,12 @@ class Recorder:
                 q.links.pop(_link_key(link), None)
                 q.unlinks[_link_key(link)] = link
             q.outputs[run.id] = dict(outputs)
+            q.snapshots[run.id] = (path, data)
             if is_reusable(run) and run.signature:
                 q.by_signature[run.signature] = run.id
             self._schedule()
         if self._interval <= 0:
-            self.flush()
+            self.flush_or_keep()
 
     # -- reads that must see queued rows ---------------------------------------------------
     def find_cached(self, signature: str) -> CacheCandidate | None:
@@ -138,7 +171,13 @@ class Recorder:
                     found = queue.candidate(signature)
                     if found is not None:
                         return found
-        return self.store.find_cached(signature)
+        try:
+            return self.store.find_cached(signature)
+        except StoreLockedError as exc:
+            # Running the step again is better than failing it (SPEC: a busy database never
+            # fails a step); the warning says why a hit may have been missed.
+            log.warning("consist: cache lookup skipped, treating as a miss: %s", exc)
+            return None
 
     def get_run(self, run_id: str) -> Run | None:
         with self._lock:
@@ -150,15 +189,36 @@ class Recorder:
     # -- flushing ------------------------------------------------------------------------------
     def _schedule(self) -> None:
         if self._timer is None and self._interval > 0 and not self._closed:
-            self._timer = threading.Timer(self._interval, self._timed_flush)
+            self._timer = threading.Timer(self._retry, self._timed_flush)
             self._timer.daemon = True
             self._timer.start()
 
     def _timed_flush(self) -> None:
         try:
-            self.flush()
+            self.flush_or_keep()
         except Exception:  # the next flush retries; the snapshot already holds the data
             log.warning("consist: background flush failed; will retry", exc_info=True)
+
+    def flush_or_keep(self) -> bool:
+        """:meth:`flush`, but a locked database keeps the rows pending instead of raising.
+
+        Returns
+        -------
+        bool
+            True when everything queued is in the database.
+        """
+        try:
+            self.flush()
+        except StoreLockedError as exc:
+            # Once per stall: the retries that follow would repeat the same news.
+            report = log.debug if self._stalled else log.warning
+            report("consist: %d run(s) wait for the database: %s", len(self._pending), exc)
+            self._stalled = True
+            return False
+        if self._stalled:
+            log.info("consist: the database is free again; pending runs written")
+            self._stalled = False
+        return True
 
     def flush(self) -> None:
         """Write every queued row in one transaction. On failure the rows stay queued."""
@@ -173,21 +233,42 @@ class Recorder:
                 self._inflight = queue
             try:
                 self.store.apply(queue.batch())
-            except BaseException:
+            except BaseException as exc:
+                locked = isinstance(exc, StoreLockedError)
+                if locked:
+                    self._keep_pending(queue)
                 with self._lock:
                     self._queue = queue.merge_under(self._queue)
                     self._inflight = None
+                    # Pause longer each time another process keeps the database.
+                    self._retry = min(self._retry * 2, MAX_RETRY_S) if locked else self._interval
                     self._schedule()
                 raise
             with self._lock:
                 self._inflight = None
+                self._retry = self._interval
+            self._clear_pending(queue)
+
+    def _keep_pending(self, queue: _Queue) -> None:
+        """Copy each run's latest snapshot of ``queue`` to the pending folder."""
+        for run_id, (path, data) in queue.snapshots.items():
+            if self._pending.get(run_id, (None, None))[1] is not data:
+                self._write_snapshot(pending_path(path), data)
+                self._pending[run_id] = (path, data)
+
+    def _clear_pending(self, queue: _Queue) -> None:
+        """Remove the pending copies of runs whose rows were just written."""
+        for run_id in queue.snapshots:
+            kept = self._pending.pop(run_id, None)
+            if kept is not None:
+                self._remove(pending_path(kept[0]))
 
     def close(self) -> None:
         """Flush what is queued and stop the timer. Idempotent."""
         if self._closed:
             return
         try:
-            self.flush()
+            self.flush_or_keep()
         finally:
             self._closed = True
             with self._lock:

@@ -36,3 +36,17 @@ def crash_message(run: Run) -> str:
         f"the process that ran it (host {run.host}, pid {run.pid}) ended without closing the "
         "run; it was marked crashed by a later tracker"
     )
+
+
+def supersedes(snapshot: Run, stored: Run | None) -> bool:
+    """Whether a pending snapshot's state of a run may replace the database's.
+
+    The snapshot is the newer truth, except that a run the database already holds as
+    finished is never set back to ``running`` (its owner wrote the end itself while the
+    pending copy waited).
+    """
+    return (
+        stored is None
+        or stored.status is RunStatus.RUNNING
+        or snapshot.status is not (RunStatus.RUNNING)
+    )

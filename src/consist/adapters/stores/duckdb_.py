@@ -66,14 +66,15 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
     """
 
     driver_errors = (duckdb.Error,)
+    lock_conflicts = ("Could not set lock",)
+    exclusive_file = True
     # Parsing the JSON array into a VARCHAR list compares whole elements (json_each would
     # too, but it needs DuckDB >= 1.3).
     tag_match_sql = "list_contains(from_json(run.tags, '[\"VARCHAR\"]'), ?)"
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
+    def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
+        super().__init__(location, lock_timeout=lock_timeout)
         self.path = database_path(location)
-        self._engine: Any = None
         self._open(self.path, "duckdb", duckdb.connect)
 
     def sqlalchemy_engine(self) -> Any:
@@ -81,8 +82,9 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
 
         DuckDB refuses a second connection to an open file from the same process, so the
         engine's connections are cursors of the store's own database instance: they see
-        every committed :meth:`apply`. The engine is meant for queries: rows written through
-        it bypass the store's cache index.
+        every committed :meth:`apply`. While one of them is open the store keeps the
+        database file, so other processes wait until it is closed. The engine is meant for
+        queries: rows written through it bypass the store's cache index.
 
         Returns
         -------
@@ -92,13 +94,26 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
         with self._using("create a SQLAlchemy engine"):
             if self._engine is None:
                 from duckdb_engine import ConnectionWrapper
-                from sqlalchemy import create_engine
+                from sqlalchemy import create_engine, event
+                from sqlalchemy.pool import NullPool
 
                 def connect() -> Any:
-                    with self._using("open a SQLAlchemy connection") as live:
-                        return ConnectionWrapper(live.cursor())
+                    conn, _ = self._pin("open a SQLAlchemy connection")
+                    try:
+                        return ConnectionWrapper(conn.cursor())
+                    except BaseException:
+                        self._unpin()
+                        raise
 
-                self._engine = create_engine("duckdb://", creator=connect)
+                def closed(*_: Any) -> None:
+                    self._unpin()
+
+                # Without pooling, a connection's life is its checkout: the store holds the
+                # file exactly while the user has a connection (or session) open.
+                engine = create_engine("duckdb://", creator=connect, poolclass=NullPool)
+                event.listen(engine.pool, "close", closed)
+                event.listen(engine.pool, "close_detached", closed)
+                self._engine = engine
             return self._engine
 
     def _open_reader(self, conn: Any) -> Any:
@@ -126,9 +141,3 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
         if len(unique) <= MAX_ROWS:
             return select_in(conn, table, columns, key, unique)
         return conn.execute(_unnest_select(table, columns, key), [unique]).fetchall()
-
-    def _close_connection(self, conn: Any) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            engine.dispose()
-        conn.close()

@@ -17,10 +17,7 @@ from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values
 from consist.adapters.stores.sql.ops import database_path as sql_database_path
 from consist.adapters.stores.sqlite_tables import SQLiteTables
 
-__all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "database_path"]
-
-#: How long a write waits for another process's transaction before giving up.
-BUSY_TIMEOUT_S = 30.0
+__all__ = ["SQLiteStore", "database_path"]
 
 
 def database_path(location: str) -> str:
@@ -37,21 +34,6 @@ def _text_values(row: Row) -> Row:
     return tuple(v.isoformat(" ") if isinstance(v, datetime | date) else v for v in row)
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    return conn
-
-
-def _open_wal(path: str) -> sqlite3.Connection:
-    conn = _connect(path)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
-
 class SQLiteStore(SQLiteTables, DbApiStore):
     """Metadata store in a SQLite database file (WAL journal, busy timeout).
 
@@ -64,25 +46,41 @@ class SQLiteStore(SQLiteTables, DbApiStore):
     """
 
     driver_errors = (sqlite3.Error,)
+    lock_conflicts = ("database is locked", "database is busy")
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
+    def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
+        super().__init__(location, lock_timeout=lock_timeout)
         self.path = database_path(location)
-        self._engine: Any = None
-        self._open(self.path, "sqlite", _open_wal)
+        self._open(self.path, "sqlite", self._open_wal)
 
     def sqlalchemy_engine(self) -> Any:
         """A SQLAlchemy engine over this database file (created on first use)."""
-        with self._using("create a SQLAlchemy engine"):
+        with self._using("create a SQLAlchemy engine") as conn:
             if self._engine is None:
                 from sqlalchemy import create_engine
 
                 if self.path == MEMORY:
-                    conn = self._conn
                     self._engine = create_engine("sqlite://", creator=lambda: conn)
                 else:
-                    self._engine = create_engine("sqlite://", creator=lambda: _connect(self.path))
+                    self._engine = create_engine("sqlite://", creator=self._connect_file)
             return self._engine
+
+    def _connect_file(self, path: str | None = None) -> sqlite3.Connection:
+        # SQLite's busy timeout is the bounded wait for another process's write lock.
+        conn = sqlite3.connect(
+            path or self.path,
+            timeout=self.lock_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
+        return conn
+
+    def _open_wal(self, path: str) -> sqlite3.Connection:
+        conn = self._connect_file(path)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
 
     def _begin(self, conn: Any) -> None:
         # Take the write lock up front: a deferred transaction that upgrades later can fail
@@ -91,13 +89,7 @@ class SQLiteStore(SQLiteTables, DbApiStore):
 
     def _open_reader(self, conn: Any) -> Any:
         # WAL lets a second connection read the last committed state during a write.
-        return None if self.path == MEMORY else _connect(self.path)
+        return None if self.path == MEMORY else self._connect_file()
 
     def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
         insert_values(conn, table, [_text_values(row) for row in rows])
-
-    def _close_connection(self, conn: Any) -> None:
-        engine, self._engine = self._engine, None
-        if engine is not None:
-            engine.dispose()
-        conn.close()

@@ -6,6 +6,11 @@ the raw driver connection (SQLAlchemy costs ~10x per statement). Writes hold a r
 lock on the connection, because the library's background flusher calls :meth:`apply` while
 the main thread looks runs up; drivers that can read through a second connection of the same
 database (DuckDB cursors) serve reads there, so a cache lookup never waits for a flush.
+
+Every use of the connection goes through a :class:`~consist.adapters.stores.sql.lease.Lease`:
+for a database one process may open at a time (DuckDB) it holds the file only while in use
+and hands it to other processes that ask; a lock that outlasts the timeout becomes
+:class:`StoreLockedError`.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from consist.adapters.stores.sql import lease
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.facets import filter_clause, read_facets
 from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
 from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
 from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.writer import write_batch
-from consist.core.errors import StoreError
+from consist.core.errors import StoreError, StoreLockedError
 from consist.core.facets import filter_pairs
 from consist.core.model import Artifact, Direction, Run, RunArtifacts
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
@@ -52,28 +58,40 @@ def _runs(rows: Sequence[Row], documents: dict[str, str]) -> list[Run]:
 class DbApiStore:
     """Metadata store over a DB-API connection that takes ``?`` parameters.
 
-    Subclasses open the connection, prepare the schema, then call :meth:`_attach`; they set
-    :attr:`driver_errors` (translated into :class:`StoreError`) and :attr:`tag_match_sql`.
+    Subclasses call :meth:`_open` with their driver's connect function; they set
+    :attr:`driver_errors` (translated into :class:`StoreError`), :attr:`lock_conflicts`
+    and :attr:`tag_match_sql`, and :attr:`exclusive_file` when their database admits one
+    process at a time.
 
     Parameters
     ----------
     location : str
         Where the database lives, as the user gave it; named in every error message.
+    lock_timeout : float, optional
+        Seconds to wait for another process's lock (default ``$CONSIST_LOCK_TIMEOUT`` or
+        10 s). Past it, reads and writes raise :class:`StoreLockedError`.
     """
 
     #: Exception classes of the driver; they never reach callers untranslated.
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Fragments of driver messages that mean another process holds the database.
+    lock_conflicts: ClassVar[tuple[str, ...]] = ()
+    #: Whether one process at a time may open the database file (DuckDB): the store then
+    #: holds the file only while using it and lets go when another process asks.
+    exclusive_file: ClassVar[bool] = False
     #: Condition that is true when ``run.tags`` (a JSON array) holds the bound tag exactly.
     tag_match_sql: ClassVar[str] = (
         "EXISTS (SELECT 1 FROM json_each(run.tags) WHERE json_each.value = ?)"
     )
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
         self.location = location
+        self.lock_timeout = lease.lock_timeout(lock_timeout)
         self._lock = threading.RLock()
-        self._conn: Any = None
         self._read_lock = threading.Lock()
-        self._reader: Any = None
+        self._engine: Any = None
+        self._schema_ready = False
+        self._lease: lease.Lease | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.location!r})"
@@ -87,67 +105,134 @@ class DbApiStore:
     # -- plumbing --------------------------------------------------------------------------
 
     def _open(self, path: str, dialect: str, connect: Callable[[str], Any]) -> None:
-        """Connect to ``path`` (creating its folder), bring the schema up to date, adopt it.
+        """Open ``path`` (creating its folder) and bring its schema up to date.
 
-        Driver and file errors become :class:`StoreError`; on any failure the connection is
-        closed first, so a refused database (e.g. a newer schema) is released.
+        A database another process holds past the lock timeout is opened on first use
+        instead (:attr:`exclusive_file` stores only); any other failure raises.
+        """
+        shared = self.exclusive_file and path != MEMORY
+        self._lease = lease.Lease(
+            lambda: self._connect(path, dialect, connect),
+            self._close_handle,
+            is_busy=self._is_busy,
+            timeout=self.lock_timeout,
+            signal=lease.WaitSignal(f"{path}.consist-wait") if shared else None,
+        )
+        if shared:
+            self._lease.start()
+            return
+        try:
+            self._lease.start()
+        finally:
+            if self._lease.handle is None:  # refused; nothing to keep open
+                self._lease.close()
+
+    def _connect(self, path: str, dialect: str, connect: Callable[[str], Any]) -> Any:
+        """``(connection, reader or None)`` of ``path``, its schema checked on first use.
+
+        A lock conflict is raised as the driver's error, for the lease to retry; others
+        become :class:`StoreError`. On a schema failure the connection is closed first, so
+        a refused database (e.g. a newer schema) is released.
         """
         try:
             if path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             conn = connect(path)
-        except (OSError, *self.driver_errors) as exc:
+        except self.driver_errors as exc:
+            if self._is_busy(exc):
+                raise
             raise self._error("open the database", exc) from exc
-        try:
-            ensure_schema(conn, dialect, self.location)
-        except (*self.driver_errors, ValueError) as exc:  # ValueError: an unreadable version
-            conn.close()
-            raise self._error("prepare the schema", exc) from exc
-        except BaseException:  # SchemaVersionError among others
-            conn.close()
-            raise
-        self._attach(conn)
+        except OSError as exc:
+            raise self._error("open the database", exc) from exc
+        if not self._schema_ready:
+            try:
+                ensure_schema(conn, dialect, self.location)
+            except (*self.driver_errors, ValueError) as exc:  # ValueError: unreadable version
+                conn.close()
+                if self._is_busy(exc):
+                    raise
+                raise self._error("prepare the schema", exc) from exc
+            except BaseException:  # SchemaVersionError among others
+                conn.close()
+                raise
+            self._schema_ready = True
+        return conn, self._open_reader(conn)
 
-    def _attach(self, conn: Any) -> None:
-        """Adopt an open connection whose schema is ready."""
-        self._conn = conn
-        self._reader = self._open_reader(conn)
+    def _close_handle(self, handle: tuple[Any, Any]) -> None:
+        conn, reader = handle
+        if reader is not None:
+            reader.close()
+        conn.close()
 
     def _open_reader(self, conn: Any) -> Any:
         """A second connection for reads that may run during a write, or None to share."""
         return None
 
+    def _is_busy(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says another process holds the database."""
+        text = str(exc)
+        return isinstance(exc, self.driver_errors) and any(
+            fragment in text for fragment in self.lock_conflicts
+        )
+
     def _error(self, operation: str, exc: BaseException) -> StoreError:
+        if self._is_busy(exc):
+            return self._locked(operation, exc, self.lock_timeout)
         return StoreError(f"metadata store {self.location!r}: could not {operation}: {exc}")
+
+    def _locked(self, operation: str, exc: BaseException, waited: float) -> StoreLockedError:
+        return StoreLockedError(
+            f"metadata store {self.location!r} is held by another process; could not "
+            f"{operation} within {waited:g} s ({exc}). Steps still complete: their records "
+            "stay in their run snapshots and are written once the database is free. To wait "
+            f"longer, set {lease.LOCK_TIMEOUT_ENV}=<seconds>; or close the other program's "
+            "connection."
+        )
+
+    def _pin(self, operation: str) -> tuple[Any, Any]:
+        """The open ``(connection, reader)``, held until :meth:`_unpin`."""
+        assert self._lease is not None, "subclasses call _open in __init__"
+        try:
+            handle = self._lease.pin()
+        except lease.Busy as busy:
+            raise self._locked(operation, busy.cause, busy.waited) from busy.cause
+        if handle is None:
+            raise StoreError(
+                f"metadata store {self.location!r} is closed; cannot {operation}. "
+                "Open a new tracker (or store) on the database."
+            )
+        return handle  # type: ignore[no-any-return]
+
+    def _unpin(self) -> None:
+        assert self._lease is not None
+        self._lease.unpin()
 
     @contextmanager
     def _using(self, operation: str) -> Iterator[Any]:
         """The connection, locked, with driver errors translated into :class:`StoreError`."""
-        with self._guarded(self._lock, operation):
-            yield self._conn
+        with self._leased(operation, reader=False) as conn:
+            yield conn
 
     @contextmanager
     def _reading(self, operation: str) -> Iterator[Any]:
         """A connection for reads: the reader if the driver has one, else the main one."""
-        if self._reader is None:
-            with self._using(operation) as conn:
-                yield conn
-            return
-        with self._guarded(self._read_lock, operation):
-            yield self._reader
+        with self._leased(operation, reader=True) as conn:
+            yield conn
 
     @contextmanager
-    def _guarded(self, lock: Any, operation: str) -> Iterator[None]:
-        with lock:
-            if self._conn is None:
-                raise StoreError(
-                    f"metadata store {self.location!r} is closed; cannot {operation}. "
-                    "Open a new tracker (or store) on the database."
-                )
-            try:
-                yield
-            except self.driver_errors as exc:
-                raise self._error(operation, exc) from exc
+    def _leased(self, operation: str, *, reader: bool) -> Iterator[Any]:
+        conn, second = self._pin(operation)
+        try:
+            lock = self._lock
+            if reader and second is not None:
+                conn, lock = second, self._read_lock
+            with lock:
+                try:
+                    yield conn
+                except self.driver_errors as exc:
+                    raise self._error(operation, exc) from exc
+        finally:
+            self._unpin()
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN TRANSACTION")
@@ -171,9 +256,6 @@ class DbApiStore:
         except BaseException:
             self._rollback(conn)
             raise
-
-    def _close_connection(self, conn: Any) -> None:
-        conn.close()
 
     def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
         """Insert new rows; drivers with a faster bulk path override this."""
@@ -341,14 +423,13 @@ class DbApiStore:
     def close(self) -> None:
         """Release the connection. Idempotent."""
         with self._lock, self._read_lock:
-            conn, self._conn = self._conn, None
-            reader, self._reader = self._reader, None
-            if conn is None:
+            engine, self._engine = self._engine, None
+            if engine is not None:
+                engine.dispose()
+            if self._lease is None:
                 return
             try:
-                if reader is not None and reader is not conn:
-                    reader.close()
-                self._close_connection(conn)
+                self._lease.close()
             except self.driver_errors as exc:
                 raise self._error("close the database", exc) from exc
 

@@ -1,0 +1,310 @@
+"""Sharing a database file that admits one process at a time.
+
+DuckDB locks its file for as long as a process keeps it open, and opening costs ~20 ms, so
+neither "hold it forever" nor "open it per statement" works for several processes running
+steps against one file. A store therefore *leases* the file: it keeps the connection while
+it is in use and lets go when it falls idle or when another process asks for it. A process
+that finds the file locked bumps the modification time of a small signal file beside the
+database and retries with jittered backoff until its lock timeout; the holder notices the
+signal (one ``stat``) when its current transaction ends and closes the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from consist.core.errors import OptionValueError
+
+log = logging.getLogger("consist")
+
+#: Seconds a process waits for another one's lock before giving up (then a run's records
+#: stay pending in its snapshot and the next flush or tracker writes them).
+DEFAULT_LOCK_TIMEOUT_S = 10.0
+#: Environment variable overriding :data:`DEFAULT_LOCK_TIMEOUT_S`.
+LOCK_TIMEOUT_ENV = "CONSIST_LOCK_TIMEOUT"
+#: A held file is let go after this long without use, even if nobody asked for it (so a
+#: tool that is not Consist, e.g. the DuckDB shell, gets its turn).
+IDLE_RELEASE_S = 1.0
+#: How often an idle holder looks at the signal file.
+IDLE_POLL_S = 0.05
+#: A holder keeps the file at least this long before answering a signal, so two busy
+#: processes do not spend all their time opening and closing it.
+MIN_HOLD_S = 0.05
+#: After giving the file up because it was asked to, a process waits this long before
+#: trying to take it back, so the asker gets its turn.
+HANDOVER_S = 0.02
+_FIRST_BACKOFF_S = 0.005
+_MAX_BACKOFF_S = 0.1
+
+
+def lock_timeout(value: float | None = None) -> float:
+    """The lock timeout: ``value`` if given, else ``$CONSIST_LOCK_TIMEOUT``, else 10 s.
+
+    Raises
+    ------
+    OptionValueError
+        If the value is not a non-negative number of seconds.
+    """
+    source = value if value is not None else os.environ.get(LOCK_TIMEOUT_ENV)
+    if source is None:
+        return DEFAULT_LOCK_TIMEOUT_S
+    try:
+        seconds = float(source)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds >= 0:  # also rejects NaN
+        raise OptionValueError(LOCK_TIMEOUT_ENV, source, ["<seconds, e.g. 10 or 0.5>"])
+    return seconds
+
+
+class WaitSignal:
+    """A file whose modification time waiting processes bump to ask the holder to let go.
+
+    Parameters
+    ----------
+    path : str
+        The signal file, created on first use.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: int | None = self._stamp()
+
+    def _stamp(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+
+    def ask(self) -> None:
+        """Ask whoever holds the database to let it go."""
+        now = time.time_ns()
+        try:
+            with open(self.path, "a"):
+                pass
+            os.utime(self.path, ns=(now, now))
+        except OSError:
+            pass  # a waiter that cannot signal still gets its turn when the holder idles
+
+    def heard(self) -> None:
+        """Forget the requests made so far (called when the database is taken)."""
+        self._seen = self._stamp()
+
+    def asked(self) -> bool:
+        """Whether someone asked since :meth:`heard`."""
+        return self._stamp() != self._seen
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Jittered exponential waits until a deadline.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds from now after which :meth:`wait` answers False.
+    """
+
+    timeout: float
+    deadline: float = field(init=False)
+    delay: float = _FIRST_BACKOFF_S
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
+
+    def wait(self) -> bool:
+        """Sleep before the next attempt; False (without sleeping) once time is up."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return False
+        # Jitter keeps several waiters from retrying in lockstep.
+        time.sleep(min(left, self.delay * random.uniform(0.5, 1.5)))  # noqa: S311
+        self.delay = min(self.delay * 2, _MAX_BACKOFF_S)
+        return True
+
+
+class Busy(Exception):
+    """The database stayed locked by another process for the whole lock timeout.
+
+    Attributes
+    ----------
+    cause : BaseException
+        The driver's last lock-conflict error.
+    waited : float
+        Seconds spent waiting.
+    """
+
+    def __init__(self, cause: BaseException, waited: float) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.waited = waited
+
+
+class Lease:
+    """A connection held only while in use, for databases one process may open at a time.
+
+    ``pin()`` returns the open handle (opening it if needed) and must be paired with
+    ``unpin()``. When the last pin goes, the lease lets the handle go if another process
+    asked for it (after :data:`MIN_HOLD_S`) or once it has been idle for
+    :data:`IDLE_RELEASE_S`. Without a signal the handle is kept until :meth:`close` (for
+    databases that several processes can open at once).
+
+    Parameters
+    ----------
+    open_handle
+        Opens the database; raises a driver error for which ``is_busy`` is true when
+        another process holds it.
+    close_handle
+        Closes what ``open_handle`` returned.
+    is_busy
+        Whether an exception from ``open_handle`` is a lock conflict worth retrying.
+    timeout
+        Seconds to keep retrying a locked database.
+    signal
+        The file through which waiting processes ask the holder to let go, or None to
+        hold the handle for the lease's lifetime.
+    """
+
+    def __init__(
+        self,
+        open_handle: Callable[[], Any],
+        close_handle: Callable[[Any], None],
+        *,
+        is_busy: Callable[[BaseException], bool],
+        timeout: float,
+        signal: WaitSignal | None,
+    ) -> None:
+        self._open = open_handle
+        self._close = close_handle
+        self._is_busy = is_busy
+        self.timeout = timeout
+        self._signal = signal
+        self._state = threading.Lock()
+        self.handle: Any = None
+        self._pins = 0
+        self._closed = False
+        self._held_since = 0.0
+        self._last_used = 0.0
+        self._yielded_at = -math.inf
+        self._unavailable = False
+        self._timer: threading.Timer | None = None
+
+    def start(self) -> None:
+        """Open the database now; a locked one is left to be opened on first use."""
+        with self._state, suppress(Busy):
+            self._take()
+
+    def pin(self) -> Any:
+        """The open handle, kept open until the matching :meth:`unpin`; None once closed.
+
+        Raises
+        ------
+        Busy
+            If another process kept the database locked for the whole timeout.
+        """
+        with self._state:
+            if self._closed:
+                return None
+            if self.handle is None:
+                self._take()
+            self._pins += 1
+            return self.handle
+
+    def unpin(self) -> None:
+        """End one use of the handle; the last one may let it go (see the class)."""
+        with self._state:
+            self._pins -= 1
+            if self._pins or self._signal is None or self.handle is None:
+                return
+            self._last_used = time.monotonic()
+            if self._asked():
+                self._let_go(yielded=True)
+            else:
+                self._watch()
+
+    def close(self) -> None:
+        """Close the handle for good. Idempotent."""
+        with self._state:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            handle, self.handle = self.handle, None
+            if handle is not None:
+                self._close(handle)
+
+    # -- under self._state -----------------------------------------------------------------
+
+    def _take(self) -> None:
+        if self._unavailable:
+            # Timed out before: one attempt (~10 ms), so a step does not wait a whole
+            # timeout again for every lookup while another process keeps the file.
+            backoff = Backoff(0.0)
+        else:
+            since_yield = time.monotonic() - self._yielded_at
+            if since_yield < HANDOVER_S:
+                time.sleep(HANDOVER_S - since_yield)
+            backoff = Backoff(self.timeout)
+        while True:
+            try:
+                handle = self._open()
+                break
+            except Exception as exc:
+                if not self._is_busy(exc):
+                    raise
+                conflict = exc
+            if self._signal is not None:
+                self._signal.ask()
+            if not backoff.wait():
+                self._unavailable = True
+                raise Busy(conflict, backoff.timeout)
+        self._unavailable = False
+        self.handle = handle
+        self._held_since = time.monotonic()
+        if self._signal is not None:
+            self._signal.heard()
+
+    def _asked(self) -> bool:
+        return (
+            self._signal is not None
+            and time.monotonic() - self._held_since >= MIN_HOLD_S
+            and self._signal.asked()
+        )
+
+    def _let_go(self, *, yielded: bool) -> None:
+        handle, self.handle = self.handle, None
+        if yielded:
+            self._yielded_at = time.monotonic()
+        try:
+            self._close(handle)
+        except Exception:  # the data was committed; a failed close only loses the handle
+            log.warning("consist: closing an idle database connection failed", exc_info=True)
+
+    def _watch(self) -> None:
+        if self._timer is None and not self._closed:
+            self._timer = threading.Timer(IDLE_POLL_S, self._idle_check)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _idle_check(self) -> None:
+        with self._state:
+            self._timer = None
+            if self.handle is None or self._closed:
+                return
+            if self._pins == 0:
+                if self._asked():
+                    self._let_go(yielded=True)
+                    return
+                if time.monotonic() - self._last_used >= IDLE_RELEASE_S:
+                    self._let_go(yielded=False)
+                    return
+            self._watch()
