@@ -33,7 +33,7 @@ def step(raw: Path, config):
 
 
 db, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-with Tracker(run_dir="runs", db_path=db, project_root=".") as tracker:
+with Tracker(run_dir=".", db_path=db, project_root=".") as tracker:
     for i in range(count):
         tracker.run(step, inputs={"raw": Path("raw.txt")}, config={"w": worker, "i": i})
 """

@@ -116,7 +116,7 @@ class DbApiStore:
             self._close_handle,
             is_busy=self._is_busy,
             timeout=self.lock_timeout,
-            signal=lease.WaitSignal(f"{path}.consist-wait") if shared else None,
+            gate=lease.Gate(f"{path}.consist-lock") if shared else None,
         )
         if shared:
             self._lease.start()
@@ -180,10 +180,10 @@ class DbApiStore:
             return self._locked(operation, exc, self.lock_timeout)
         return StoreError(f"metadata store {self.location!r}: could not {operation}: {exc}")
 
-    def _locked(self, operation: str, exc: BaseException, waited: float) -> StoreLockedError:
+    def _locked(self, operation: str, detail: object, waited: float) -> StoreLockedError:
         return StoreLockedError(
             f"metadata store {self.location!r} is held by another process; could not "
-            f"{operation} within {waited:g} s ({exc}). Steps still complete: their records "
+            f"{operation} within {waited:g} s ({detail}). Steps still complete: their records "
             "stay in their run snapshots and are written once the database is free. To wait "
             f"longer, set {lease.LOCK_TIMEOUT_ENV}=<seconds>; or close the other program's "
             "connection."
@@ -195,7 +195,7 @@ class DbApiStore:
         try:
             handle = self._lease.pin()
         except lease.Busy as busy:
-            raise self._locked(operation, busy.cause, busy.waited) from busy.cause
+            raise self._locked(operation, busy.detail, busy.waited) from None
         if handle is None:
             raise StoreError(
                 f"metadata store {self.location!r} is closed; cannot {operation}. "

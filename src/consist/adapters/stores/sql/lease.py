@@ -3,10 +3,16 @@
 DuckDB locks its file for as long as a process keeps it open, and opening costs ~20 ms, so
 neither "hold it forever" nor "open it per statement" works for several processes running
 steps against one file. A store therefore *leases* the file: it keeps the connection while
-it is in use and lets go when it falls idle or when another process asks for it. A process
-that finds the file locked bumps the modification time of a small signal file beside the
-database and retries with jittered backoff until its lock timeout; the holder notices the
-signal (one ``stat``) when its current transaction ends and closes the file.
+it is in use and lets go when it falls idle or when another process asks for it.
+
+Processes queue at a :class:`Gate` beside the database (``<db>.consist-lock``): an advisory
+``flock`` taken before the database is opened and given up after it is closed. Trying the
+gate costs microseconds where a refused DuckDB open costs ~10 ms, so waiters can try every
+couple of milliseconds and take over the moment the holder lets go. Waiters also bump the
+gate file's modification time; the holder notices (one ``stat``) when its current
+transaction ends and lets go. A program that is not Consist (the DuckDB shell) never sees
+the gate: the store then retries the open itself with jittered backoff, and lets go of an
+idle file after :data:`IDLE_RELEASE_S` so such programs get their turn too.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ from typing import Any
 
 from consist.core.errors import OptionValueError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the database's own lock still guards it
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("consist")
 
 #: Seconds a process waits for another one's lock before giving up (then a run's records
@@ -31,17 +42,20 @@ log = logging.getLogger("consist")
 DEFAULT_LOCK_TIMEOUT_S = 10.0
 #: Environment variable overriding :data:`DEFAULT_LOCK_TIMEOUT_S`.
 LOCK_TIMEOUT_ENV = "CONSIST_LOCK_TIMEOUT"
-#: A held file is let go after this long without use, even if nobody asked for it (so a
-#: tool that is not Consist, e.g. the DuckDB shell, gets its turn).
+#: A held file is let go after this long without use, even if nobody asked for it.
 IDLE_RELEASE_S = 1.0
-#: How often an idle holder looks at the signal file.
+#: How often an idle holder looks for requests to let go.
 IDLE_POLL_S = 0.05
-#: A holder keeps the file at least this long before answering a signal, so two busy
-#: processes do not spend all their time opening and closing it.
-MIN_HOLD_S = 0.05
+#: A holder keeps the file at least this long before answering a request. A handover costs
+#: 25-100 ms (close, then open elsewhere); with 0.1 s turns four busy processes spent about
+#: half their time handing over (4 x 50 steps: 4.8 s; with 0.5 s turns: 3.3 s).
+MIN_HOLD_S = 0.5
 #: After giving the file up because it was asked to, a process waits this long before
-#: trying to take it back, so the asker gets its turn.
-HANDOVER_S = 0.02
+#: trying to take it back, so a waiter (trying every GATE_POLL_S) gets its turn.
+HANDOVER_S = 0.01
+#: How often a waiter tries the gate, and how often it repeats its request to let go.
+GATE_POLL_S = 0.002
+ASK_EVERY_S = 0.02
 _FIRST_BACKOFF_S = 0.005
 _MAX_BACKOFF_S = 0.1
 
@@ -66,34 +80,62 @@ def lock_timeout(value: float | None = None) -> float:
     return seconds
 
 
-class WaitSignal:
-    """A file whose modification time waiting processes bump to ask the holder to let go.
+class Gate:
+    """The lock file processes queue at before opening the database.
 
     Parameters
     ----------
     path : str
-        The signal file, created on first use.
+        The gate file, created on first use.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._seen: int | None = self._stamp()
+        self._fd: int | None = None
+        self._seen: int | None = None
+
+    def try_enter(self) -> bool:
+        """Take the gate if nobody holds it; never blocks."""
+        if fcntl is None:
+            return True
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError:  # no flock here (or no file): the database's own lock still guards
+            return True
+        return True
+
+    def leave(self) -> None:
+        """Let the next process through."""
+        if fcntl is not None and self._fd is not None:
+            with suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Leave and close the gate file."""
+        self.leave()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def ask(self) -> None:
+        """Ask whoever holds the database to let it go (bumps the file's mtime)."""
+        now = time.time_ns()
+        try:
+            if not os.path.exists(self.path):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o666))
+            os.utime(self.path, ns=(now, now))
+        except OSError:
+            pass  # a waiter that cannot ask still gets its turn when the holder idles
 
     def _stamp(self) -> int | None:
         try:
             return os.stat(self.path).st_mtime_ns
         except OSError:
             return None
-
-    def ask(self) -> None:
-        """Ask whoever holds the database to let it go."""
-        now = time.time_ns()
-        try:
-            with open(self.path, "a"):
-                pass
-            os.utime(self.path, ns=(now, now))
-        except OSError:
-            pass  # a waiter that cannot signal still gets its turn when the holder idles
 
     def heard(self) -> None:
         """Forget the requests made so far (called when the database is taken)."""
@@ -137,15 +179,15 @@ class Busy(Exception):
 
     Attributes
     ----------
-    cause : BaseException
-        The driver's last lock-conflict error.
+    detail : str
+        Who held it, as far as known (the driver's message).
     waited : float
         Seconds spent waiting.
     """
 
-    def __init__(self, cause: BaseException, waited: float) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+    def __init__(self, detail: str, waited: float) -> None:
+        super().__init__(detail)
+        self.detail = detail
         self.waited = waited
 
 
@@ -155,7 +197,7 @@ class Lease:
     ``pin()`` returns the open handle (opening it if needed) and must be paired with
     ``unpin()``. When the last pin goes, the lease lets the handle go if another process
     asked for it (after :data:`MIN_HOLD_S`) or once it has been idle for
-    :data:`IDLE_RELEASE_S`. Without a signal the handle is kept until :meth:`close` (for
+    :data:`IDLE_RELEASE_S`. Without a gate the handle is kept until :meth:`close` (for
     databases that several processes can open at once).
 
     Parameters
@@ -168,10 +210,10 @@ class Lease:
     is_busy
         Whether an exception from ``open_handle`` is a lock conflict worth retrying.
     timeout
-        Seconds to keep retrying a locked database.
-    signal
-        The file through which waiting processes ask the holder to let go, or None to
-        hold the handle for the lease's lifetime.
+        Seconds to wait for a locked database.
+    gate
+        Where processes queue for the database, or None to hold the handle for the
+        lease's lifetime.
     """
 
     def __init__(
@@ -181,13 +223,13 @@ class Lease:
         *,
         is_busy: Callable[[BaseException], bool],
         timeout: float,
-        signal: WaitSignal | None,
+        gate: Gate | None,
     ) -> None:
         self._open = open_handle
         self._close = close_handle
         self._is_busy = is_busy
         self.timeout = timeout
-        self._signal = signal
+        self._gate = gate
         self._state = threading.Lock()
         self.handle: Any = None
         self._pins = 0
@@ -223,7 +265,7 @@ class Lease:
         """End one use of the handle; the last one may let it go (see the class)."""
         with self._state:
             self._pins -= 1
-            if self._pins or self._signal is None or self.handle is None:
+            if self._pins or self._gate is None or self.handle is None:
                 return
             self._last_used = time.monotonic()
             if self._asked():
@@ -239,45 +281,67 @@ class Lease:
                 self._timer.cancel()
                 self._timer = None
             handle, self.handle = self.handle, None
-            if handle is not None:
-                self._close(handle)
+            try:
+                if handle is not None:
+                    self._close(handle)
+            finally:
+                if self._gate is not None:
+                    self._gate.close()
 
     # -- under self._state -----------------------------------------------------------------
 
     def _take(self) -> None:
-        if self._unavailable:
-            # Timed out before: one attempt (~10 ms), so a step does not wait a whole
-            # timeout again for every lookup while another process keeps the file.
-            backoff = Backoff(0.0)
-        else:
-            since_yield = time.monotonic() - self._yielded_at
-            if since_yield < HANDOVER_S:
-                time.sleep(HANDOVER_S - since_yield)
-            backoff = Backoff(self.timeout)
+        # After a timeout, one attempt only: a step should not wait a whole timeout again
+        # for every lookup while another process keeps the file.
+        timeout = 0.0 if self._unavailable else self.timeout
+        deadline = time.monotonic() + timeout
+        since_yield = time.monotonic() - self._yielded_at
+        if since_yield < HANDOVER_S:
+            time.sleep(HANDOVER_S - since_yield)
+        if self._gate is not None:
+            self._enter_gate(self._gate, deadline, timeout)
+        try:
+            self.handle = self._open_when_free(deadline, timeout)
+        except BaseException:
+            if self._gate is not None:
+                self._gate.leave()
+            raise
+        self._unavailable = False
+        self._held_since = time.monotonic()
+        if self._gate is not None:
+            self._gate.heard()
+
+    def _enter_gate(self, gate: Gate, deadline: float, timeout: float) -> None:
+        asked_at = -math.inf
+        while not gate.try_enter():
+            now = time.monotonic()
+            if now >= deadline:
+                self._unavailable = True
+                raise Busy(f"another Consist process holds it (see {gate.path})", timeout)
+            if now - asked_at >= ASK_EVERY_S:
+                gate.ask()
+                asked_at = now
+            time.sleep(GATE_POLL_S)
+
+    def _open_when_free(self, deadline: float, timeout: float) -> Any:
+        # Past the gate only a program that is not Consist can hold the file.
+        backoff = Backoff(max(0.0, deadline - time.monotonic()))
         while True:
             try:
-                handle = self._open()
-                break
+                return self._open()
             except Exception as exc:
                 if not self._is_busy(exc):
                     raise
                 conflict = exc
-            if self._signal is not None:
-                self._signal.ask()
             if not backoff.wait():
                 self._unavailable = True
-                raise Busy(conflict, backoff.timeout)
-        self._unavailable = False
-        self.handle = handle
-        self._held_since = time.monotonic()
-        if self._signal is not None:
-            self._signal.heard()
+                raise Busy(str(conflict), timeout)
 
     def _asked(self) -> bool:
         return (
-            self._signal is not None
+            self._gate is not None
             and time.monotonic() - self._held_since >= MIN_HOLD_S
-            and self._signal.asked()
+            and self._gate.asked()
         )
 
     def _let_go(self, *, yielded: bool) -> None:
@@ -288,6 +352,9 @@ class Lease:
             self._close(handle)
         except Exception:  # the data was committed; a failed close only loses the handle
             log.warning("consist: closing an idle database connection failed", exc_info=True)
+        finally:
+            if self._gate is not None:
+                self._gate.leave()
 
     def _watch(self) -> None:
         if self._timer is None and not self._closed:
