@@ -7,9 +7,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
+
 from consist.api.processes import is_alive, start_token
 from consist.core.model import Run, RunStatus
-from consist.core.recovery import PROCESS_STARTED, orphaned
+from consist.core.recovery import PROCESS_STARTED, orphaned, supersedes
 
 
 def run(run_id: str, *, host: str = "h1", pid: int | None = 10, token: str | None = "t",
@@ -40,3 +42,25 @@ def test_process_checks_tell_a_finished_process_from_a_live_one() -> None:
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert not is_alive(int(done.stdout), None)
+
+
+S = RunStatus
+
+
+@pytest.mark.parametrize(
+    ("pending", "stored", "imported"),
+    [
+        (S.RUNNING, None, True),  # unknown to the database
+        (S.COMPLETED, S.RUNNING, True),  # the pending end of a run
+        (S.FAILED, S.RUNNING, True),
+        (S.RUNNING, S.RUNNING, True),
+        (S.CRASHED, S.COMPLETED, True),  # a finished state: the snapshot is the truth
+        (S.RUNNING, S.COMPLETED, False),  # never set a finished run back
+        (S.RUNNING, S.CRASHED, False),
+    ],
+)
+def test_a_pending_snapshot_supersedes_unless_it_sets_a_finished_run_back(
+    pending: RunStatus, stored: RunStatus | None, imported: bool
+) -> None:
+    in_db = None if stored is None else run("r", status=stored)
+    assert supersedes(run("r", status=pending), in_db) is imported

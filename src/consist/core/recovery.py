@@ -45,8 +45,5 @@ def supersedes(snapshot: Run, stored: Run | None) -> bool:
     finished is never set back to ``running`` (its owner wrote the end itself while the
     pending copy waited).
     """
-    return (
-        stored is None
-        or stored.status is RunStatus.RUNNING
-        or snapshot.status is not (RunStatus.RUNNING)
-    )
+    running = RunStatus.RUNNING
+    return stored is None or stored.status is running or snapshot.status is not running

@@ -1,0 +1,74 @@
+"""Snapshots left in ``.consist/pending/`` are imported by the next tracker that opens the
+database, never setting a finished run back, and never stopping a tracker from opening."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from consist import RunStatus
+
+
+def _pending_dir(workdir: Path) -> Path:
+    return workdir / "runs" / ".consist" / "pending"
+
+
+def _snapshot(workdir: Path, run_id: str) -> Path:
+    return workdir / "runs" / ".consist" / "runs" / f"{run_id}.json"
+
+
+def test_a_pending_run_missing_from_the_database_is_imported(make_tracker, workdir: Path) -> None:
+    first = make_tracker()
+    first.begin_run("lost", model="m")
+    first.end_run()
+    first.close()
+    snapshot = _snapshot(workdir, "lost")
+    # As if the database had been out of reach: a fresh database, a pending copy.
+    second = make_tracker(db_path=workdir / "other" / Path(first.db_path).name)
+    assert second.find_runs(model="m") == []
+    second.close()
+    _pending_dir(workdir).mkdir(parents=True)
+    shutil.copy(snapshot, _pending_dir(workdir) / "lost.json")
+
+    third = make_tracker(db_path=second.db_path)
+    assert third.get_run("lost").status is RunStatus.COMPLETED
+    assert not list(_pending_dir(workdir).iterdir())
+
+
+def test_a_stale_pending_copy_never_sets_a_finished_run_back(make_tracker, workdir: Path) -> None:
+    tracker = make_tracker()
+    tracker.begin_run("done", model="m")
+    _pending_dir(workdir).mkdir(parents=True)
+    stale = _pending_dir(workdir) / "done.json"
+    shutil.copy(_snapshot(workdir, "done"), stale)  # the "running" state
+    tracker.end_run()
+    tracker.close()
+    _snapshot(workdir, "done").unlink()  # only the stale copy is left to import
+
+    reopened = make_tracker()
+    assert reopened.get_run("done").status is RunStatus.COMPLETED
+    assert not stale.exists()
+
+
+def test_an_unreadable_pending_copy_is_left_alone_with_a_warning(
+    make_tracker, workdir: Path, caplog
+) -> None:
+    _pending_dir(workdir).mkdir(parents=True)
+    broken = _pending_dir(workdir) / "broken.json"
+    broken.write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="consist"):
+        tracker = make_tracker()
+    assert "broken.json" in caplog.text and broken.exists()
+    assert tracker.find_runs() == []
+
+
+def test_rebuilding_clears_pending_copies(make_tracker, workdir: Path) -> None:
+    tracker = make_tracker()
+    tracker.begin_run("r", model="m")
+    tracker.end_run()
+    tracker.flush()
+    _pending_dir(workdir).mkdir(parents=True)
+    shutil.copy(_snapshot(workdir, "r"), _pending_dir(workdir) / "r.json")
+    assert tracker.rebuild_from_snapshots() == 1
+    assert not list(_pending_dir(workdir).iterdir())
