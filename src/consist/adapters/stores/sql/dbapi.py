@@ -108,7 +108,7 @@ class DbApiStore:
         """Open ``path`` (creating its folder) and bring its schema up to date.
 
         A database another process holds past the lock timeout is opened on first use
-        instead (:attr:`exclusive_file` stores only); any other failure raises.
+        instead; any other failure raises (and releases what was opened).
         """
         shared = self.exclusive_file and path != MEMORY
         self._lease = lease.Lease(
@@ -118,14 +118,11 @@ class DbApiStore:
             timeout=self.lock_timeout,
             gate=lease.Gate(f"{path}.consist-lock") if shared else None,
         )
-        if shared:
-            self._lease.start()
-            return
         try:
             self._lease.start()
-        finally:
-            if self._lease.handle is None:  # refused; nothing to keep open
-                self._lease.close()
+        except BaseException:
+            self._lease.close()
+            raise
 
     def _connect(self, path: str, dialect: str, connect: Callable[[str], Any]) -> Any:
         """``(connection, reader or None)`` of ``path``, its schema checked on first use.
