@@ -165,6 +165,13 @@ def test_four_processes_share_one_database(sweep: Path, db_file: Path, make_trac
     _check_sweep(make_tracker, sweep, workers, per_worker)
 
 
+def test_processes_opening_a_new_database_at_once_all_succeed(sweep: Path, db_file: Path) -> None:
+    opener = "import sys; from consist import Tracker; Tracker('runs', sys.argv[1]).close()"
+    children = [_start(sweep, "-c", opener, db_file) for _ in range(6)]
+    for child in children:
+        _finish(child)  # nobody saw a half-created schema
+
+
 def test_steps_complete_while_another_process_holds_the_database(
     sweep: Path, db_file: Path, holder: subprocess.Popen[str], make_tracker
 ) -> None:

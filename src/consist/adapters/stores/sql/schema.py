@@ -41,6 +41,9 @@ _WRITE_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 _VERSION_KEY = "schema_version"
+# SQLite's plain BEGIN takes no lock until the first write, so two processes could both
+# read "no schema" and both create it; IMMEDIATE makes the second wait for the first.
+_BEGIN_WRITE = {"sqlite": "BEGIN IMMEDIATE"}
 
 # Whether consist_meta exists, asked of each dialect's catalog.
 _HAS_META_TABLE: dict[str, str] = {
@@ -72,14 +75,15 @@ def ddl_statements(dialect_name: str) -> list[str]:
 
 
 def read_version(conn: Any, dialect_name: str) -> int | None:
-    """The schema version recorded in the database, or None for a database without one."""
-    try:
-        row = conn.execute(_READ_VERSION, [_VERSION_KEY]).fetchone()
-    except Exception:
-        # Expected on a new database (no consist_meta yet); anything else is re-raised.
-        if conn.execute(_HAS_META_TABLE[dialect_name]).fetchone()[0]:
-            raise
+    """The schema version recorded in the database, or None for a database without one.
+
+    Asks the catalog first rather than reading and catching "no such table": another
+    process may create the table between a failed read and the check, and inside a
+    transaction a failed statement would abort it on DuckDB.
+    """
+    if not conn.execute(_HAS_META_TABLE[dialect_name]).fetchone()[0]:
         return None
+    row = conn.execute(_READ_VERSION, [_VERSION_KEY]).fetchone()
     return None if row is None else int(row[0])
 
 
@@ -100,7 +104,23 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
     SchemaVersionError
         If the database was written by a newer Consist.
     """
-    version = read_version(conn, dialect_name)
+    if read_version(conn, dialect_name) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    # Take the write lock, then look again: several processes may open a new database at
+    # once, and only the first should create (or migrate) it.
+    conn.execute(_BEGIN_WRITE.get(dialect_name, "BEGIN TRANSACTION"))
+    try:
+        version = _upgrade(conn, dialect_name, read_version(conn, dialect_name), location)
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(Exception):  # the original failure is the one worth reporting
+            conn.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _upgrade(conn: Any, dialect_name: str, version: int | None, location: str) -> int:
+    """Bring a database at ``version`` to :data:`SCHEMA_VERSION`, inside a transaction."""
     if version == SCHEMA_VERSION:
         return version
     where = f"database {location!r}" if location else "the database"
@@ -120,16 +140,9 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
                 f"version {missing[0]}; open it with the consist release that wrote it."
             )
         steps = [s for v in range(version + 1, SCHEMA_VERSION + 1) for s in MIGRATIONS[v]]
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for statement in steps:
-            conn.execute(statement)
-        conn.execute(_WRITE_VERSION, [_VERSION_KEY, str(SCHEMA_VERSION)])
-        conn.execute("COMMIT")
-    except BaseException:
-        with suppress(Exception):  # the original failure is the one worth reporting
-            conn.execute("ROLLBACK")
-        raise
+    for statement in steps:
+        conn.execute(statement)
+    conn.execute(_WRITE_VERSION, [_VERSION_KEY, str(SCHEMA_VERSION)])
     return SCHEMA_VERSION
 
 
