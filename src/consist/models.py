@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -20,6 +20,8 @@ from consist.adapters.stores.sql.tables import (
     RunArtifactLink,
     RunConfigKV,
 )
+from consist.core.checks import check_text
+from consist.core.errors import ArgumentError, ArgumentTypeError, OptionValueError
 
 __all__ = ["Artifact", "ConfigFacet", "Run", "RunArtifactLink", "RunConfigKV", "pivot_facets"]
 
@@ -28,10 +30,21 @@ VALUE_COLUMNS = ("value_num", "value_str", "value_bool", "value_json")
 
 def _value_column(name: str, key: str) -> Any:
     if name not in VALUE_COLUMNS:
-        raise ValueError(
-            f"value column {name!r} for facet key {key!r} is not one of {', '.join(VALUE_COLUMNS)}."
+        raise OptionValueError(
+            "value column", name, VALUE_COLUMNS, f"(asked for facet key {key!r})"
         )
     return getattr(RunConfigKV, name)
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """A list of strings (a bare string would be split into letters)."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ArgumentTypeError(f"{what}={value!r:.80} must be a list of strings.")
+    names = list(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"{what} holds {name!r:.80}; give strings.")
+    return names
 
 
 def pivot_facets(
@@ -62,11 +75,17 @@ def pivot_facets(
     run_id_label
         Name of the run id column.
     """
+    check_text(namespace, "namespace")
+    keys = [check_text(key, "a facet key in keys") or "" for key in _names(keys, "keys")]
+    check_text(label_prefix, "label_prefix")
+    check_text(run_id_label, "run_id_label")
     value_columns = dict(value_columns or {})
     label_map = dict(label_map or {})
     unknown = sorted(set(value_columns) - set(keys))
     if unknown:
-        raise ValueError(f"value_columns names keys {unknown} that are not in keys={list(keys)}.")
+        raise ArgumentError(
+            f"value_columns names keys {unknown} that are not in keys={list(keys)}."
+        )
     columns = [RunConfigKV.run_id.label(run_id_label)]
     for key in keys:
         value = _value_column(value_columns.get(key, value_column), key)

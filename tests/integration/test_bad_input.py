@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pandas as pd
@@ -107,3 +108,245 @@ def test_load_rejects_non_artifacts_and_bad_fallback(tracker) -> None:
         consist.load("raw.csv")
     with pytest.raises(ValueError, match="'inputs-only', 'always', 'never'"):
         consist.load(None, db_fallback="sometimes")
+
+
+# -- regressions found by the fuzzed catalogue (test_bad_input_fuzz.py) --------------------
+
+
+def _record(tracker) -> tuple:
+    runs = sorted((r.id, r.status.value) for r in tracker.find_runs())
+    return runs, sorted(a.id for a in tracker.find_artifacts())
+
+
+def noop() -> None:
+    """A step that does nothing."""
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"config": {"a": "x\ud800"}}, 'config["a"]'),
+        ({"config": {"\ud800": 1}}, "config"),
+        ({"facet": {"k": "\ud800"}}, "facet['k']"),
+        ({"tags": ["\ud800"]}, "tags"),
+        ({"description": "\ud800"}, "description"),
+        ({"model": "m\ud800"}, "model name"),
+        ({"year": 2**40}, "year=1099511627776"),
+        ({"year": 1.5}, "year=1.5"),
+        ({"year": "2030"}, "year='2030'"),
+        ({"iteration": 2**70}, "iteration="),
+        ({"run_id": "r" * 201}, "too long"),
+        ({"model": "é" * 101}, "too long"),
+    ],
+)
+def test_unstorable_values_are_refused_before_recording(tracker, workdir, options, named) -> None:
+    # These used to reach the database write: a raw OverflowError / UnicodeEncodeError /
+    # OSError, or a background flush failing forever after (every later run lost).
+    with pytest.raises(consist.ConsistError) as info:
+        tracker.run(noop, **options)
+    assert named in str(info.value)
+    _nothing_recorded(tracker, workdir)
+    assert not tracker.run(noop).cache_hit  # the tracker still records
+
+
+def test_cache_epoch_beyond_the_integer_columns_is_refused(make_tracker, workdir) -> None:
+    tracker = make_tracker(cache_epoch=2**31)
+    with pytest.raises(consist.ArgumentError, match="cache_epoch=2147483648"):
+        tracker.run(noop)
+    _nothing_recorded(tracker, workdir)
+
+
+def test_config_with_tuple_keys_is_recorded(tracker) -> None:
+    # Canonical trees may key by tuples; the snapshot encoder refused them mid-run.
+    result = tracker.run(noop, config={(1, 2): "x", frozenset({3}): 1, None: 2})
+    assert tracker.get_run(result.run.id).status.value == "completed"
+    assert tracker.run(noop, config={(1, 2): "x", frozenset({3}): 1, None: 2}).cache_hit
+
+
+def test_meta_that_cannot_be_recorded_is_refused(tracker, raw_csv) -> None:
+    with tracker.trace("meta") as t:
+        run_id = t.current_run.id
+        with pytest.raises(consist.ArgumentTypeError, match=r'meta\["x"\]'):
+            t.log_meta(x={(1, 2): 3})
+        with pytest.raises(consist.ArgumentTypeError, match="meta"):
+            t.log_artifact(raw_csv, key="raw", unit={(1,): "m"})
+        with pytest.raises(consist.ArgumentError, match="cache_hit"):
+            t.log_meta(cache_hit="yes")
+        cyclic: dict = {}
+        cyclic["self"] = cyclic
+        with pytest.raises(consist.ArgumentTypeError, match="contains itself"):
+            t.log_meta(loop=cyclic)
+    run = tracker.get_run(run_id)
+    assert run.status.value == "completed" and "x" not in run.meta and not run.cache_hit
+
+
+def test_log_artifacts_is_all_or_nothing(tracker, raw_csv, workdir) -> None:
+    with tracker.trace("batch") as t:
+        run_id = t.current_run.id
+        with pytest.raises(consist.OutputMissingError, match="nope"):
+            t.log_artifacts([raw_csv, workdir / "nope.csv"])
+        with pytest.raises(consist.ArgumentTypeError, match="paths holds 5"):
+            t.log_artifacts([raw_csv, 5])
+        with pytest.raises(consist.InputNotFoundError, match="nope"):
+            t.log_input(workdir / "nope.csv")
+    assert tracker.get_artifacts_for_run(run_id).outputs == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "named"),
+    [
+        ({"driver": "../../../../escaped/x"}, consist.OptionValueError, "driver="),
+        ({"driver": "xlsx"}, consist.OptionValueError, "'xlsx'"),
+        ({"path": "x.txt"}, consist.OptionValueError, "'txt'"),
+        ({"direction": "sideways"}, consist.OptionValueError, "'sideways'"),
+        ({"path": "."}, consist.ArgumentError, "directory"),
+        ({"path": 5}, consist.ArgumentTypeError, "5"),
+    ],
+)
+def test_log_dataframe_refuses_before_writing(tracker, workdir, kwargs, error, named) -> None:
+    # A bad direction used to be noticed after the file was written (an orphan file); a
+    # driver with separators created folders wherever it pointed before being refused.
+    with tracker.trace("frames") as t:
+        run_dir = t.run_artifact_dir()
+        with pytest.raises(error, match=named):
+            t.log_dataframe(pd.DataFrame({"a": [1]}), key="x", **kwargs)
+        assert list(run_dir.iterdir()) == []
+    assert not (workdir / "escaped").exists()
+    assert not list(workdir.parent.glob("escaped"))
+
+
+def test_context_and_input_cannot_share_a_parameter(tracker, raw_csv, workdir) -> None:
+    # The step used to receive the RunContext where it expected the input, and fail.
+    with pytest.raises(consist.BindingError, match="inject_context='raw'"):
+        tracker.run(step, inputs={"raw": raw_csv}, inject_context="raw")
+    _nothing_recorded(tracker, workdir)
+
+
+def test_read_only_tracker_cannot_open_a_scenario(make_tracker, workdir) -> None:
+    make_tracker().flush()
+    reader = make_tracker(read_only=True)
+    with (
+        pytest.raises(consist.ReadOnlyError, match="read_only"),
+        consist.scenario("baseline", tracker=reader),
+    ):
+        pass
+    assert reader.find_runs() == []
+
+
+def test_taken_run_ids_are_never_overwritten(tracker) -> None:
+    with consist.scenario("a", tracker=tracker, run_id="header"):
+        pass
+    with (
+        pytest.raises(consist.RunIdConflictError, match="'header'"),
+        consist.scenario("b", tracker=tracker, run_id="header"),
+    ):
+        pass
+    with tracker.start_run("r1", config={"k": 1}):
+        pass
+    with (
+        pytest.raises(consist.RunIdConflictError, match="'r1'"),
+        tracker.start_run("r1", config={"k": 2}, cache_mode="overwrite"),
+    ):
+        pass
+    assert {r.id: r.model_name for r in tracker.find_runs()} == {"header": "scenario", "r1": "r1"}
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda t: t.run(noop, inputs=5), consist.ArgumentTypeError),
+        (lambda t: t.run(noop, hash_inputs=[5]), consist.ArgumentTypeError),
+        (lambda t: t.run(noop, depends_on=["nope://x.csv"]), consist.MountNotFoundError),
+        (lambda t: t.run(noop, inputs={"raw": "raw\x00.csv"}), consist.ArgumentError),
+        (lambda t: t.run(noop, facet=5), consist.ArgumentTypeError),
+        (lambda t: t.run(noop, facet_from=5), consist.ArgumentTypeError),
+        (lambda t: t.run(noop, facet_from=["nope"]), consist.KeyNotFoundError),
+        (lambda t: t.run(noop, cache_hydration="outputs-requested"), consist.ArgumentError),
+        (lambda t: t.run(noop, inject_context="x y"), consist.OptionValueError),
+        (lambda t: t.run(noop, capture_dir=5), consist.ArgumentTypeError),
+        (lambda t: t.run(noop, tags=["\ud800"]), consist.ArgumentError),
+        (lambda t: consist.scenario("s", tracker=t, colour="blue"), consist.ArgumentTypeError),
+        (lambda t: consist.scenario("s", tracker=t, tags=5), consist.ArgumentTypeError),
+        (lambda t: t.begin_run("r", colour="blue"), consist.ArgumentTypeError),
+    ],
+)
+def test_wrong_kinds_of_run_arguments(tracker, workdir, call, error) -> None:
+    with pytest.raises(error) as info:
+        call(tracker)
+    assert str(info.value)
+    _nothing_recorded(tracker, workdir)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda t: t.find_runs(status="done"), consist.OptionValueError),
+        (lambda t: t.find_runs(index_by="nope"), consist.OptionValueError),
+        (lambda t: t.find_runs(tags=5), consist.ArgumentTypeError),
+        (lambda t: t.find_runs(facet=5), consist.ArgumentTypeError),
+        (lambda t: t.find_runs(year=2**70), consist.ArgumentError),
+        (lambda t: t.find_runs(limit=-1), consist.ArgumentError),
+        (lambda t: t.get_run("\ud800"), consist.ArgumentError),
+        (lambda t: t.get_artifact(5), consist.ArgumentTypeError),
+        (lambda t: t.end_run(), consist.NoActiveRunError),
+        (lambda t: consist.find_runs(), consist.ArgumentError),
+        (lambda t: consist.run_query(5, tracker=t), consist.ArgumentTypeError),
+        (lambda t: consist.run_query("select 1"), consist.ArgumentError),
+        (lambda t: consist.pivot_facets(namespace="m", keys="alpha"), consist.ArgumentTypeError),
+        (
+            lambda t: consist.pivot_facets(namespace="m", keys=["a"], value_column="x"),
+            consist.OptionValueError,
+        ),
+        (lambda t: t.views.Nope, consist.ViewNotFoundError),
+        (lambda t: t.views[5], consist.ViewNotFoundError),
+        (lambda t: t.ingest(5), consist.ArgumentTypeError),
+        (lambda t: t.lineage(5), consist.ArgumentTypeError),
+        (lambda t: t.materialize(5, "x"), consist.ArgumentTypeError),
+        (lambda t: Tracker(t.run_dir, t.db_path, plugins=3), consist.ArgumentTypeError),
+        (lambda t: Tracker(t.run_dir, t.db_path, plugins="abc"), consist.ArgumentTypeError),
+        (lambda t: Tracker(5), consist.ArgumentTypeError),
+        (lambda t: Tracker("runs\x00"), consist.ArgumentError),
+    ],
+)
+def test_wrong_kinds_of_query_arguments(tracker, call, error) -> None:
+    with pytest.raises(error) as info:
+        call(tracker)
+    assert str(info.value)
+    assert tracker.find_runs() == []
+
+
+def test_schemas_that_are_not_schema_classes(workdir) -> None:
+    with pytest.raises(consist.ArgumentTypeError, match="int") as info:
+        Tracker(workdir / "other", workdir / "other.sqlite", schemas=[int])
+    # The half-built tracker holds its store until it is collected; collect it here, at a
+    # safe point (a finalizer run by a collection inside another tracker's store opening
+    # deadlocks: reported against api/stores.py).
+    del info
+    gc.collect()
+
+
+def test_index_by_a_list_facet_keys_by_tuple(tracker) -> None:
+    with tracker.trace("listed", facet={"l": [1, 2]}):
+        pass
+    assert list(tracker.find_runs(index_by="facet.l")) == [(1, 2)]
+
+
+def test_load_refuses_unknown_engines_and_non_trackers(tracker) -> None:
+    with tracker.trace("frame") as t:
+        artifact = t.log_dataframe(pd.DataFrame({"a": [1]}), key="frame")
+    with pytest.raises(consist.OptionValueError, match="'nope'"):
+        consist.load(artifact, tracker=tracker, engine="nope")
+    with pytest.raises(consist.ArgumentTypeError, match="tracker=5"):
+        consist.load(artifact, tracker=5)
+    assert len(consist.load(artifact, tracker=tracker, engine="pandas")) == 1
+
+
+def test_missing_coupler_and_result_keys_are_consist_errors(tracker) -> None:
+    with consist.scenario("s", tracker=tracker) as sc:
+        with pytest.raises(consist.KeyNotFoundError, match="the coupler has no 'x'") as info:
+            sc.coupler.require("x")
+        assert isinstance(info.value, KeyError)
+        assert str(info.value).startswith("the coupler")  # a sentence, not a quoted repr
+    result = tracker.run(noop)
+    with pytest.raises(consist.KeyNotFoundError, match="has no output 'x'"):
+        result["x"]

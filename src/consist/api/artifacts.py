@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from consist.api.frames import FrameIO
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    MissingBytesError,
+    MountNotFoundError,
+)
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run
 from consist.core.workspace import Workspace
@@ -66,6 +72,11 @@ class ArtifactAccess:
 
     def locate(self, artifact: Artifact) -> Path | None:
         """Where the artifact's bytes are now, or None if they are nowhere to be found."""
+        if not isinstance(artifact, Artifact):
+            raise ArgumentTypeError(
+                f"expected an Artifact, got {type(artifact).__name__} ({artifact!r:.80}); "
+                "get one from result.outputs or tracker.get_artifact(key)."
+            )
         return self.locate_uri(artifact.uri, artifact.run_id)
 
     def locate_uri(self, uri: str, run_id: str | None) -> Path | None:
@@ -84,7 +95,7 @@ class ArtifactAccess:
             return found
         candidates = self._candidates(artifact.uri, artifact.run_id)
         if not candidates:
-            raise LookupError(
+            raise MountNotFoundError(
                 f"artifact {artifact.key!r} ({artifact.uri}) names a mount this tracker does "
                 "not have; pass it in Tracker(mounts={...})."
             )
@@ -98,6 +109,8 @@ class ArtifactAccess:
         db_fallback: str = "inputs-only",
         **kwargs: Any,
     ) -> Any:
+        if engine is not None:
+            self.frames.check_engine(engine)
         path = self.locate(artifact)
         if path is None and self.rebuild is not None:
             path = self.rebuild(artifact, db_fallback)
@@ -105,13 +118,15 @@ class ArtifactAccess:
             path = self.local_path(artifact)
         driver = artifact.driver or driver_for(path)
         if not path.exists():
-            raise FileNotFoundError(
-                f"artifact {artifact.key!r} ({artifact.uri}) has no bytes at {path}; "
-                "re-run its producer or restore the file (rows ingested into the database "
-                f"stand in for it with db_fallback='always'; this load used {db_fallback!r})."
+            raise MissingBytesError(
+                artifact.key,
+                artifact.uri,
+                path,
+                "Rows ingested into the database stand in for a lost file with "
+                f"db_fallback='always' (this load used {db_fallback!r}).",
             )
         if driver is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"artifact {artifact.key!r} has no driver (file {path.name}); "
                 "read it yourself from artifact.path."
             )

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from consist.core import hookspecs
-from consist.core.errors import ConsistWarning, PluginError
+from consist.core.errors import ArgumentTypeError, ConsistWarning, PluginError
 from consist.core.registry import AdapterSpec, Registry
 
 log = logging.getLogger("consist")
@@ -73,7 +73,7 @@ def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = Non
     ``plugins`` entries starting with ``-`` block that plugin; any other entries form an
     allow-list of third-party plugins (built-in plugins are always on).
     """
-    wanted = list(plugins or [])
+    wanted = _plugin_names(plugins)
     blocked = {p[1:] for p in wanted if p.startswith("-")}
     allowed = {p for p in wanted if not p.startswith("-")}
     registry = Registry()
@@ -95,6 +95,24 @@ def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = Non
                 continue
             registry.extend(_stamp(spec, name) for spec in specs)
     return registry
+
+
+def _plugin_names(plugins: Iterable[str] | None) -> list[str]:
+    """``plugins=`` as a list of names (a bare string would be split into letters)."""
+    if plugins is None:
+        return []
+    if isinstance(plugins, str) or not isinstance(plugins, Iterable):
+        raise ArgumentTypeError(
+            f"plugins={plugins!r:.80} must be a list of plugin names, e.g. ['my_plugin'] to "
+            "allow one or ['-my_plugin'] to block one."
+        )
+    names = list(plugins)
+    for name in names:
+        if not isinstance(name, str) or not name.strip("-"):
+            raise ArgumentTypeError(
+                f"plugins holds {name!r:.80}; plugin names are non-empty strings."
+            )
+    return names
 
 
 def _stamp(spec: AdapterSpec, plugin_name: str) -> AdapterSpec:

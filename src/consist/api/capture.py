@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from consist.core.errors import ArgumentTypeError, UnsupportedError
 from consist.core.model import Artifact
 from consist.core.session import RunSession
 from consist.core.workspace import absolute
@@ -70,6 +71,10 @@ class Capture(Mapping[str, Artifact]):
         *,
         log: Any = None,
     ) -> None:
+        if not isinstance(pattern, str):
+            raise ArgumentTypeError(
+                f"pattern={pattern!r:.80} must be a glob pattern string such as '*.csv'."
+            )
         self._session = session
         self._folder = absolute(folder)
         self._pattern = pattern
@@ -90,7 +95,7 @@ class Capture(Mapping[str, Artifact]):
     def _commit(self) -> None:
         staged, self._staged = self._staged, []
         if staged is None:
-            raise RuntimeError(
+            raise UnsupportedError(
                 "capture_outputs() as a plain call needs the run's start time, which steps run "
                 "with inject_context=... have; elsewhere use it as a context manager."
             )

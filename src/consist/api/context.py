@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.api.capture import Capture
+from consist.core.errors import KeyNotFoundError
 from consist.core.model import Artifact, Run
 from consist.core.session import RunSession
 
@@ -53,7 +54,7 @@ class RunContext:
         try:
             artifact = self._session.inputs[key]
         except KeyError:
-            raise KeyError(
+            raise KeyNotFoundError(
                 f"run {self.run.id!r} has no input {key!r}; its inputs are "
                 f"{sorted(self._session.inputs)}"
             ) from None

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from consist.api.bootstrap import construct
-from consist.core.errors import AdapterNotFoundError
+from consist.core.errors import AdapterNotFoundError, OptionValueError
 from consist.core.ports.frames import FrameDescriber, FrameRecords
 from consist.core.registry import FrameEngineSpec, Registry
 from consist.core.tables import Column, TableSchema
@@ -44,10 +44,31 @@ class FrameIO:
         return self._engine_for_value(value) is not None
 
     def write(self, value: Any, path: Path, driver: str) -> None:
+        self.check_writable(value, driver)
         engine = self._engine_for_value(value)
         if engine is None:
             raise AdapterNotFoundError(f"no frame engine handles {type(value).__name__} values.")
         engine.write(value, path, driver)
+
+    def check_writable(self, value: Any, driver: str) -> None:
+        """Refuse a frame no engine can write as ``driver``, before any file is touched."""
+        spec = self._registry.frame_engine_for_type(_type_names(value))
+        if spec is None:
+            raise AdapterNotFoundError(f"no frame engine handles {type(value).__name__} values.")
+        if driver not in spec.drivers:
+            raise OptionValueError(
+                "driver",
+                driver,
+                spec.drivers,
+                f"The {spec.name} engine writes these formats; pick one with driver= or a "
+                "path suffix such as '.csv'.",
+            )
+
+    def check_engine(self, name: object) -> None:
+        """Refuse an ``engine=`` name no installed frame engine answers to."""
+        names = [spec.name for spec in self._registry.specs("frame_engine")]
+        if name not in names:
+            raise OptionValueError("engine", name, names)
 
     def engine_name_for(self, frame_type: str) -> str:
         if not frame_type:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from consist.core.errors import InputNotFoundError
+from consist.core.errors import ArgumentTypeError, InputNotFoundError
 from consist.core.inputs import InputRef, Role
 from consist.core.model import Artifact, validate_key
 from consist.core.workspace import Workspace, absolute
@@ -20,31 +20,62 @@ def _local(value: str | os.PathLike[str], workspace: Workspace) -> Path:
     return absolute(text)
 
 
-def _default_key(value: Any) -> str:
+_ENTRY_KINDS = "a path (str or Path), an Artifact, or a (key, path) pair"
+
+
+def _default_key(value: Any, what: str) -> str:
     if isinstance(value, Artifact):
         return value.key
-    return Path(os.fspath(value)).stem or Path(os.fspath(value)).name
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"{what} holds {value!r:.80} ({type(value).__name__}); each entry must be "
+            f"{_ENTRY_KINDS}."
+        )
+    path = Path(os.fspath(value))
+    return path.stem or path.name
 
 
-def named_values(values: Iterable[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
+def named_values(
+    values: Iterable[Any] | Mapping[str, Any], what: str = "inputs"
+) -> list[tuple[str, Any]]:
     """Key every entry: mapping keys, ``(key, value)`` pairs, else the artifact key or file
-    stem (de-duplicated by position)."""
+    stem (de-duplicated by position).
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``values`` is neither a mapping, a single path or artifact, nor an iterable of
+        them (``what`` names the argument in the message).
+    """
     if isinstance(values, Mapping):
         return list(values.items())
     if isinstance(values, (str, os.PathLike, Artifact)):
         values = [values]
+    if not isinstance(values, Iterable):
+        raise ArgumentTypeError(
+            f"{what}={values!r:.80} is a {type(values).__name__}; give a mapping "
+            "{'key': path}, or a list whose entries are " + _ENTRY_KINDS + "."
+        )
     named: list[tuple[str, Any]] = []
     seen: set[str] = set()
     for index, value in enumerate(values):
         if isinstance(value, tuple) and len(value) == 2:
             key, value = value
         else:
-            key = _default_key(value)
+            key = _default_key(value, what)
             if key in seen:
                 key = f"{key}_{index}"
         seen.add(key)
         named.append((key, value))
     return named
+
+
+# The argument each role comes from, for messages.
+_ARGUMENT: dict[str, str] = {
+    "input": "inputs",
+    "depends_on": "depends_on",
+    "hash_only": "hash_inputs",
+}
 
 
 def resolve_inputs(
@@ -56,20 +87,20 @@ def resolve_inputs(
     if values is None:
         return []
     refs: list[InputRef] = []
-    for key, value in named_values(values):
+    for key, value in named_values(values, _ARGUMENT[role]):
         validate_key(key, f"{role.replace('_', ' ')} key")
         if isinstance(value, Artifact):
             path = _artifact_local(value, workspace)
             refs.append(InputRef(key, role, path, value))
             continue
         if not isinstance(value, (str, os.PathLike)):
-            raise TypeError(
-                f"{role} {key!r} is a {type(value).__name__}; give a path (str or Path), "
-                "an Artifact, or a 'mount://relative/path' string."
+            raise ArgumentTypeError(
+                f"{role} {key!r} is a {type(value).__name__} ({value!r:.80}); give a path "
+                "(str or Path), an Artifact, or a 'mount://relative/path' string."
             )
         path = _local(value, workspace)
         if not path.exists():
-            raise InputNotFoundError(key, path)
+            raise InputNotFoundError(key, path, "input" if role == "input" else _ARGUMENT[role])
         refs.append(InputRef(key, role, path))
     return refs
 

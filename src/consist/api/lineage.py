@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from consist.core.errors import OptionValueError
+from consist.core.errors import ArgumentTypeError, OptionValueError
 from consist.core.lineage import (
     LineageNode,
     build_lineage,
@@ -48,8 +48,8 @@ def resolve_artifact(tracker: LineageSource, artifact_or_key: Artifact | str) ->
     if isinstance(artifact_or_key, Artifact):
         return artifact_or_key
     if not isinstance(artifact_or_key, str) or not artifact_or_key:
-        raise TypeError(
-            f"lineage needs an Artifact, an artifact id or a key, got {artifact_or_key!r}."
+        raise ArgumentTypeError(
+            f"lineage needs an Artifact, an artifact id or a key, got {artifact_or_key!r:.80}."
         )
     return tracker.get_artifact(artifact_or_key)
 

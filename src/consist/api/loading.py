@@ -6,6 +6,7 @@ from typing import Any
 
 from consist.api import options
 from consist.api.context import current_tracker
+from consist.core.errors import ArgumentError, ArgumentTypeError
 from consist.core.model import Artifact
 
 
@@ -38,15 +39,17 @@ def load(
     """
     options.choice("db_fallback", db_fallback, options.DB_FALLBACK_MODES)
     if not isinstance(artifact, Artifact):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"consist.load() takes an Artifact, got {type(artifact).__name__}; "
             "use result.outputs['key'] or tracker.get_artifacts_for_run(run_id).outputs['key']."
         )
     owner = tracker if tracker is not None else current_tracker()
+    if owner is not None and not callable(getattr(owner, "load", None)):
+        raise ArgumentTypeError(f"tracker={owner!r:.80} is not a consist.Tracker.")
     if owner is not None:
         return owner.load(artifact, engine=engine, db_fallback=db_fallback, **kwargs)
     if artifact._resolver is not None:
         return artifact._resolver.load(artifact, engine=engine, db_fallback=db_fallback, **kwargs)
-    raise ValueError(
+    raise ArgumentError(
         f"artifact {artifact.key!r} is not attached to a tracker; pass tracker=... to consist.load."
     )

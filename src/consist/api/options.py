@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from consist.core.checks import check_text
 from consist.core.errors import OptionValueError
 from consist.core.hydration import POLICIES
 from consist.core.model import CACHE_MODES, HASHING_MODES
@@ -45,6 +46,7 @@ def code_identity(value: object) -> str:
     if isinstance(value, str) and value in CODE_IDENTITY_MODES:
         return value
     if isinstance(value, str) and value.strip():
+        check_text(value, "code_identity")
         lowered = value.strip().lower()
         close = difflib.get_close_matches(lowered, CODE_IDENTITY_MODES, n=1, cutoff=0.75)
         if close:  # also catches a mode name in the wrong case ("Deps")

@@ -9,7 +9,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from consist.api.context import current_tracker
-from consist.core.errors import RunNotFoundError
+from consist.core.checks import check_int, check_storable, check_tags, check_text
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    OptionValueError,
+    RunNotFoundError,
+)
 from consist.core.explain import CacheExplanation, explain_miss
 from consist.core.facets import flatten
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
@@ -24,15 +30,64 @@ if TYPE_CHECKING:
 _RUN_FIELDS = ("id", "model_name", "status", "parent_run_id", "year", "iteration", "signature")
 
 
+def _lookup(value: object, what: str) -> str:
+    """An id or key to look up: text that can be sent to the database."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; ids and keys are strings."
+        )
+    return check_text(value, what) or ""
+
+
+def _check_index_by(field: object) -> str:
+    if isinstance(field, str) and (
+        field.startswith("facet.") or field in _RUN_FIELDS or field in Run.__dataclass_fields__
+    ):
+        return field
+    raise OptionValueError(
+        "index_by", field, (*_RUN_FIELDS, "facet.<key>"), "Any other Run field works too."
+    )
+
+
 def _index_value(run: Run, field: str) -> Any:
     if field.startswith("facet."):
-        return flatten(run.facet or {}).get(field.removeprefix("facet."))
-    if field not in _RUN_FIELDS and not hasattr(run, field):
-        raise ValueError(
-            f"index_by={field!r} is not a run field; use one of {', '.join(_RUN_FIELDS)} "
-            "or 'facet.<key>'."
-        )
-    return getattr(run, field)
+        value = flatten(run.facet or {}).get(field.removeprefix("facet."))
+    else:
+        value = getattr(run, field)
+    return _hashable(value)
+
+
+def _hashable(value: Any) -> Any:
+    # A facet leaf may be a list (or a dict, e.g. an empty one): key the result by its tuple.
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def _status(status: object) -> str | None:
+    if status is None:
+        return None
+    allowed = [s.value for s in RunStatus]
+    if status not in allowed:
+        raise OptionValueError("status", status, allowed)
+    return RunStatus(status).value
+
+
+def _limit(limit: object) -> int | None:
+    if limit is None:
+        return None
+    return check_int(limit, "limit", low=0, high=2**63 - 1)
+
+
+def _facet_filters(facet: object) -> tuple[tuple[str, Any], ...]:
+    if not facet:
+        return ()
+    if not isinstance(facet, Mapping):
+        raise ArgumentTypeError(f"facet={facet!r:.80} must be a mapping such as {{'alpha': 0.2}}.")
+    check_storable(facet, "facet")
+    return tuple(flatten(dict(facet)).items())
 
 
 class QueriesMixin:
@@ -48,7 +103,7 @@ class QueriesMixin:
 
     def get_run(self, run_id: str) -> Run:
         """The run with ``run_id``; ``RunNotFoundError`` (a ``LookupError``) if none."""
-        run = self._recorder.get_run(run_id)
+        run = self._recorder.get_run(_lookup(run_id, "run_id"))
         if run is None:
             raise RunNotFoundError(
                 f"no run with id {run_id!r} in {self.db_path}; list runs with tracker.find_runs()."
@@ -57,6 +112,7 @@ class QueriesMixin:
 
     def get_artifacts_for_run(self, run_id: str) -> RunArtifacts:
         """The run's input and output artifacts, by key (``.inputs`` / ``.outputs``)."""
+        run_id = _lookup(run_id, "run_id")
         self.flush()
         found = self._store.get_run_artifacts(run_id)
         for artifact in (*found.inputs.values(), *found.outputs.values()):
@@ -65,6 +121,7 @@ class QueriesMixin:
 
     def get_artifact(self, key_or_id: str) -> Artifact:
         """The artifact with this id, else the newest artifact with this key."""
+        key_or_id = _lookup(key_or_id, "key_or_id")
         self.flush()
         artifact = self._store.get_artifact(key_or_id)
         if artifact is None:
@@ -87,12 +144,14 @@ class QueriesMixin:
     ) -> list[Artifact]:
         """Artifacts produced by ``creator`` and/or consumed by ``consumer`` (runs or run ids),
         optionally with ``key``, newest first."""
+        creator = creator.id if isinstance(creator, Run) else creator
+        consumer = consumer.id if isinstance(consumer, Run) else consumer
+        for name, value in (("key", key), ("creator", creator), ("consumer", consumer)):
+            if value is not None:
+                _lookup(value, name)
         self.flush()
         found = self._store.find_artifacts(
-            key=key,
-            creator=creator.id if isinstance(creator, Run) else creator,
-            consumer=consumer.id if isinstance(consumer, Run) else consumer,
-            limit=limit,
+            key=key, creator=creator, consumer=consumer, limit=_limit(limit)
         )
         return [self._access.attach(a) for a in found]
 
@@ -117,21 +176,21 @@ class QueriesMixin:
         ``"facet.<key>"``) the result is a dict keyed by that value, holding the newest run
         for each value.
         """
-        if isinstance(tags, str):
-            tags = [tags]
-        if status is not None:
-            status = RunStatus(status).value
-        self.flush()
+        for name, text in (("model", model), ("parent_id", parent_id)):
+            check_text(text, name, optional=True)
         query = RunQuery(
             model,
-            status,
+            _status(status),
             parent_id,
-            year,
-            iteration,
-            tuple(tags or ()),
-            limit,
-            tuple(flatten(dict(facet)).items()) if facet else (),
+            None if year is None else check_int(year, "year"),
+            None if iteration is None else check_int(iteration, "iteration"),
+            tuple(check_tags(tags)),
+            _limit(limit),
+            _facet_filters(facet),
         )
+        if index_by is not None:
+            _check_index_by(index_by)
+        self.flush()
         runs = self._store.find_runs(query)
         if index_by is None:
             return runs
@@ -211,7 +270,9 @@ _HISTORY_COLUMNS = [
 def _tracker(tracker: Any, what: str) -> Tracker:
     found = tracker if tracker is not None else current_tracker()
     if found is None:
-        raise ValueError(f"consist.{what}() needs tracker=... when no run is open.")
+        raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
+    if not hasattr(found, "find_runs"):
+        raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
     return found  # type: ignore[no-any-return]
 
 

@@ -20,11 +20,21 @@ from consist.api.code import block_code_identity
 from consist.api.context import RunContext, current_tracker_var
 from consist.api.inputs import named_values
 from consist.api.schemas import table_name
-from consist.core.errors import ActiveRunError, NoActiveRunError, ReadOnlyError
-from consist.core.model import Artifact, Run, RunStatus
-from consist.core.session import RunSession
+from consist.core.checks import check_text, storable_text
+from consist.core.errors import (
+    ActiveRunError,
+    ArgumentError,
+    ArgumentTypeError,
+    NoActiveRunError,
+    OptionValueError,
+    ReadOnlyError,
+)
+from consist.core.inputs import driver_for
+from consist.core.model import Artifact, Run, RunStatus, validate_key
+from consist.core.session import RunSession, check_direction
 from consist.core.step import error_summary
 from consist.core.tables import check_table_name
+from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
@@ -54,6 +64,10 @@ RUN_OPTIONS = frozenset(
         "cache_hydration",
     }
 )
+
+
+# The statuses a run can be closed with by hand.
+_END_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
 
 
 def _schema_name(schema: Any) -> str:
@@ -119,7 +133,9 @@ class RecordingMixin:
             )
         unknown = sorted(set(options) - RUN_OPTIONS)
         if unknown:
-            raise TypeError(f"unknown run options {unknown}; allowed: {sorted(RUN_OPTIONS)}.")
+            raise ArgumentTypeError(
+                f"unknown run options {unknown}; allowed: {sorted(RUN_OPTIONS)}."
+            )
         self._refuse_unsupported(options)
         if self.read_only:
             raise ReadOnlyError(
@@ -145,10 +161,12 @@ class RecordingMixin:
                 "end_run() was called but no run is open on this tracker; open one with "
                 "tracker.begin_run(...) or use 'with tracker.start_run(...)'."
             )
+        if status not in _END_STATUSES:
+            raise OptionValueError("status", status, _END_STATUSES)
         final = RunStatus(status)
-        if final not in (RunStatus.COMPLETED, RunStatus.FAILED):
-            raise ValueError(f"status={status!r}; end_run takes 'completed' or 'failed'.")
         message = error_summary(error) if isinstance(error, BaseException) else error
+        if message is not None:
+            message = storable_text(str(message))
         try:
             session.end(final, message)
         finally:
@@ -244,11 +262,12 @@ class RecordingMixin:
     ) -> Artifact:
         """Record a file (or an existing artifact) as an input or output of the open run."""
         session = self._require_session("log_artifact")
-        artifact = self._log_one(session, path_or_artifact, key, direction, schema, driver, meta)
+        staged = self._stage(session, path_or_artifact, key, direction, schema, driver, meta)
+        artifact = session.add(*staged)
         session.record()
         return artifact
 
-    def _log_one(
+    def _stage(
         self,
         session: RunSession,
         value: Any,
@@ -257,19 +276,24 @@ class RecordingMixin:
         schema: Any,
         driver: str | None,
         meta: dict[str, Any],
-    ) -> Artifact:
-        if direction not in ("input", "output"):
-            raise ValueError(f"direction={direction!r}; use 'input' or 'output'.")
+    ) -> tuple[str, Artifact, str]:
+        """Check one file or artifact to log, without linking it yet: ``(key, artifact,
+        direction)`` for ``session.add``. Nothing about the run changes if this raises."""
+        direction = check_direction(direction)
         if schema is not None:
             meta = {**meta, "schema": _schema_name(schema)}
+        session.commit_pending()
         if isinstance(value, Artifact):
-            return session.log_existing(value, key=key, direction=direction)
+            return validate_key(key if key is not None else value.key), value, direction
         if not isinstance(value, (str, os.PathLike)):
-            raise TypeError(
-                f"log_artifact() takes a path or an Artifact, got {type(value).__name__}; "
-                "use log_dataframe() for DataFrames."
+            raise ArgumentTypeError(
+                f"log_artifact() takes a path or an Artifact, got {type(value).__name__} "
+                f"({value!r:.80}); use log_dataframe() for DataFrames."
             )
-        return session.log_file(value, key=key, direction=direction, driver=driver, meta=meta)
+        key, artifact = session.stage_file(
+            value, key=key, direction=direction, driver=driver, meta=meta
+        )
+        return key, artifact, direction
 
     def log_input(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
         """Record a file or artifact the open run consumed."""
@@ -287,10 +311,12 @@ class RecordingMixin:
     ) -> dict[str, Artifact]:
         """Record several files at once (keyed by mapping key, else by file stem)."""
         session = self._require_session("log_artifacts")
-        logged = {
-            key: self._log_one(session, value, key, direction, None, None, dict(meta))
-            for key, value in named_values(paths)
-        }
+        # Every entry is checked before any is linked: one bad entry refuses the whole call.
+        staged = [
+            self._stage(session, value, key, direction, None, None, dict(meta))
+            for key, value in named_values(paths, "paths")
+        ]
+        logged = {key: session.add(key, artifact, how) for key, artifact, how in staged}
         session.record()
         return logged
 
@@ -311,9 +337,10 @@ class RecordingMixin:
         """
         session = self._require_session("log_dataframe")
         if not self._frames.is_frame(df):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"log_dataframe() takes a DataFrame or Series, got {type(df).__name__}."
             )
+        self._check_frame_target(session, df, key, path, driver, direction)
         meta = {"schema": _schema_name(schema)} if schema is not None else {}
         if schema is not None and not isinstance(schema, str) and self._ingests:
             self._check_fits(df, schema)
@@ -324,6 +351,30 @@ class RecordingMixin:
         if schema is not None and not isinstance(schema, str) and self._ingests:
             self.ingest(artifact, data=df, schema=schema)
         return artifact
+
+    def _check_frame_target(
+        self,
+        session: RunSession,
+        df: Any,
+        key: str,
+        path: str | os.PathLike[str] | None,
+        driver: str | None,
+        direction: str,
+    ) -> None:
+        """Refuse a frame that could not be written where asked, before anything is written."""
+        validate_key(key)
+        check_direction(direction)
+        check_text(driver, "driver", optional=True)
+        suffix_driver = None
+        if path is not None:
+            target = absolute(path, session.artifact_dir)
+            if target.is_dir():
+                raise ArgumentError(
+                    f"log_dataframe(path={str(path)!r}) names a directory; give a file path "
+                    f"such as {str(target / (key + '.parquet'))!r}."
+                )
+            suffix_driver = driver_for(target)
+        self._frames.check_writable(df, driver or suffix_driver or "parquet")
 
     def log_meta(self, **values: Any) -> None:
         """Add key/value metadata to the open run (``run.meta``)."""

@@ -23,8 +23,18 @@ from consist.api import options as opts
 from consist.api.code import block_code_identity
 from consist.api.context import current_tracker
 from consist.api.inputs import named_values
+from consist.api.recording import RUN_OPTIONS
+from consist.core.checks import check_tags
 from consist.core.coupler import Coupler
-from consist.core.errors import ActiveRunError, ConsistWarning, NoActiveRunError
+from consist.core.errors import (
+    ActiveRunError,
+    ArgumentError,
+    ArgumentTypeError,
+    ConsistWarning,
+    NoActiveRunError,
+    ReadOnlyError,
+    RunIdConflictError,
+)
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, RunStatus, validate_key
 from consist.core.session import RunSession
@@ -60,7 +70,8 @@ class Scenario:
         self.name = validate_key(name, "scenario name")
         self.model = validate_key(model, "model name")
         self.config = config
-        self.tags = [HEADER_TAG, *(tags or ())]
+        self.tags = [HEADER_TAG, *check_tags(tags)]
+        _check_header_options(header_options)
         self.step_cache_hydration = (
             opts.choice("step_cache_hydration", step_cache_hydration, opts.HYDRATION_MODES)
             if step_cache_hydration is not None
@@ -84,6 +95,11 @@ class Scenario:
     # -- the header run ------------------------------------------------------------------------
     def __enter__(self) -> Scenario:
         tracker = self.tracker
+        if tracker.read_only:
+            raise ReadOnlyError(
+                f"this tracker was opened with read_only=True, so scenario {self.name!r} "
+                "cannot record its header run; open Tracker(..., read_only=False)."
+            )
         if tracker._scenario is not None:
             raise ActiveRunError(
                 f"scenario {tracker._scenario.name!r} is still open on this tracker; scenarios "
@@ -93,6 +109,12 @@ class Scenario:
             raise ActiveRunError(
                 f"run {tracker._session.run.id!r} is open on this tracker; end it before "
                 "opening a scenario."
+            )
+        if self._run_id is not None and tracker._recorder.get_run(self._run_id) is not None:
+            raise RunIdConflictError(
+                f"scenario {self.name!r} was given run_id={self._run_id!r}, which an earlier "
+                "run already holds; a scenario never overwrites earlier rows. Pick a new "
+                f"run_id, or omit it to get the next generation of {self.name!r}."
             )
         args = {
             **self._header_options,
@@ -253,6 +275,17 @@ class Scenario:
         return f"Scenario({self.name!r}, {state}, coupler={self.coupler.keys()})"
 
 
+def _check_header_options(header_options: Mapping[str, Any]) -> None:
+    # Options the header run takes beyond scenario()'s own; anything else is a typo that
+    # would otherwise be dropped without a word.
+    unknown = sorted(set(header_options) - RUN_OPTIONS)
+    if unknown:
+        raise ArgumentTypeError(
+            f"scenario() got unknown options {unknown}; allowed: model, config, tags, "
+            f"step_cache_hydration, run_id and {sorted(RUN_OPTIONS - {'config', 'tags'})}."
+        )
+
+
 def _input_key(coupler_key: str) -> str:
     # Namespaced coupler keys ("ns/persons") become the input's last segment ("persons").
     return coupler_key.rsplit("/", 1)[-1]
@@ -281,5 +314,5 @@ def scenario(name: str, tracker: Tracker | None = None, **options: Any) -> Scena
     """
     owner = tracker if tracker is not None else current_tracker()
     if owner is None:
-        raise ValueError("consist.scenario() needs tracker=... (no tracker is current here).")
+        raise ArgumentError("consist.scenario() needs tracker=... (no tracker is current here).")
     return Scenario(owner, name, caller=sys._getframe(1), **options)

@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 from typing import Any, Optional
 
-from consist.core.errors import ConsistError
+from consist.core.errors import ArgumentTypeError, ConsistError
 from consist.core.tables import SYSTEM_COLUMNS, Column, TableSchema, check_table_name
 
 # Python types of SQLAlchemy column types → logical types (checked in order: bool is an int).
@@ -31,8 +31,8 @@ def _sql_table(model: Any) -> Any | None:
         return table
     if isinstance(model, type) and hasattr(model, "model_fields"):
         return None
-    raise TypeError(
-        f"schema={model!r} is not a schema class; declare it as "
+    raise ArgumentTypeError(
+        f"schema={model!r:.80} is not a schema class; declare it as "
         "'class Person(SQLModel, table=True)' (or a pydantic model) with typed fields."
     )
 

@@ -7,13 +7,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from consist.api.context import current_tracker
-from consist.core.errors import StoreError
+from consist.core.errors import ArgumentError, ArgumentTypeError, StoreError
 
 
 def _owner(tracker: Any, what: str) -> Any:
     found = tracker if tracker is not None else current_tracker()
     if found is None:
-        raise ValueError(f"consist.{what}() needs tracker=... when no run is open.")
+        raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
+    if not hasattr(found, "engine"):
+        raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
     return found
 
 
@@ -33,11 +35,16 @@ def run_query(statement: Any, tracker: Any = None) -> list[Any]:
     A single-column select returns plain values (``select(Run.id)`` → ids,
     ``select(Run)`` → ``Run`` objects); several columns return row tuples.
     """
-    if isinstance(statement, str):
-        from sqlalchemy import text
-
-        statement = text(statement)
+    from sqlalchemy import Executable, text
     from sqlalchemy.exc import DBAPIError
+
+    if isinstance(statement, str):
+        statement = text(statement)
+    if not isinstance(statement, Executable):
+        raise ArgumentTypeError(
+            f"run_query() takes a select(...) statement or SQL text, got "
+            f"{type(statement).__name__} ({statement!r:.80})."
+        )
 
     owner = _owner(tracker, "run_query")
     with db_session(owner) as session:

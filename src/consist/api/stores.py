@@ -24,7 +24,9 @@ class _Shared:
 
 
 _open: dict[str, _Shared] = {}
-_lock = threading.Lock()
+# Re-entrant: a tracker's finalizer (release) may run from garbage collection while this
+# thread already holds the lock inside acquire.
+_lock = threading.RLock()
 
 
 def acquire(

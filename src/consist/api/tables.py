@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from consist.api.schemas import model_schema, table_name
 from consist.core.errors import (
     ArgumentError,
+    ArgumentTypeError,
     ConsistError,
     MissingBytesError,
     ReadOnlyError,
@@ -80,11 +81,18 @@ class TablesMixin:
     def _as_frame(self, data: Any) -> Any:
         """Rows as something a store can read: frames pass through, row dicts are framed."""
         if isinstance(data, dict):
-            raise TypeError("data=... takes a DataFrame or a list of row dicts, not one dict.")
+            raise ArgumentTypeError(
+                "data=... takes a DataFrame or a list of row dicts, not one dict."
+            )
         if not isinstance(data, list | tuple):
+            if not (self._frames.is_frame(data) or type(data).__module__.startswith("pyarrow")):
+                raise ArgumentTypeError(
+                    f"data={data!r:.80} is a {type(data).__name__}; give a DataFrame (pandas "
+                    "or polars), an Arrow table, or a list of row dicts."
+                )
             return data
         if not all(isinstance(row, dict) for row in data):
-            raise TypeError("data=... as a list must hold one dict per row.")
+            raise ArgumentTypeError("data=... as a list must hold one dict per row.")
         names = list(dict.fromkeys(key for row in data for key in row))
         return self._frames.from_records(names, [tuple(r.get(n) for n in names) for r in data])
 
@@ -178,8 +186,9 @@ class TablesMixin:
             return self._access.attach(value)
         if isinstance(value, str):
             return self.get_artifact(value)
-        raise TypeError(
-            f"ingest() takes an Artifact (or its key or id), got {type(value).__name__}."
+        raise ArgumentTypeError(
+            f"ingest() takes an Artifact (or its key or id), got {type(value).__name__} "
+            f"({value!r:.80})."
         )
 
     def _producer(self, artifact: Artifact) -> Run | None:

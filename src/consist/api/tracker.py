@@ -25,12 +25,15 @@ from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
 from consist.api.tables import TablesMixin
 from consist.api.views import ViewRegistry
+from consist.core.checks import check_tags, check_text
 from consist.core.errors import (
     ActiveRunError,
+    ArgumentTypeError,
     ConsistError,
     MissingBytesError,
     OptionValueError,
     ReadOnlyError,
+    UnsupportedError,
 )
 from consist.core.facets import build_facet
 from consist.core.hydration import check_policy
@@ -46,16 +49,63 @@ STEP_ATTRIBUTE = "__consist_step__"
 _DB_FILENAME = "provenance.duckdb"
 
 
+def _path_text(value: object, what: str, example: str) -> str:
+    """``value`` as path text, or a clear error for anything that is not a path."""
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; give a path or URL such as "
+            f"{example!r}."
+        )
+    return check_text(os.fspath(value), what) or ""
+
+
 def _store_location(db_path: str | os.PathLike[str] | None, run_dir: Path) -> str:
     if db_path is None:
         return str(run_dir / _DB_FILENAME)
-    text = os.fspath(db_path)
+    text = _path_text(db_path, "db_path", "provenance.duckdb")
     return text if "://" in text else str(absolute(text))
 
 
-def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
+def _mapping(value: object, what: str, example: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; give a mapping such as {example}."
+        )
+    return value
+
+
+def _names(value: object, what: str) -> list[str]:
+    """A list of names (output keys): one bare string is refused, it is too easily a typo."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; give a list of names such as "
+            "['result']."
+        )
+    return [validate_key(key, "output key") for key in value]
+
+
+def _schemas(schemas: object) -> list[type]:
+    """The ``schemas=`` classes, checked before anything is opened."""
+    if schemas is None:
+        return []
+    if isinstance(schemas, type) or not isinstance(schemas, Iterable):
+        raise ArgumentTypeError(
+            f"schemas={schemas!r:.80} is not a list of model classes; give e.g. "
+            "schemas=[Person, Household]."
+        )
+    models = list(schemas)
+    for model in models:
+        if not isinstance(model, type):
+            raise ArgumentTypeError(
+                f"schemas holds {model!r:.80}, which is not a class; give SQLModel (or "
+                "pydantic) classes such as schemas=[Person]."
+            )
+    return models
+
+
+def _validate_mounts(mounts: object) -> dict[str, Path]:
     resolved: dict[str, Path] = {}
-    for name, root in (mounts or {}).items():
+    for name, root in _mapping(mounts or {}, "mounts", "{'inputs': '/data/in'}").items():
         if not isinstance(name, str) or not name.isidentifier() or name in ("file", "workspace"):
             raise OptionValueError(
                 "mounts",
@@ -63,9 +113,9 @@ def _validate_mounts(mounts: Mapping[str, Any] | None) -> dict[str, Path]:
                 ["<identifier other than 'file' or 'workspace'>"],
                 "Mount names become URI schemes, e.g. mounts={'inputs': '/data/in'}.",
             )
-        text = os.fspath(root)
+        text = _path_text(root, f"mounts[{name!r}]", "/data/in")
         if "://" in text:
-            raise NotImplementedError(
+            raise UnsupportedError(
                 f"mount {name!r} points at {text!r}; object-store mounts are not supported by "
                 "this version, only local directories."
             )
@@ -122,8 +172,13 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         if not isinstance(cache_epoch, int) or isinstance(cache_epoch, bool):
             raise OptionValueError("cache_epoch", cache_epoch, ["<an integer such as 0 or 1>"])
         self.cache_epoch = cache_epoch
-        self.read_only = bool(read_only)
+        if not isinstance(read_only, bool):
+            raise ArgumentTypeError(
+                f"read_only={read_only!r:.80} is a {type(read_only).__name__}; give True or False."
+            )
+        self.read_only = read_only
         self.mounts = _validate_mounts(mounts)
+        models = _schemas(schemas)
         self.run_dir = absolute(run_dir)
         self.project_root = absolute(project_root)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -133,6 +188,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._registry = build_registry(self._pm, plugins)
         self.db_path = _store_location(db_path, self.run_dir)
         store_spec = self._registry.store_for(self.db_path)
+        if not isinstance(flush_interval, int | float) or not flush_interval >= 0:
+            raise OptionValueError("flush_interval", flush_interval, ["<seconds, e.g. 0.1>"])
         self._fs = construct(self._registry.get("filesystem", "local"), cache_dir=self._consist_dir)
         self._recorder = stores.acquire(
             self.db_path,
@@ -141,6 +198,15 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             self._fs.remove,
             flush_interval,
         )
+        self._finalizer = weakref.finalize(self, stores.release, self.db_path)
+        try:
+            self._open_rest(models)
+        except BaseException:  # a refused tracker releases the shared store at once
+            self.close()
+            raise
+
+    def _open_rest(self, models: list[type]) -> None:
+        """The part of ``__init__`` that runs once the store is open."""
         self._store: MetadataStore = self._recorder.store
         self._workspace = Workspace(self.run_dir, self.mounts)
         self._frames = FrameIO(self._registry)
@@ -173,11 +239,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._session = None
         self._scenario: Scenario | None = None
         self._context_token: Any = None
-        self._finalizer = weakref.finalize(self, stores.release, self.db_path)
         if not self.read_only:
             self._recover()
         self.views = ViewRegistry(self, self._table_store)
-        for model in schemas or ():
+        for model in models:
             self.views.register(model)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -242,11 +307,11 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         allowed = set(inspect.signature(Tracker.run).parameters) - {"self", "fn"}
         unknown = sorted(set(run_defaults) - allowed)
         if unknown:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"define_step() got unknown run options {unknown}; allowed: {sorted(allowed)}."
             )
-        for key in outputs or ():
-            validate_key(key, "output key")
+        if outputs is not None:
+            _names(outputs, "outputs")
         defaults = {"outputs": outputs, "tags": tags, "description": description, **run_defaults}
         defaults = {k: v for k, v in defaults.items() if v is not None}
 
@@ -301,7 +366,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
     ) -> RunResult:
         """``run`` after its keyword arguments were gathered (also the path of ``sc.run``)."""
         if fn is None or not callable(fn):
-            raise TypeError(f"run() needs a callable fn, got {fn!r}.")
+            raise ArgumentTypeError(
+                f"run() needs a callable fn, got {fn!r:.80}: pass the step function itself, "
+                "e.g. tracker.run(clean_data, ...)."
+            )
         given = {k: v for k, v in given.items() if v is not None}
         args = {**getattr(fn, STEP_ATTRIBUTE, {}), **given}
         self._refuse_unsupported(args)
@@ -338,7 +406,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         unsupported = {"container": "container" in args}
         names = [name for name, used in unsupported.items() if used]
         if names:
-            raise NotImplementedError(
+            raise UnsupportedError(
                 f"run() options {names} are not available in this version; omit them."
             )
 
@@ -364,10 +432,14 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         )
         executor = args.get("executor", "python")
         self._registry.get("executor", executor)
-        declared = [validate_key(k, "output key") for k in args.get("outputs") or ()]
+        declared = _names(args.get("outputs") or (), "outputs")
         output_paths = {
-            validate_key(k, "output_paths key"): Path(os.fspath(v))
-            for k, v in (args.get("output_paths") or {}).items()
+            validate_key(k, "output_paths key"): Path(
+                _path_text(v, f"output_paths[{k!r}]", "out.csv")
+            )
+            for k, v in _mapping(
+                args.get("output_paths") or {}, "output_paths", "{'result': 'result.csv'}"
+            ).items()
         }
         raw_inputs = args.get("inputs")
         refs = resolve_inputs(raw_inputs, "input", self._workspace)
@@ -406,9 +478,9 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             description=args.get("description"),
             outputs=declared,
             output_paths=output_paths,
-            fn_args=dict(args.get("fn_args") or {}),
+            fn_args=dict(_mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")),
             load_inputs=bool(load_inputs),
-            tags=[str(t) for t in args.get("tags") or ()],
+            tags=check_tags(args.get("tags")),
             year=args.get("year"),
             iteration=args.get("iteration"),
             cache_mode=cache_mode,

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.api.schemas import model_schema, table_name, view_class
-from consist.core.errors import ConsistError
+from consist.core.errors import ConsistError, ViewNotFoundError
+from consist.core.model import validate_key
 from consist.core.tables import TableSchema, ViewSource, plan_view
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class ViewRegistry:
             Also include csv/parquet outputs logged under this artifact key.
         """
         table = table_name(model)
+        if key is not None:
+            validate_key(key, "view key")
         names = tuple(dict.fromkeys(n for n in (table, key) if n))
         view = _View(model, f"v_{table}", table, model_schema(model), names)
         existing = self._views.get(model.__name__)
@@ -80,12 +83,13 @@ class ViewRegistry:
         return self[name]
 
     def __getitem__(self, name: str) -> type:
-        view = self._views.get(name) or next(
+        view = self._views.get(name) if isinstance(name, str) else None
+        view = view or next(
             (v for v in self._views.values() if v.table == name or v.name == name), None
         )
         if view is None:
             known = ", ".join(sorted(self._views)) or "none"
-            raise AttributeError(
+            raise ViewNotFoundError(
                 f"no view named {name!r} (registered: {known}); pass the schema in "
                 "Tracker(schemas=[...]) or call tracker.views.register(Model)."
             )

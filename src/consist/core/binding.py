@@ -148,7 +148,15 @@ def plan_binding(
     load_inputs: bool,
     context_param: str | None = None,
 ) -> list[ParamBinding]:
-    """Decide each parameter's source; raise :class:`BindingError` for an unbindable one."""
+    """Decide each parameter's source; raise :class:`BindingError` for an unbindable one,
+    or for a parameter asked to take both the run context and an input or ``fn_args`` value."""
+    if context_param is not None and (context_param in input_keys or context_param in fn_args):
+        source = "an input" if context_param in input_keys else "fn_args"
+        raise BindingError(
+            f"inject_context={context_param!r} names the parameter that {source} also fills; "
+            f"{_fn_name(fn)}() cannot receive both. Inject the context under another name "
+            "(e.g. inject_context='ctx')."
+        )
     try:
         params = _parameters_cached(fn)
     except TypeError:  # an unhashable callable object: inspect it every time

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from consist.core.errors import ArgumentTypeError, InvalidKeyError, KeyNotFoundError
 from consist.core.model import Artifact, RunResult
 
 _MISSING = object()
@@ -12,7 +13,7 @@ _MISSING = object()
 
 def _check_key(key: object) -> str:
     if not isinstance(key, str) or not key:
-        raise KeyError(f"coupler keys are non-empty strings such as 'persons', got {key!r}")
+        raise InvalidKeyError(f"coupler keys are non-empty strings such as 'persons', got {key!r}")
     return key
 
 
@@ -25,7 +26,7 @@ class Coupler:
     def set(self, key: str, artifact: Artifact) -> Artifact:
         """Hand ``artifact`` to later steps under ``key`` (replacing what was there)."""
         if not isinstance(artifact, Artifact):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"coupler.set({key!r}, ...) takes an Artifact, got {type(artifact).__name__}; "
                 "log the data first (e.g. consist.log_dataframe) and set the artifact it returns."
             )
@@ -41,7 +42,7 @@ class Coupler:
             return self._items[key]
         except KeyError:
             have = ", ".join(repr(k) for k in sorted(self._items)) or "none"
-            raise KeyError(
+            raise KeyNotFoundError(
                 f"the coupler has no {key!r}; keys set so far: {have}. Run the step that "
                 f"produces it first, or use coupler.get({key!r}) for an optional input."
             ) from None

@@ -57,9 +57,9 @@ class _NamedFileError(ConsistError, FileNotFoundError):
 class InputNotFoundError(_NamedFileError):
     """A declared input file or directory does not exist."""
 
-    def __init__(self, key: str, path: object) -> None:
+    def __init__(self, key: str, path: object, what: str = "input") -> None:
         super().__init__(
-            f"input {key!r} points at {str(path)!r}, which does not exist. "
+            f"{what} {key!r} points at {str(path)!r}, which does not exist. "
             "Check the path (relative paths resolve against the current directory) "
             "or create the file before calling run()."
         )
@@ -134,11 +134,12 @@ class ConsistWarning(UserWarning):
 class MissingBytesError(_NamedFileError):
     """Recorded bytes are neither at their local path nor in their producer's workspace."""
 
-    def __init__(self, key: str, artifact_uri: str, expected: object) -> None:
+    def __init__(self, key: str, artifact_uri: str, expected: object, hint: str = "") -> None:
         super().__init__(
             f"the bytes of {key!r} ({artifact_uri}) are not at {str(expected)!r} nor in the "
             "workspace of the run that produced them; re-run that step here, or restore the "
             "file (tracker.materialize copies bytes that still exist elsewhere)."
+            + (f" {hint}" if hint else "")
         )
         self.filename = str(expected)
         self.key = key
@@ -162,6 +163,33 @@ class SchemaValidationError(ConsistError, ValueError):
 
 class ArgumentError(ConsistError, ValueError):
     """Arguments that cannot be used together (or a value of the wrong kind)."""
+
+
+class ArgumentTypeError(ConsistError, TypeError):
+    """An argument of the wrong type (a number where a path goes, a string where a list of
+    names goes, ...); the message names the argument, the value and what is expected."""
+
+
+class KeyNotFoundError(ConsistError, KeyError):
+    """A key that is not there: an input of a run, a coupler key, a config key.
+
+    Prints its message as written (``KeyError`` alone would print its repr in quotes).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class MountNotFoundError(ConsistError, LookupError):
+    """A ``name://...`` URI names a mount this tracker does not have."""
+
+
+class ViewNotFoundError(ConsistError, AttributeError):
+    """No view is registered under the name asked for (``tracker.views.<name>``)."""
+
+
+class UnsupportedError(ConsistError, NotImplementedError):
+    """An option or value this version of Consist does not support (yet)."""
 
 
 class SchemaNotFoundError(ConsistError, LookupError):

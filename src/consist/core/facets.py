@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from consist.core.binding import config_keys, config_value
-from consist.core.errors import ConfigHashError
+from consist.core.checks import check_text
+from consist.core.errors import ArgumentTypeError, ConfigHashError, KeyNotFoundError
 
 
 def _plain(value: Any) -> Any:
@@ -25,7 +26,9 @@ def _plain(value: Any) -> Any:
 def _checked(value: Any, path: str) -> Any:
     """A JSON-like copy of ``value``; anything else is refused with its key path."""
     value = _plain(value)
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        return check_text(value, path)
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -36,6 +39,7 @@ def _checked(value: Any, path: str) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ConfigHashError(f"{path}[{key!r}] (facet keys must be strings)", key)
+            check_text(key, f"a key of {path}")
             out[key] = _checked(item, f"{path}[{key!r}]")
         return out
     if isinstance(value, (list, tuple)):
@@ -50,21 +54,39 @@ def build_facet(facet: Any, facet_from: Iterable[str] | None, config: Any) -> di
     if facet is not None:
         plain = _checked(facet, "facet")
         if not isinstance(plain, dict):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"facet= takes a dict or a pydantic model, got {type(facet).__name__}; "
                 "e.g. facet={'alpha': 0.2}."
             )
         result.update(plain)
-    if facet_from:
+    names = _names(facet_from)
+    if names:
         available = config_keys(config)
-        for key in facet_from:
+        for key in names:
             if key not in available:
-                raise KeyError(
+                raise KeyNotFoundError(
                     f"facet_from names {key!r}, which is not a top-level config key; "
                     f"the config has {sorted(available)}."
                 )
             result[key] = _checked(config_value(config, key), f"config[{key!r}]")
-    return result if (facet is not None or facet_from) else None
+    return result if (facet is not None or names) else None
+
+
+def _names(facet_from: Any) -> list[str]:
+    """``facet_from`` as a list of key names (a bare string would be split into letters)."""
+    if facet_from is None:
+        return []
+    if isinstance(facet_from, str) or not isinstance(facet_from, Iterable):
+        raise ArgumentTypeError(
+            f"facet_from={facet_from!r:.80} must be a list of config keys, e.g. ['alpha']."
+        )
+    names = list(facet_from)
+    for name in names:
+        if not isinstance(name, str):
+            raise ArgumentTypeError(
+                f"facet_from holds {name!r:.80} ({type(name).__name__}); config keys are strings."
+            )
+    return names
 
 
 MAX_EXACT_INT = 2**53  # beyond it an int is not exact as a 64-bit double

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
-from consist.core.errors import MissingBytesError, OptionValueError
+from consist.core.errors import ArgumentError, MissingBytesError, OptionValueError
 from consist.core.model import Artifact
 from consist.core.workspace import absolute
 
@@ -44,13 +44,13 @@ def check_policy(
     if not isinstance(policy, str) or policy not in POLICIES:
         raise OptionValueError("cache_hydration", policy, POLICIES)
     if policy == "outputs-requested" and not output_paths:
-        raise ValueError(
+        raise ArgumentError(
             "cache_hydration='outputs-requested' copies the cached outputs named in "
             "output_paths=..., but none were given; pass output_paths={'key': 'dest/path'} "
             "or use cache_hydration='outputs-all'."
         )
     if materialize_dir is not None and policy != "outputs-all":
-        raise ValueError(
+        raise ArgumentError(
             f"materialize_cached_outputs_dir= is only used by cache_hydration='outputs-all' "
             f"(this run has {policy!r}); drop it or switch the policy."
         )

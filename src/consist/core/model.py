@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from consist.core.errors import InvalidKeyError
+from consist.core.errors import InvalidKeyError, KeyNotFoundError
 
 
 class RunStatus(StrEnum):
@@ -36,13 +36,16 @@ CACHE_MODES: tuple[str, ...] = ("reuse", "overwrite", "readonly")
 HASHING_MODES: tuple[str, ...] = ("full", "fast")
 
 _FORBIDDEN_KEY = re.compile(r"[/\\\x00]")
+#: A key becomes a file name (plus a suffix such as ``.parquet`` or ``.json``); file systems
+#: allow 255 bytes, so keys stop well short of that.
+MAX_KEY_BYTES = 200
 
 
 def validate_key(key: object, what: str = "artifact key") -> str:
     """Return ``key`` if it can name an artifact, else raise :class:`InvalidKeyError`.
 
     A key becomes a file name inside the run's directory, so anything that could steer a
-    write elsewhere is refused.
+    write elsewhere, or that no file system or database can hold, is refused.
     """
     if not isinstance(key, str) or not key.strip():
         raise InvalidKeyError(
@@ -52,6 +55,18 @@ def validate_key(key: object, what: str = "artifact key") -> str:
         raise InvalidKeyError(
             f"{what} {key!r} is invalid: keys may not contain path separators, NUL or '..'; "
             f"use a plain name such as {_suggest_key(key)!r}."
+        )
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKeyError(
+            f"{what} {key!r} is invalid: it is not valid Unicode (it holds a lone surrogate); "
+            "use plain text."
+        ) from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidKeyError(
+            f"{what} {key[:40]!r}... ({size} bytes) is too long: a key becomes a file name, so "
+            f"it may have at most {MAX_KEY_BYTES} bytes in UTF-8; use a shorter name."
         )
     return key
 
@@ -212,6 +227,6 @@ class RunResult:
         try:
             return self.outputs[key]
         except KeyError:
-            raise KeyError(
+            raise KeyNotFoundError(
                 f"run {self.run.id!r} has no output {key!r}; its outputs are {sorted(self.outputs)}"
             ) from None

@@ -92,7 +92,7 @@ class StepRunner:
             iteration=req.iteration,
             tags=list(req.tags),
             description=req.description,
-            config=req.config_tree,
+            config=req.config_record,
             facet=req.facet,
             meta=initial_meta(req) | self._owner_meta(),
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
@@ -237,8 +237,11 @@ class StepRunner:
         sig, inputs, local_inputs = self._identify(req)
         run_id = req.run_id or new_run_id(req.name)
         reopened = None
-        if req.run_id is not None and req.cache_mode != "overwrite":
-            reopened = self._existing_run(req.run_id, sig.value)
+        if req.run_id is not None:
+            # A taken id with another signature is a conflict in every cache mode (as for
+            # function-shaped runs): "overwrite" re-executes a step, it never re-purposes an id.
+            existing = self._existing_run(req.run_id, sig.value)
+            reopened = existing if req.cache_mode != "overwrite" else None
         look = req.cache_mode != "overwrite" and reopened is None
         decision = self._decide(req, sig.value, look=look)
         run = self._new_run(req, run_id, sig)

@@ -20,14 +20,44 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consist.core.errors import ConsistWarning
+from consist.core.checks import check_storable, check_text
+from consist.core.errors import (
+    ArgumentError,
+    ConsistWarning,
+    InputNotFoundError,
+    OptionValueError,
+    OutputMissingError,
+)
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Direction, Run, RunStatus, validate_key
+from consist.core.recovery import PROCESS_STARTED
 from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID, VIEW_DRIVERS
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
     from consist.core.step import RunnerPorts
+
+
+#: ``run.meta`` keys the library writes itself; ``log_meta`` may not overwrite them.
+RESERVED_META = frozenset(
+    {
+        "cache_hit",
+        "cache_source",
+        "demoted_from",
+        "hashing",
+        "cache_hydration",
+        "workspace",
+        "scenario_run",
+        PROCESS_STARTED,
+    }
+)
+
+
+def check_direction(direction: object) -> str:
+    """``direction`` if it is ``"input"`` or ``"output"``, else :class:`OptionValueError`."""
+    if direction == Direction.INPUT.value or direction == Direction.OUTPUT.value:
+        return str(direction)
+    raise OptionValueError("direction", direction, [d.value for d in Direction])
 
 
 class RunSession:
@@ -155,24 +185,45 @@ class RunSession:
     ) -> Artifact:
         """Record a file or directory this run consumed or produced."""
         self.commit_pending()
+        key, artifact = self.stage_file(
+            path, key=key, direction=direction, driver=driver, meta=meta
+        )
+        return self.add(key, artifact, direction)
+
+    def stage_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        key: str | None = None,
+        direction: str = "output",
+        driver: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> tuple[str, Artifact]:
+        """Check and digest a file to log, without adding it to the run yet: ``(key,
+        artifact)`` for :meth:`add`. Lets a caller logging several files refuse them all
+        when one is bad."""
+        direction = check_direction(direction)
+        check_text(driver, "driver", optional=True)
+        check_storable(meta or {}, "meta")
         local = absolute(path, self.artifact_dir if direction == "output" else None)
         if not self.ports.fs.exists(local) and direction == "output":
             local = absolute(path)
         key = validate_key(key if key is not None else (local.stem or local.name))
         if not self.ports.fs.exists(local):
-            raise FileNotFoundError(
+            if direction == Direction.INPUT.value:
+                raise InputNotFoundError(key, local)
+            raise OutputMissingError(
                 f"cannot log {key!r}: {local} does not exist; write the file first, "
                 "or pass the path it was written to."
             )
-        artifact = self._new_artifact(key, local, driver, meta, direction, described=local)
-        return self._add(key, artifact, direction)
+        return key, self._new_artifact(key, local, driver, meta, direction, described=local)
 
     def log_existing(
         self, artifact: Artifact, *, key: str | None = None, direction: str = "output"
     ) -> Artifact:
         """Link an artifact recorded earlier (e.g. another run's output) to this run."""
         self.commit_pending()
-        return self._add(validate_key(key or artifact.key), artifact, direction)
+        return self.add(validate_key(key or artifact.key), artifact, check_direction(direction))
 
     def log_frame(
         self,
@@ -187,6 +238,8 @@ class RunSession:
         """Write a DataFrame (parquet unless ``driver`` or the path suffix says otherwise)."""
         self.commit_pending()
         key = validate_key(key)
+        direction = check_direction(direction)  # before the file is written
+        check_text(driver, "driver", optional=True)
         suffix = "." + (driver or "parquet")
         target = absolute(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
         driver = driver or driver_for(target) or "parquet"
@@ -196,12 +249,20 @@ class RunSession:
         # Where a frame is written by default is this library's choice, so on a hit only its
         # key and bytes must match the cached output. Identity alone is not trusted: a block
         # may compute its frame from values the signature does not see.
-        kept = self._add(key, artifact, direction, match_location=path is not None)
+        kept = self.add(key, artifact, direction, match_location=path is not None)
         if kept is not artifact and kept.uri != artifact.uri:
             self.ports.fs.remove(target)  # a second copy of the cached bytes
         return kept
 
     def log_meta(self, values: dict[str, Any]) -> None:
+        """Add ``values`` to ``run.meta``; keys the library keeps there are refused."""
+        taken = sorted(set(values) & RESERVED_META)
+        if taken:
+            raise ArgumentError(
+                f"log_meta() cannot set {taken}: Consist keeps its own bookkeeping under "
+                f"those names ({', '.join(sorted(RESERVED_META))}); choose other names."
+            )
+        check_storable(values, "meta")
         self.run.meta.update(values)
 
     # -- internals -------------------------------------------------------------------------
@@ -247,15 +308,15 @@ class RunSession:
             artifact.meta[SCHEMA_ID] = schema.id
             artifact.meta[SCHEMA_COLUMNS] = schema.to_json()
 
-    def _add(
+    def add(
         self, key: str, artifact: Artifact, direction: str, *, match_location: bool = True
     ) -> Artifact:
+        """Link ``artifact`` to the run under ``key`` (as returned by :meth:`stage_file`)."""
+        direction = check_direction(direction)
         if direction == Direction.INPUT.value:
             self.inputs[key] = artifact
             self._notify(artifact, direction)
             return artifact
-        if direction != Direction.OUTPUT.value:
-            raise ValueError(f"direction={direction!r}; use 'input' or 'output'.")
         cached = self._cached.get(key) if self.is_cached else None
         same_place = not match_location or cached is not None and cached.uri == artifact.uri
         if cached is not None and same_place and cached.digest == artifact.digest:

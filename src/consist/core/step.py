@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from consist.core.cache import CacheDecision
+from consist.core.checks import (
+    check_int,
+    check_storable,
+    check_text,
+    storable,
+    storable_text,
+)
+from consist.core.errors import ArgumentTypeError, OptionValueError
+from consist.core.identity.canonical import storable_tree
 from consist.core.inputs import InputRef
-from consist.core.model import Artifact, Run
+from consist.core.model import Artifact, Run, validate_key
 from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
@@ -93,6 +102,13 @@ class StepRequest:
     extra_meta: Mapping[str, Any] = field(default_factory=dict)
     materialize_dir: Path | None = None
     facet: dict[str, Any] | None = None
+    #: ``config_tree`` as the run records it (keys JSON cannot hold turned into text).
+    config_record: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # The last check before anything is recorded: every value that ends up in the run's
+        # snapshot and row must be one the snapshot and both stores accept.
+        _check_request(self)
 
 
 @dataclass(slots=True)
@@ -128,6 +144,38 @@ class RunnerPorts:
     process_started: str | None = None
 
 
+def _check_request(req: StepRequest) -> None:
+    """Refuse values that could not be recorded (see :mod:`consist.core.checks`)."""
+    for name in ("year", "iteration"):
+        value = getattr(req, name)
+        if value is not None:
+            setattr(req, name, check_int(value, name))
+    req.cache_epoch = check_int(req.cache_epoch, "cache_epoch")
+    check_text(req.description, "description", optional=True)
+    if req.parent_run_id is not None:
+        validate_key(req.parent_run_id, "parent_run_id")
+    for index, tag in enumerate(req.tags):
+        check_text(tag, f"tags[{index}]")
+    if req.context_param is not None and not (
+        isinstance(req.context_param, str) and req.context_param.isidentifier()
+    ):
+        raise OptionValueError(
+            "inject_context",
+            req.context_param,
+            ("True", "False", "<name of a parameter of the step, e.g. 'ctx'>"),
+        )
+    if not isinstance(req.capture_pattern, str):
+        raise ArgumentTypeError(
+            f"capture_pattern={req.capture_pattern!r} must be a glob pattern string such as "
+            "'*.csv'."
+        )
+    record = req.config_tree
+    if not storable(record):  # tuple keys, or something to name in an error
+        record = storable_tree(record)
+        check_storable(record, "config")
+    req.config_record = record
+
+
 def initial_meta(req: StepRequest) -> dict[str, Any]:
     meta: dict[str, Any] = {"cache_hit": False, "hashing": req.hashing, **req.extra_meta}
     if req.cache_hydration != "metadata":
@@ -158,4 +206,5 @@ def error_summary(exc: BaseException) -> str:
     """``Type: message`` plus the innermost frames, short enough for a database column."""
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
-    return f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else "")
+    summary = f"{type(exc).__name__}: {exc}" + (f" (at {where})" if where else "")
+    return storable_text(summary)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consist.core.checks import encodable
 from consist.core.errors import InvalidKeyError
 
 #: Logical column types; anything a store cannot name more precisely is ``"other"``.
@@ -111,10 +112,16 @@ def stored_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
 def check_table_name(name: object, what: str = "table name") -> str:
     """A name usable as a SQL identifier once quoted: non-empty text without NUL or quotes'
     worth of surprises (it is always quoted, never interpolated raw)."""
-    if not isinstance(name, str) or not name.strip() or "\x00" in name or len(name) > 120:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or "\x00" in name
+        or len(name) > 120
+        or not encodable(name)
+    ):
         raise InvalidKeyError(
-            f"{what} {name!r} cannot name a table: use non-empty text of at most 120 "
-            "characters (set __tablename__ on the schema, or pass key=...)."
+            f"{what} {name!r} cannot name a table: use non-empty, valid Unicode text of at "
+            "most 120 characters (set __tablename__ on the schema, or pass key=...)."
         )
     if name.startswith("consist_") or name in SYSTEM_NAMES:
         raise InvalidKeyError(

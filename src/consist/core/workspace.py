@@ -14,14 +14,44 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
-from consist.core.errors import ConsistWarning
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ConsistWarning,
+    MountNotFoundError,
+)
 
 WORKSPACE_SCHEME = "workspace"
 
 
 def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:
-    """Absolute, normalised path (``..`` collapsed) without touching the filesystem."""
-    p = Path(path).expanduser()
+    """Absolute, normalised path (``..`` collapsed) without touching the filesystem.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``path`` is not a ``str`` or ``os.PathLike``.
+    ArgumentError
+        If it contains a NUL character or a lone surrogate (no file can have either).
+    """
+    try:
+        p = Path(path).expanduser()
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{path!r:.80} is a {type(path).__name__}, not a path; give a str or pathlib.Path."
+        ) from None
+    text = str(p)
+    if "\x00" in text:
+        raise ArgumentError(
+            f"path {str(path)!r:.120} contains a NUL character; no file can have it."
+        )
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        raise ArgumentError(
+            f"path {str(path)!r:.120} is not valid Unicode (it holds a lone surrogate), so no "
+            "file can have it; fix the text of the path."
+        ) from None
     if not p.is_absolute():
         p = (base or Path.cwd()) / p
     return Path(os.path.normpath(p))
@@ -90,7 +120,7 @@ class Workspace:
             return self.run_dir / unquote(rest)
         root = self.mounts.get(scheme)
         if root is None:
-            raise LookupError(
+            raise MountNotFoundError(
                 f"URI {uri!r} names mount {scheme!r}, which this tracker does not have; "
                 f"pass mounts={{{scheme!r}: '/local/root'}} to Tracker."
             )

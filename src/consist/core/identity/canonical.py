@@ -22,7 +22,14 @@ from typing import Any
 
 from consist.core.errors import ConfigHashError
 
-__all__ = ["canonical_bytes", "canonical_json", "canonicalize", "config_digest", "tree_digest"]
+__all__ = [
+    "canonical_bytes",
+    "canonical_json",
+    "canonicalize",
+    "config_digest",
+    "storable_tree",
+    "tree_digest",
+]
 
 Fallback = Callable[[Any], Any]
 
@@ -391,6 +398,23 @@ def _text(node: Any) -> str:
 
 
 # -- display ----------------------------------------------------------------------------
+
+
+def storable_tree(tree: Any) -> Any:
+    """A canonical tree as a run records it: mapping keys that JSON cannot hold (tuples,
+    numbers, None) become their JSON text, so the snapshot and the stores can write it.
+
+    Parameters
+    ----------
+    tree
+        The result of :func:`canonicalize`.
+
+    Returns
+    -------
+    object
+        The same tree with string keys only (the digest is still taken of ``tree``).
+    """
+    return _jsonable(tree)
 
 
 def _jsonable(node: Any) -> Any:
