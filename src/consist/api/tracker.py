@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from consist.api import options, stores
+from consist.api import arguments, options, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
 from consist.api.code import step_code_identity
@@ -25,7 +25,7 @@ from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
 from consist.api.tables import TablesMixin
 from consist.api.views import ViewRegistry
-from consist.core.checks import check_tags, check_text
+from consist.core.checks import check_tags
 from consist.core.errors import (
     ActiveRunError,
     ArgumentTypeError,
@@ -46,81 +46,6 @@ from consist.core.step import RunnerPorts, StepRequest
 from consist.core.workspace import Workspace, absolute
 
 STEP_ATTRIBUTE = "__consist_step__"
-_DB_FILENAME = "provenance.duckdb"
-
-
-def _path_text(value: object, what: str, example: str) -> str:
-    """``value`` as path text, or a clear error for anything that is not a path."""
-    if not isinstance(value, str | os.PathLike):
-        raise ArgumentTypeError(
-            f"{what}={value!r:.80} is a {type(value).__name__}; give a path or URL such as "
-            f"{example!r}."
-        )
-    return check_text(os.fspath(value), what) or ""
-
-
-def _store_location(db_path: str | os.PathLike[str] | None, run_dir: Path) -> str:
-    if db_path is None:
-        return str(run_dir / _DB_FILENAME)
-    text = _path_text(db_path, "db_path", "provenance.duckdb")
-    return text if "://" in text else str(absolute(text))
-
-
-def _mapping(value: object, what: str, example: str) -> Mapping[Any, Any]:
-    if not isinstance(value, Mapping):
-        raise ArgumentTypeError(
-            f"{what}={value!r:.80} is a {type(value).__name__}; give a mapping such as {example}."
-        )
-    return value
-
-
-def _names(value: object, what: str) -> list[str]:
-    """A list of names (output keys): one bare string is refused, it is too easily a typo."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ArgumentTypeError(
-            f"{what}={value!r:.80} is a {type(value).__name__}; give a list of names such as "
-            "['result']."
-        )
-    return [validate_key(key, "output key") for key in value]
-
-
-def _schemas(schemas: object) -> list[type]:
-    """The ``schemas=`` classes, checked before anything is opened."""
-    if schemas is None:
-        return []
-    if isinstance(schemas, type) or not isinstance(schemas, Iterable):
-        raise ArgumentTypeError(
-            f"schemas={schemas!r:.80} is not a list of model classes; give e.g. "
-            "schemas=[Person, Household]."
-        )
-    models = list(schemas)
-    for model in models:
-        if not isinstance(model, type):
-            raise ArgumentTypeError(
-                f"schemas holds {model!r:.80}, which is not a class; give SQLModel (or "
-                "pydantic) classes such as schemas=[Person]."
-            )
-    return models
-
-
-def _validate_mounts(mounts: object) -> dict[str, Path]:
-    resolved: dict[str, Path] = {}
-    for name, root in _mapping(mounts or {}, "mounts", "{'inputs': '/data/in'}").items():
-        if not isinstance(name, str) or not name.isidentifier() or name in ("file", "workspace"):
-            raise OptionValueError(
-                "mounts",
-                name,
-                ["<identifier other than 'file' or 'workspace'>"],
-                "Mount names become URI schemes, e.g. mounts={'inputs': '/data/in'}.",
-            )
-        text = _path_text(root, f"mounts[{name!r}]", "/data/in")
-        if "://" in text:
-            raise UnsupportedError(
-                f"mount {name!r} points at {text!r}; object-store mounts are not supported by "
-                "this version, only local directories."
-            )
-        resolved[name] = absolute(text)
-    return resolved
 
 
 class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, MaintenanceMixin):
@@ -177,8 +102,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 f"read_only={read_only!r:.80} is a {type(read_only).__name__}; give True or False."
             )
         self.read_only = read_only
-        self.mounts = _validate_mounts(mounts)
-        models = _schemas(schemas)
+        self.mounts = arguments.mounts(mounts)
+        models = arguments.schemas(schemas)
         self.run_dir = absolute(run_dir)
         self.project_root = absolute(project_root)
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -186,7 +111,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
 
         self._pm = get_plugin_manager()
         self._registry = build_registry(self._pm, plugins)
-        self.db_path = _store_location(db_path, self.run_dir)
+        self.db_path = arguments.store_location(db_path, self.run_dir)
         store_spec = self._registry.store_for(self.db_path)
         if not isinstance(flush_interval, int | float) or not flush_interval >= 0:
             raise OptionValueError("flush_interval", flush_interval, ["<seconds, e.g. 0.1>"])
@@ -311,7 +236,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 f"define_step() got unknown run options {unknown}; allowed: {sorted(allowed)}."
             )
         if outputs is not None:
-            _names(outputs, "outputs")
+            arguments.names(outputs, "outputs")
         defaults = {"outputs": outputs, "tags": tags, "description": description, **run_defaults}
         defaults = {k: v for k, v in defaults.items() if v is not None}
 
@@ -432,12 +357,12 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         )
         executor = args.get("executor", "python")
         self._registry.get("executor", executor)
-        declared = _names(args.get("outputs") or (), "outputs")
+        declared = arguments.names(args.get("outputs") or (), "outputs")
         output_paths = {
             validate_key(k, "output_paths key"): Path(
-                _path_text(v, f"output_paths[{k!r}]", "out.csv")
+                arguments.path_text(v, f"output_paths[{k!r}]", "out.csv")
             )
-            for k, v in _mapping(
+            for k, v in arguments.mapping(
                 args.get("output_paths") or {}, "output_paths", "{'result': 'result.csv'}"
             ).items()
         }
@@ -478,7 +403,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             description=args.get("description"),
             outputs=declared,
             output_paths=output_paths,
-            fn_args=dict(_mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")),
+            fn_args=dict(arguments.mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")),
             load_inputs=bool(load_inputs),
             tags=check_tags(args.get("tags")),
             year=args.get("year"),
