@@ -41,26 +41,26 @@ def mapping(value: object, what: str, example: str) -> Mapping[Any, Any]:
     return value
 
 
-def names(value: object, what: str) -> list[str]:
-    """A list of names (output keys): one bare string is refused, it is too easily a typo."""
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+def listing(value: object, what: str, example: str) -> list[Any]:
+    """``value`` as a list. One bare string (or class) is refused rather than iterated: it is
+    almost always a missing pair of brackets, and its letters would be taken as items."""
+    if isinstance(value, str | bytes | type) or not isinstance(value, Iterable):
         raise ArgumentTypeError(
-            f"{what}={value!r:.80} is a {type(value).__name__}; give a list of names such as "
-            "['result']."
+            f"{what}={value!r:.80} is a {type(value).__name__}; give a list such as {example}."
         )
-    return [validate_key(key, "output key") for key in value]
+    return list(value)
+
+
+def names(value: object, what: str) -> list[str]:
+    """A list of names (output keys)."""
+    return [validate_key(key, "output key") for key in listing(value, what, "['result']")]
 
 
 def schemas(schemas: object) -> list[type]:
     """The ``schemas=`` classes, checked before anything is opened."""
     if schemas is None:
         return []
-    if isinstance(schemas, type) or not isinstance(schemas, Iterable):
-        raise ArgumentTypeError(
-            f"schemas={schemas!r:.80} is not a list of model classes; give e.g. "
-            "schemas=[Person, Household]."
-        )
-    models = list(schemas)
+    models = listing(schemas, "schemas", "[Person, Household]")
     for model in models:
         if not isinstance(model, type):
             raise ArgumentTypeError(

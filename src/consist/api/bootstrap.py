@@ -16,6 +16,7 @@ from typing import Any
 
 import pluggy
 
+from consist.api.arguments import listing
 from consist.core import hookspecs
 from consist.core.errors import ArgumentTypeError, ConsistWarning, PluginError
 from consist.core.registry import AdapterSpec, Registry
@@ -101,12 +102,7 @@ def _plugin_names(plugins: Iterable[str] | None) -> list[str]:
     """``plugins=`` as a list of names (a bare string would be split into letters)."""
     if plugins is None:
         return []
-    if isinstance(plugins, str) or not isinstance(plugins, Iterable):
-        raise ArgumentTypeError(
-            f"plugins={plugins!r:.80} must be a list of plugin names, e.g. ['my_plugin'] to "
-            "allow one or ['-my_plugin'] to block one."
-        )
-    names = list(plugins)
+    names = listing(plugins, "plugins", "['my_plugin'] (allow) or ['-my_plugin'] (block)")
     for name in names:
         if not isinstance(name, str) or not name.strip("-"):
             raise ArgumentTypeError(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.api.capture import Capture
-from consist.core.errors import KeyNotFoundError
+from consist.core.errors import ArgumentError, ArgumentTypeError, KeyNotFoundError
 from consist.core.model import Artifact, Run
 from consist.core.session import RunSession
 
@@ -23,6 +23,26 @@ current_tracker_var: ContextVar[Any] = ContextVar("consist_current_tracker", def
 def current_tracker() -> Any:
     """The tracker whose run is open in this thread or task, or None."""
     return current_tracker_var.get()
+
+
+def owner_tracker(tracker: Any, what: str, needs: str, *, required: bool = True) -> Any:
+    """``tracker``, else the current tracker, for module-level ``consist.<what>()``.
+
+    Raises
+    ------
+    ArgumentError
+        If ``required`` and neither is there.
+    ArgumentTypeError
+        If the tracker found has no ``needs`` method (it is not a tracker).
+    """
+    found = tracker if tracker is not None else current_tracker()
+    if found is None:
+        if required:
+            raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
+        return None
+    if not hasattr(found, needs):
+        raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
+    return found
 
 
 class RunContext:

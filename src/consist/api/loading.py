@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from consist.api import options
-from consist.api.context import current_tracker
+from consist.api.context import owner_tracker
 from consist.core.errors import ArgumentError, ArgumentTypeError
 from consist.core.model import Artifact
 
@@ -43,9 +43,7 @@ def load(
             f"consist.load() takes an Artifact, got {type(artifact).__name__}; "
             "use result.outputs['key'] or tracker.get_artifacts_for_run(run_id).outputs['key']."
         )
-    owner = tracker if tracker is not None else current_tracker()
-    if owner is not None and not callable(getattr(owner, "load", None)):
-        raise ArgumentTypeError(f"tracker={owner!r:.80} is not a consist.Tracker.")
+    owner = owner_tracker(tracker, "load", "load", required=False)
     if owner is not None:
         return owner.load(artifact, engine=engine, db_fallback=db_fallback, **kwargs)
     if artifact._resolver is not None:

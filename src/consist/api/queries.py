@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from consist.api.context import current_tracker
+from consist.api.context import owner_tracker
 from consist.core.checks import check_int, check_storable, check_tags, check_text
 from consist.core.errors import (
-    ArgumentError,
     ArgumentTypeError,
     OptionValueError,
     RunNotFoundError,
@@ -268,12 +267,7 @@ _HISTORY_COLUMNS = [
 
 
 def _tracker(tracker: Any, what: str) -> Tracker:
-    found = tracker if tracker is not None else current_tracker()
-    if found is None:
-        raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
-    if not hasattr(found, "find_runs"):
-        raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
-    return found  # type: ignore[no-any-return]
+    return owner_tracker(tracker, what, "find_runs")  # type: ignore[no-any-return]
 
 
 def find_runs(tracker: Any = None, **filters: Any) -> Any:

@@ -6,17 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from consist.api.context import current_tracker
-from consist.core.errors import ArgumentError, ArgumentTypeError, StoreError
+from consist.api.context import owner_tracker
+from consist.core.errors import ArgumentTypeError, StoreError
 
 
 def _owner(tracker: Any, what: str) -> Any:
-    found = tracker if tracker is not None else current_tracker()
-    if found is None:
-        raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
-    if not hasattr(found, "engine"):
-        raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
-    return found
+    return owner_tracker(tracker, what, "engine")
 
 
 @contextmanager
