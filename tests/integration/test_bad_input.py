@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -150,10 +151,38 @@ def test_unstorable_values_are_refused_before_recording(tracker, workdir, option
 
 
 def test_cache_epoch_beyond_the_integer_columns_is_refused(make_tracker, workdir) -> None:
-    tracker = make_tracker(cache_epoch=2**31)
     with pytest.raises(consist.ArgumentError, match="cache_epoch=2147483648"):
+        make_tracker(cache_epoch=2**31)
+    tracker = make_tracker()
+    tracker.cache_epoch = -(2**31) - 1  # set after opening: refused at the next run
+    with pytest.raises(consist.ArgumentError, match="cache_epoch=-2147483649"):
         tracker.run(noop)
     _nothing_recorded(tracker, workdir)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "named"),
+    [
+        ({"flush_interval": "0.1"}, consist.ArgumentTypeError, "flush_interval='0.1'"),
+        ({"flush_interval": -1}, consist.ArgumentError, "flush_interval=-1"),
+        ({"flush_interval": float("nan")}, consist.ArgumentError, "flush_interval=nan"),
+        ({"flush_interval": True}, consist.ArgumentTypeError, "flush_interval=True"),
+        ({"cache_epoch": 1.5}, consist.ArgumentTypeError, "cache_epoch=1.5"),
+        ({"read_only": "yes"}, consist.ArgumentTypeError, "read_only='yes'"),
+        ({"plugins": ["no-such-plugin"]}, consist.ConsistError, "no-such-plugin"),
+        ({"db_path": "ftp://host/x.duckdb"}, consist.ConsistError, "ftp://host/x.duckdb"),
+        ({"db_path": "folder.duckdb"}, consist.StoreError, "could not open the database"),
+    ],
+)
+def test_a_refused_tracker_leaves_no_folder_behind(workdir, options, error, named) -> None:
+    run_dir = workdir / "fresh" / "runs"
+    (workdir / "folder.duckdb").mkdir()  # a database path that is a folder cannot be opened
+    with pytest.raises(error, match=re.escape(named)) as info:
+        Tracker(run_dir, **{"db_path": workdir / "fresh.sqlite", **options})
+    del info
+    gc.collect()
+    assert not (workdir / "fresh").exists()
+    assert not (workdir / "fresh.sqlite").exists()
 
 
 def test_config_with_tuple_keys_is_recorded(tracker) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 import consist
-from consist import RunStatus
 
 STEPS = """
 from pathlib import Path

@@ -16,7 +16,7 @@ import pytest
 import consist
 from consist import RunStatus
 
-STEPS = '''
+STEPS = """
 import os
 import time
 from pathlib import Path
@@ -31,16 +31,16 @@ def simulate(config):
         time.sleep(120)
     Path("executions.txt").open("a").write("ran\\n")
     return {"result": Path("executions.txt")}
-'''
+"""
 
-CHILD = '''
+CHILD = """
 import sys
 from consist import Tracker
 import crash_steps
 
 tracker = Tracker(run_dir="runs", db_path=sys.argv[1], project_root=".")
 tracker.run(crash_steps.simulate, run_id="long", config={"a": 1})
-'''
+"""
 
 
 @pytest.mark.slow

@@ -63,6 +63,29 @@ def test_an_unreadable_pending_copy_is_left_alone_with_a_warning(
     assert tracker.find_runs() == []
 
 
+def test_a_pending_copy_the_database_refuses_does_not_hold_back_the_others(
+    make_tracker, workdir: Path, caplog
+) -> None:
+    first = make_tracker()
+    for run_id in ("kept", "spoiled"):
+        first.begin_run(run_id, model="m")
+        first.end_run()
+    first.close()
+    _pending_dir(workdir).mkdir(parents=True)
+    for run_id in ("kept", "spoiled"):
+        shutil.copy(_snapshot(workdir, run_id), _pending_dir(workdir))
+    # A hand-edited snapshot whose year no INTEGER column takes.
+    spoiled = _snapshot(workdir, "spoiled")
+    spoiled.write_text(spoiled.read_text().replace('"year":null', f'"year":{2**70}'))
+    fresh_db = workdir / "other" / Path(first.db_path).name
+
+    with caplog.at_level(logging.WARNING, logger="consist"):
+        second = make_tracker(db_path=fresh_db)
+    assert [run.id for run in second.find_runs(model="m")] == ["kept"]
+    assert "spoiled.json was refused" in caplog.text
+    assert [path.name for path in _pending_dir(workdir).iterdir()] == ["spoiled.json"]
+
+
 def test_rebuilding_clears_pending_copies(make_tracker, workdir: Path) -> None:
     tracker = make_tracker()
     tracker.begin_run("r", model="m")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,47 @@ def test_db_rebuild_command(make_tracker, db_file: Path, workdir: Path) -> None:
     assert contents(make_tracker()) == before
     missing = CliRunner().invoke(app, ["db", "rebuild", "--db", str(db_file), "--run-dir", "nope"])
     assert missing.exit_code == 1 and "no run snapshots" in missing.output
+
+
+def damage(snapshots: Path) -> tuple[Path, Path]:
+    """Spoil two snapshots as hand edits or a bad copy would: one no longer JSON, one whose
+    year no INTEGER column takes."""
+    truncated, overflowing = sorted(snapshots.glob("*.json"))[:2]
+    truncated.write_bytes(truncated.read_bytes()[:40])
+    document = json.loads(overflowing.read_text())
+    document["run"]["year"] = 2**70
+    overflowing.write_text(json.dumps(document))
+    return truncated, overflowing
+
+
+def test_rebuild_restores_every_snapshot_but_the_damaged_ones(
+    make_tracker, db_file: Path, workdir: Path
+) -> None:
+    tracker = make_tracker()
+    record_history(tracker)
+    tracker.close()
+    for leftover in db_file.parent.glob(db_file.name + "*"):
+        leftover.unlink()
+    bad = damage(workdir / "runs" / ".consist" / "runs")
+    skipped: dict[Path, str] = {}
+    fresh = make_tracker()
+    restored = fresh.rebuild_from_snapshots(on_skip=lambda path, why: skipped.update({path: why}))
+    assert restored == 5 and set(skipped) == set(bad)
+    assert len(fresh.find_runs()) == 5
+    assert {run.id for run in fresh.find_runs()}.isdisjoint(path.stem for path in bad)
+
+
+def test_db_rebuild_command_names_the_snapshots_it_left_out(
+    make_tracker, db_file: Path, workdir: Path
+) -> None:
+    tracker = make_tracker()
+    record_history(tracker)
+    tracker.close()
+    bad = damage(workdir / "runs" / ".consist" / "runs")
+    args = ["db", "rebuild", "--db", str(db_file), "--run-dir", str(workdir / "runs")]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["runs"] == 5 and set(report["skipped"]) == {str(path) for path in bad}
+    plain = CliRunner().invoke(app, args)
+    assert plain.exit_code == 1 and "2 snapshot(s) could not be restored" in plain.stderr

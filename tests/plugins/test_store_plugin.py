@@ -142,6 +142,21 @@ def test_tracker_records_and_caches_in_the_plugin_store(teststore: Any, tmp_path
         tracker.close()
 
 
+def test_plugins_option_allows_blocks_and_refuses_unknown_names(
+    teststore: Any, tmp_path: Path
+) -> None:
+    quiet_plugin_manager()
+    with consist.Tracker(
+        tmp_path / "runs", "teststore://x", project_root=tmp_path, plugins=["teststore"]
+    ) as tracker:
+        assert type(tracker._store).__name__ == "PluginStore"
+    with pytest.raises(consist.ConsistError, match="no metadata store serves"):
+        consist.Tracker(tmp_path / "runs", "teststore://x", plugins=["-teststore"])
+    # A misspelt name would allow or block nothing; it is refused with what is installed.
+    with pytest.raises(consist.OptionValueError, match="'-teststor'.*'teststore'"):
+        consist.Tracker(tmp_path / "runs", "teststore://x", plugins=["-teststor"])
+
+
 class TestPluginStore(StoreContract):
     """The plugin's store, built through the registry, passes the whole store contract."""
 

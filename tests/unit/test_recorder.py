@@ -90,28 +90,72 @@ def test_many_events_flush_in_one_batch_with_the_latest_state(parts, tmp_path) -
     assert store.find_cached("s1").outputs["out"].id == "a1"
 
 
-class FailingStore(InMemoryStore):
-    def __init__(self) -> None:
+class RefusingStore(InMemoryStore):
+    """A store that refuses, for a reason other than a lock, every batch holding one of
+    ``bad`` (all batches when ``bad`` is None), as a damaged row or a full disk would."""
+
+    def __init__(self, bad: set[str] | None = None) -> None:
         super().__init__()
-        self.fail = True
+        self.bad, self.attempts = bad, 0
 
     def apply(self, batch) -> None:
-        if self.fail:
-            raise StoreError("database is locked")
+        self.attempts += 1
+        if self.bad is None or self.bad & {run.id for run in batch.runs}:
+            raise StoreError("disk I/O error")
         super().apply(batch)
 
 
-def test_a_failed_flush_keeps_rows_queued_and_retries(tmp_path) -> None:
-    store = FailingStore()
-    recorder = Recorder(store, lambda p, b: None, lambda p: None, flush_interval=3600)
-    recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=tmp_path)
-    with pytest.raises(StoreError):
+def test_a_refused_run_does_not_hold_back_the_others(tmp_path) -> None:
+    store, snaps = RefusingStore(bad={"bad"}), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+    runs = tmp_path / "runs"
+    recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=runs)
+    recorder.record(_run("bad", sig="s-bad"), {}, {}, snapshot_dir=runs)
+    recorder.record(_run("r2", sig="s2"), {"in": _artifact()}, {}, snapshot_dir=runs)
+    with pytest.raises(StoreError, match=r"1 run\(s\).*\(bad\): disk I/O error.*pending"):
         recorder.flush()
-    recorder.record(_run("r2", sig="s2"), {}, {}, snapshot_dir=tmp_path)
-    assert recorder.find_cached("s1") is not None  # still visible while queued
-    store.fail = False
-    recorder.flush()
+    # The good runs were written one by one, with their artifacts and links.
     assert store.get_run("r1") and store.get_run("r2")
+    assert store.find_cached("s1").outputs["out"].id == "a1"
+    assert store.get_run_artifacts("r2").inputs["in"].id == "a1"
+    # The refused run waits in pending/ for the next tracker; only its copy is left there.
+    pending = sorted(path.name for path in snaps.files if path.parent.name == "pending")
+    assert pending == ["bad.json"]
+    assert snaps.files[tmp_path / "pending" / "bad.json"] == snaps.files[runs / "bad.json"]
+    # It left the queue: later flushes neither retry it nor fail because of it.
+    attempts = store.attempts
+    recorder.record(_run("r3", sig="s3"), {}, {}, snapshot_dir=runs)
+    recorder.flush()
+    assert store.attempts == attempts + 1 and store.get_run("r3")
+    recorder.close()
+
+
+def test_a_store_refusing_every_write_never_fails_the_caller_at_close(tmp_path) -> None:
+    store, snaps = RefusingStore(), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path / "runs")
+    recorder.record(_run("r2", sig="s2"), {}, {}, snapshot_dir=tmp_path / "runs")
+    assert recorder.flush_or_keep() is False
+    assert store.attempts == 3  # the batch, then each run alone; no retry loop after that
+    recorder.close()
+    assert store.attempts == 3
+    assert {tmp_path / "pending" / "r1.json", tmp_path / "pending" / "r2.json"} <= set(snaps.files)
+
+
+def test_an_unwritable_pending_folder_is_reported_not_raised(tmp_path, caplog) -> None:
+    store = LockedStore()
+
+    def write(path: Path, data: bytes) -> None:
+        if path.parent.name == "pending":
+            raise OSError(28, "No space left on device")
+
+    recorder = Recorder(store, write, lambda p: None, flush_interval=3600)
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path / "runs")
+    assert recorder.flush_or_keep() is False
+    assert "could not keep r1.json pending" in caplog.text
+    assert recorder.find_cached("s1") is not None  # still queued for the next attempt
+    store.locked = False
+    assert recorder.flush_or_keep() is True and store.get_run("r1")
 
 
 class LockedStore(InMemoryStore):

@@ -3,13 +3,20 @@ opened or recorded; each error names the argument, the value and an example of a
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from consist.core.checks import check_text
-from consist.core.errors import ArgumentTypeError, OptionValueError, UnsupportedError
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    OptionValueError,
+    UnsupportedError,
+)
 from consist.core.model import validate_key
 from consist.core.workspace import absolute
 
@@ -24,6 +31,42 @@ def path_text(value: object, what: str, example: str) -> str:
             f"{example!r}."
         )
     return check_text(os.fspath(value), what) or ""
+
+
+def flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; give True or False."
+        )
+    return value
+
+
+def seconds(value: object, what: str) -> float:
+    """A duration: a non-negative, finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ArgumentTypeError(
+            f"{what}={value!r:.80} is a {type(value).__name__}; give seconds as a number "
+            "such as 0.1."
+        )
+    if not (value >= 0 and math.isfinite(value)):
+        raise ArgumentError(f"{what}={value!r} must be zero or more seconds, such as 0.1.")
+    return float(value)
+
+
+@contextmanager
+def removed_if_refused(folder: Path) -> Iterator[None]:
+    """Remove the folders of ``folder``'s path made inside the block if the block raises,
+    as long as nothing was written into them: a refused tracker leaves no trace."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for made in missing:  # deepest first; rmdir refuses a folder that holds anything
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def store_location(db_path: str | os.PathLike[str] | None, run_dir: Path) -> str:

@@ -18,7 +18,12 @@ import pluggy
 
 from consist.api.arguments import listing
 from consist.core import hookspecs
-from consist.core.errors import ArgumentTypeError, ConsistWarning, PluginError
+from consist.core.errors import (
+    ArgumentTypeError,
+    ConsistWarning,
+    OptionValueError,
+    PluginError,
+)
 from consist.core.registry import AdapterSpec, Registry
 
 log = logging.getLogger("consist")
@@ -75,6 +80,16 @@ def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = Non
     allow-list of third-party plugins (built-in plugins are always on).
     """
     wanted = _plugin_names(plugins)
+    installed = [name for name, _ in pm.list_name_plugin()]
+    for name in wanted:
+        if name.lstrip("-") not in installed:
+            # A misspelt name would otherwise allow or block nothing, silently.
+            raise OptionValueError(
+                "plugins",
+                name,
+                installed,
+                "Prefix a name with '-' to block it.",
+            )
     blocked = {p[1:] for p in wanted if p.startswith("-")}
     allowed = {p for p in wanted if not p.startswith("-")}
     registry = Registry()

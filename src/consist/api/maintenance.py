@@ -43,7 +43,12 @@ class MaintenanceMixin:
 
         def flush(self) -> None: ...
 
-    def rebuild_from_snapshots(self, progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild_from_snapshots(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        on_skip: Callable[[Path, str], None] | None = None,
+    ) -> int:
         """Recreate the database rows of every run snapshot in this workspace.
 
         Each snapshot (``run_dir/.consist/runs/<run_id>.json``) holds a run's last recorded
@@ -56,6 +61,10 @@ class MaintenanceMixin:
         ----------
         progress
             Called as ``progress(done, total)`` after each group of snapshots.
+        on_skip
+            Called as ``on_skip(path, reason)`` for each snapshot that could not be restored
+            (unreadable, or refused by the database); each is also logged as a warning. The
+            other snapshots are restored regardless.
 
         Returns
         -------
@@ -69,14 +78,53 @@ class MaintenanceMixin:
             )
         self.flush()
         files = sorted((self._consist_dir / "runs").glob("*.json"))
+        skipped: dict[Path, str] = {}
         for start in range(0, len(files), REBUILD_CHUNK):
             chunk = files[start : start + REBUILD_CHUNK]
-            self._store.apply(batch_from_snapshots(path.read_bytes() for path in chunk))
+            skipped.update(self._write_snapshots(_read_all(chunk)))
             if progress is not None:
                 progress(start + len(chunk), len(files))
+        for path, reason in skipped.items():
+            log.warning("consist: snapshot %s was not restored: %s", path, reason)
+            if on_skip is not None:
+                on_skip(path, reason)
+        left = {path.name for path in skipped}
         for path in self._pending_files():  # every snapshot is in now, pending ones too
-            self._fs.remove(path)
-        return len(files)
+            if path.name not in left:
+                self._fs.remove(path)
+        return len(files) - len(skipped)
+
+    def _write_snapshots(self, documents: dict[Path, bytes | Exception]) -> dict[Path, str]:
+        """Write the rows of ``documents`` in one transaction, or, when a document cannot be
+        read or the database refuses the batch, one document at a time.
+
+        Returns
+        -------
+        dict
+            The documents left out, each with the reason.
+
+        Raises
+        ------
+        StoreLockedError
+            When another process keeps the database; nothing is left out then.
+        """
+        readable = {path: data for path, data in documents.items() if isinstance(data, bytes)}
+        skipped = {p: str(e) for p, e in documents.items() if isinstance(e, Exception)}
+        try:
+            self._store.apply(batch_from_snapshots(readable.values()))
+            return skipped
+        except StoreLockedError:
+            raise
+        except Exception:
+            pass  # find the documents at fault below; the others go in regardless
+        for path, data in readable.items():
+            try:
+                self._store.apply(batch_from_snapshots([data]))
+            except StoreLockedError:
+                raise
+            except Exception as exc:
+                skipped[path] = f"{type(exc).__name__}: {exc}"
+        return skipped
 
     def _recover(self) -> None:
         """At open: import pending snapshots, then mark runs of dead processes crashed.
@@ -104,7 +152,7 @@ class MaintenanceMixin:
         int
             The number of runs written.
         """
-        documents: list[bytes] = []
+        documents: dict[Path, bytes | Exception] = {}
         imported: list[Path] = []
         for path in self._pending_files():
             latest = self._consist_dir / "runs" / path.name
@@ -116,12 +164,14 @@ class MaintenanceMixin:
                 continue
             imported.append(path)
             if supersedes(run, self._store.get_run(run.id)):
-                documents.append(data)
-        if documents:
-            self._store.apply(batch_from_snapshots(documents))
+                documents[path] = data
+        refused = self._write_snapshots(documents) if documents else {}
+        for path, reason in refused.items():
+            log.warning("consist: pending snapshot %s was refused, left alone: %s", path, reason)
         for path in imported:
-            self._fs.remove(path)
-        return len(documents)
+            if path not in refused:
+                self._fs.remove(path)
+        return len(documents) - len(refused)
 
     def _mark_crashed(self) -> list[Run]:
         """Mark ``crashed`` the running runs of this host whose process is gone.
@@ -139,3 +189,14 @@ class MaintenanceMixin:
                 run, linked.inputs, linked.outputs, snapshot_dir=self._consist_dir / "runs"
             )
         return gone
+
+
+def _read_all(paths: list[Path]) -> dict[Path, bytes | Exception]:
+    """Each file's bytes, or the error reading it raised."""
+    found: dict[Path, bytes | Exception] = {}
+    for path in paths:
+        try:
+            found[path] = path.read_bytes()
+        except OSError as exc:
+            found[path] = exc
+    return found

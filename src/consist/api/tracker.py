@@ -25,13 +25,12 @@ from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
 from consist.api.tables import TablesMixin
 from consist.api.views import ViewRegistry
-from consist.core.checks import check_tags
+from consist.core.checks import check_int, check_tags
 from consist.core.errors import (
     ActiveRunError,
     ArgumentTypeError,
     ConsistError,
     MissingBytesError,
-    OptionValueError,
     ReadOnlyError,
     UnsupportedError,
 )
@@ -92,37 +91,32 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         plugins: Iterable[str] | None = None,
         flush_interval: float = 0.1,
     ) -> None:
+        # Every argument is checked before anything is created on disk.
         self.hashing = options.hashing(hashing)
         self.code_identity = options.code_identity(code_identity)
-        if not isinstance(cache_epoch, int) or isinstance(cache_epoch, bool):
-            raise OptionValueError("cache_epoch", cache_epoch, ["<an integer such as 0 or 1>"])
-        self.cache_epoch = cache_epoch
-        if not isinstance(read_only, bool):
-            raise ArgumentTypeError(
-                f"read_only={read_only!r:.80} is a {type(read_only).__name__}; give True or False."
-            )
-        self.read_only = read_only
+        self.cache_epoch = check_int(cache_epoch, "cache_epoch")
+        self.read_only = arguments.flag(read_only, "read_only")
         self.mounts = arguments.mounts(mounts)
         models = arguments.schemas(schemas)
+        flush_interval = arguments.seconds(flush_interval, "flush_interval")
         self.run_dir = absolute(run_dir)
         self.project_root = absolute(project_root)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self._consist_dir = self.run_dir / ".consist"
 
         self._pm = get_plugin_manager()
         self._registry = build_registry(self._pm, plugins)
         self.db_path = arguments.store_location(db_path, self.run_dir)
         store_spec = self._registry.store_for(self.db_path)
-        if not isinstance(flush_interval, int | float) or not flush_interval >= 0:
-            raise OptionValueError("flush_interval", flush_interval, ["<seconds, e.g. 0.1>"])
         self._fs = construct(self._registry.get("filesystem", "local"), cache_dir=self._consist_dir)
-        self._recorder = stores.acquire(
-            self.db_path,
-            lambda: construct(store_spec, self.db_path),
-            self._fs.write_atomic,
-            self._fs.remove,
-            flush_interval,
-        )
+        with arguments.removed_if_refused(self.run_dir):
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._recorder = stores.acquire(
+                self.db_path,
+                lambda: construct(store_spec, self.db_path),
+                self._fs.write_atomic,
+                self._fs.remove,
+                flush_interval,
+            )
         self._finalizer = weakref.finalize(self, stores.release, self.db_path)
         try:
             self._open_rest(models)

@@ -46,6 +46,7 @@ def rebuild(
 
     from consist import ConsistError, Tracker
 
+    skipped: dict[str, str] = {}
     try:
         with (
             Tracker(run_dir=workspace, db_path=path) as tracker,
@@ -53,11 +54,23 @@ def rebuild(
         ):
             task = bar.add_task("importing snapshots", total=None)
             restored = tracker.rebuild_from_snapshots(
-                progress=lambda done, total: bar.update(task, completed=done, total=total)
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                on_skip=lambda snapshot, reason: skipped.update({str(snapshot): reason}),
             )
     except ConsistError as exc:
         fail(str(exc), NOT_FOUND)
     if as_json:
-        typer.echo(json.dumps({"database": str(path), "runs": restored}))
+        typer.echo(json.dumps({"database": str(path), "runs": restored, "skipped": skipped}))
     else:
         typer.echo(f"rebuilt {path} from {restored} runs in {workspace}")
+        for snapshot, reason in skipped.items():
+            typer.echo(f"skipped {snapshot}: {reason}", err=True)
+    if skipped:
+        # The rest is in; a non-zero exit makes scripts look at what was left out.
+        if not as_json:
+            typer.echo(
+                f"error: {len(skipped)} snapshot(s) could not be restored; fix or remove "
+                "them and run `consist db rebuild` again.",
+                err=True,
+            )
+        raise typer.Exit(NOT_FOUND)

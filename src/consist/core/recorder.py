@@ -9,6 +9,10 @@ a run is reusable the moment it completes.
 A database another process keeps locked never fails a step: the rows stay queued and are
 retried with growing pauses, and each affected run's snapshot is copied to
 ``.consist/pending/`` so that, should this process end first, the next tracker imports it.
+
+A batch the store refuses for any other reason (a full disk, a damaged file) is retried run
+by run, so one bad run cannot hold back the others; runs still refused leave the queue and
+wait in ``.consist/pending/`` too, instead of being retried for ever.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consist.core.errors import StoreLockedError
+from consist.core.errors import StoreError, StoreLockedError
 from consist.core.model import Artifact, Direction, Link, Run, RunStatus
 from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
 from consist.core.snapshot import encode_snapshot
@@ -61,6 +65,24 @@ class _Queue:
         if run_id is None:
             return None
         return CacheCandidate(self.runs[run_id], dict(self.outputs.get(run_id, {})))
+
+    def split(self) -> list[_Queue]:
+        """One queue per run, each holding that run's links and the artifacts they name."""
+        parts: dict[str, _Queue] = {}
+        for run_id, run in self.runs.items():
+            part = parts[run_id] = _Queue(runs={run_id: run})
+            part.outputs[run_id] = self.outputs.get(run_id, {})
+            if run_id in self.snapshots:
+                part.snapshots[run_id] = self.snapshots[run_id]
+        for group in ("links", "unlinks"):
+            for key, link in getattr(self, group).items():
+                part = parts[link.run_id]
+                getattr(part, group)[key] = link
+                if group == "links":
+                    part.artifacts[link.artifact_id] = self.artifacts[link.artifact_id]
+        for signature, run_id in self.by_signature.items():
+            parts[run_id].by_signature[signature] = run_id
+        return list(parts.values())
 
     def merge_under(self, newer: _Queue) -> _Queue:
         """``self`` (older, failed to flush) with ``newer`` applied on top."""
@@ -200,7 +222,8 @@ class Recorder:
             log.warning("consist: background flush failed; will retry", exc_info=True)
 
     def flush_or_keep(self) -> bool:
-        """:meth:`flush`, but a locked database keeps the rows pending instead of raising.
+        """:meth:`flush`, but a database that is locked or refuses rows leaves them pending
+        (with a logged warning or error) instead of raising.
 
         Returns
         -------
@@ -214,6 +237,9 @@ class Recorder:
             report = log.debug if self._stalled else log.warning
             report("consist: %d run(s) wait for the database: %s", len(self._pending), exc)
             self._stalled = True
+            return False
+        except StoreError as exc:
+            log.error("consist: %s", exc)
             return False
         if self._stalled:
             log.info("consist: the database is free again; pending runs written")
@@ -233,27 +259,79 @@ class Recorder:
                 self._inflight = queue
             try:
                 self.store.apply(queue.batch())
-            except BaseException as exc:
-                locked = isinstance(exc, StoreLockedError)
-                if locked:
-                    self._keep_pending(queue)
+            except StoreLockedError:
+                self._keep_pending(queue)
                 with self._lock:
                     self._queue = queue.merge_under(self._queue)
                     self._inflight = None
                     # Pause longer each time another process keeps the database.
-                    self._retry = min(self._retry * 2, MAX_RETRY_S) if locked else self._interval
+                    self._retry = min(self._retry * 2, MAX_RETRY_S)
                     self._schedule()
+                raise
+            except Exception as exc:
+                self._keep_pending(queue)
+                self._write_one_by_one(queue, exc)
+                return
+            except BaseException:  # KeyboardInterrupt mid-write: keep everything queued
+                with self._lock:
+                    self._queue = queue.merge_under(self._queue)
+                    self._inflight = None
                 raise
             with self._lock:
                 self._inflight = None
                 self._retry = self._interval
             self._clear_pending(queue)
 
+    def _write_one_by_one(self, queue: _Queue, batch_error: Exception) -> None:
+        """After the store refused ``queue`` for a reason other than its lock: write each run
+        alone. Locked runs go back to the queue; runs refused again are left pending.
+
+        Raises
+        ------
+        StoreError
+            Naming the refused runs and the store's reason, when any run was refused.
+        """
+        refused: dict[str, Exception] = {}
+        locked: list[_Queue] = []
+        for part in queue.split():
+            try:
+                self.store.apply(part.batch())
+            except StoreLockedError:
+                locked.append(part)
+            except Exception as exc:
+                refused[next(iter(part.runs))] = exc
+            else:
+                self._clear_pending(part)
+        with self._lock:
+            requeued = _Queue()
+            for part in locked:
+                requeued.merge_under(part)
+            self._queue = requeued.merge_under(self._queue)
+            self._inflight = None
+            self._schedule()
+        if refused:
+            reason = next(iter(refused.values()), batch_error)
+            raise StoreError(
+                f"{len(refused)} run(s) could not be written to the database "
+                f"({', '.join(sorted(refused)):.200}): {reason}. Their records are safe: "
+                "each snapshot waits in .consist/pending/, and the next tracker that opens "
+                "the database imports it (or run `consist db rebuild`)."
+            ) from reason
+
     def _keep_pending(self, queue: _Queue) -> None:
         """Copy each run's latest snapshot of ``queue`` to the pending folder."""
         for run_id, (path, data) in queue.snapshots.items():
             if self._pending.get(run_id, (None, None))[1] is not data:
-                self._write_snapshot(pending_path(path), data)
+                try:
+                    self._write_snapshot(pending_path(path), data)
+                except OSError as exc:  # e.g. a full disk; runs/<id>.json still holds it
+                    log.error(
+                        "consist: could not keep %s pending (%s); `consist db rebuild` "
+                        "recovers it from its snapshot",
+                        path.name,
+                        exc,
+                    )
+                    continue
                 self._pending[run_id] = (path, data)
 
     def _clear_pending(self, queue: _Queue) -> None:
