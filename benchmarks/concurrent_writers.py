@@ -1,9 +1,10 @@
-"""Several processes writing one database (SPEC §13): wall time of a parallel sweep.
+"""Several processes writing one database (SPEC §13, §15): wall time and per-run spread.
 
 Runs ``--workers`` processes × ``--runs`` cache-missing steps against one database file,
 and the same total number of steps in a single process, for each store; prints the median
-wall time of each and their ratio. Every process pays its own interpreter start and imports,
-as an array job would.
+wall time of each and their ratio, and the median and p95 time of one step in the parallel
+sweep (budget: p95 ≤ 3× the median). Every process pays its own interpreter start and
+imports, as an array job would.
 
 Run: ``python benchmarks/concurrent_writers.py`` (``--store duckdb`` or ``sqlite`` for one).
 """
@@ -11,6 +12,7 @@ Run: ``python benchmarks/concurrent_writers.py`` (``--store duckdb`` or ``sqlite
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -20,7 +22,9 @@ import time
 from pathlib import Path
 
 WORKER = """
+import json
 import sys
+import time
 from pathlib import Path
 
 from consist import Tracker
@@ -33,14 +37,23 @@ def step(raw: Path, config):
 
 
 db, worker, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = []
 with Tracker(run_dir=".", db_path=db, project_root=".") as tracker:
     for i in range(count):
+        start = time.perf_counter()
         tracker.run(step, inputs={"raw": Path("raw.txt")}, config={"w": worker, "i": i})
+        times.append(time.perf_counter() - start)
+Path(f"times_{worker}.json").write_text(json.dumps(times))
 """
 
 
-def sweep(store: str, workers: int, runs: int) -> float:
-    """Seconds for ``workers`` processes of ``runs`` steps each, on a fresh database."""
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def sweep(store: str, workers: int, runs: int) -> tuple[float, list[float]]:
+    """Seconds for ``workers`` processes of ``runs`` steps each, on a fresh database, and
+    the seconds each step took."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "worker.py").write_text(WORKER)
@@ -56,7 +69,11 @@ def sweep(store: str, workers: int, runs: int) -> float:
         ]
         if any(child.wait() != 0 for child in children):
             raise SystemExit("a worker failed")
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        steps = [
+            t for w in range(workers) for t in json.loads((folder / f"times_{w}.json").read_text())
+        ]
+        return wall, steps
 
 
 def main() -> None:
@@ -68,14 +85,24 @@ def main() -> None:
     args = parser.parse_args()
     total = args.workers * args.runs
     print(f"{args.workers} processes x {args.runs} steps vs 1 process x {total} steps")
-    print(f"{'store':8} {'parallel s':>11} {'serial s':>9} {'ratio':>6}")
+    print(
+        f"{'store':8} {'parallel s':>11} {'serial s':>9} {'ratio':>6}"
+        f" {'step median ms':>15} {'step p95 ms':>12} {'p95/median':>11}  budget <= 3x"
+    )
     for store in args.store or ["duckdb", "sqlite"]:
-        parallel, serial = [], []
+        parallel, serial, steps = [], [], []
         for _ in range(args.rounds):  # interleaved, so machine drift hits both alike
-            parallel.append(sweep(store, args.workers, args.runs))
-            serial.append(sweep(store, 1, total))
+            wall, times = sweep(store, args.workers, args.runs)
+            parallel.append(wall)
+            steps.extend(times)
+            serial.append(sweep(store, 1, total)[0])
         p, s = statistics.median(parallel), statistics.median(serial)
-        print(f"{store:8} {p:11.2f} {s:9.2f} {p / s:6.2f}")
+        median, high = statistics.median(steps) * 1000, p95(steps) * 1000
+        status = "OK" if high <= 3 * median else "OVER"
+        print(
+            f"{store:8} {p:11.2f} {s:9.2f} {p / s:6.2f}"
+            f" {median:15.2f} {high:12.2f} {high / median:10.2f}x  {status}"
+        )
 
 
 if __name__ == "__main__":

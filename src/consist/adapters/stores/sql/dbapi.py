@@ -27,7 +27,12 @@ from consist.adapters.stores.sql import lease
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.facets import filter_clause, read_facets
 from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
-from consist.adapters.stores.sql.rows import decode_cache_entry, row_to_artifact, row_to_run, ts_in
+from consist.adapters.stores.sql.rows import (
+    decode_cache_entry,
+    row_to_artifact,
+    rows_to_runs,
+    ts_in,
+)
 from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.writer import write_batch
 from consist.core.errors import StoreError, StoreLockedError
@@ -45,13 +50,11 @@ def _runs(rows: Sequence[Row], documents: dict[str, str]) -> list[Run]:
     Each run decodes its own copy of a shared document, so callers may mutate it; the JSON is
     decoded outside the connection lock.
     """
-    runs = []
-    for row in rows:
-        run = row_to_run(row)
+    runs = rows_to_runs(list(rows))
+    for run, row in zip(runs, rows, strict=True):
         text = documents.get(row[_FACET_ID])  # type: ignore[arg-type]
         if text is not None:
             run.facet = json.loads(text)
-        runs.append(run)
     return runs
 
 
