@@ -198,3 +198,52 @@ def test_pending_rows_are_written_once_the_holder_lets_go(
     # The worker itself wrote everything: no pending copy is left for anyone to import.
     assert not _pending(sweep)
     _check_sweep(make_tracker, sweep, 1, 6)
+
+
+EXPLICIT_IDS = """
+import sys
+from pathlib import Path
+
+import consist
+import sweep_steps
+
+db, mode = sys.argv[1], sys.argv[2]
+tracker = consist.Tracker(run_dir="runs", db_path=db, project_root=".")
+
+
+def run(i, run_id):
+    inputs, config = {"raw": Path("raw.txt")}, {"worker": 0, "i": i}
+    return tracker.run(sweep_steps.transform, inputs=inputs, config=config, run_id=run_id)
+
+
+if mode == "first":
+    assert not run(0, "fixed").cache_hit
+else:
+    again = run(0, "fixed")  # the same step under its id: reused, from the snapshot
+    assert again.cache_hit and set(again.outputs) == {"result"}, again
+    try:
+        run(1, "fixed")  # another step under a taken id: still a conflict
+    except consist.RunIdConflictError:
+        pass
+    else:
+        raise SystemExit("the taken id was not noticed")
+    assert not run(2, "fresh").cache_hit
+tracker.close()
+"""
+
+
+def test_explicit_run_ids_are_checked_against_snapshots_while_the_database_is_held(
+    sweep: Path, db_file: Path, store_kind: str, make_tracker
+) -> None:
+    (sweep / "explicit.py").write_text(textwrap.dedent(EXPLICIT_IDS))
+    _finish(_start(sweep, "explicit.py", db_file, "first"))
+    held = _start(sweep, "holder.py", store_kind, db_file)
+    try:
+        _wait_for(sweep / "holder.ready", held)
+        _finish(_start(sweep, "explicit.py", db_file, "locked", CONSIST_LOCK_TIMEOUT="0.3"))
+    finally:
+        (sweep / "holder.release").touch()
+        _finish(held)
+    tracker = make_tracker(run_dir=sweep / "runs", project_root=sweep)
+    assert tracker.get_run("fixed").config == {"worker": 0, "i": 0}
+    assert tracker.get_run("fresh").status.value == "completed"

@@ -38,6 +38,9 @@ class FakeFS:
         self.files[path] = data
         self.log.append(f"snapshot {path.name}")
 
+    def read_bytes(self, path: Path) -> bytes | None:
+        return self.files.get(path)
+
     def exists(self, path: Path) -> bool:
         return path in self.files
 

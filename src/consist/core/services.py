@@ -20,6 +20,7 @@ from consist.core.errors import (
     OutputError,
     OutputMissingError,
     RunIdConflictError,
+    StoreLockedError,
 )
 from consist.core.hydration import Copy, plan_cached_outputs, plan_missing_inputs
 from consist.core.identity.signature import compute_signature, inputs_digest
@@ -28,6 +29,7 @@ from consist.core.model import Artifact, Run, RunResult, RunStatus, Signature
 from consist.core.outputs import map_return_value, missing_outputs
 from consist.core.recovery import PROCESS_STARTED
 from consist.core.session import RunSession
+from consist.core.snapshot import decode_snapshot
 from consist.core.step import (
     HOST,
     RunnerPorts,
@@ -212,7 +214,10 @@ class StepRunner:
         Raises :class:`RunIdConflictError` when the id belongs to a run with a different
         signature; failed and crashed runs may be replaced.
         """
-        found = self.ports.recorder.get_run(run_id)
+        try:
+            found = self.ports.recorder.get_run(run_id)
+        except StoreLockedError:
+            found = self._recorded_here(run_id)[0]
         if found is None or found.status in (RunStatus.FAILED, RunStatus.CRASHED):
             return None
         if found.signature != signature:
@@ -224,9 +229,22 @@ class StepRunner:
         return found if found.status is RunStatus.COMPLETED else None
 
     def _outputs_of(self, run_id: str) -> dict[str, Artifact]:
-        self.ports.recorder.flush()
-        outputs = self.ports.recorder.store.get_run_artifacts(run_id).outputs
+        try:
+            self.ports.recorder.flush()
+            outputs = self.ports.recorder.store.get_run_artifacts(run_id).outputs
+        except StoreLockedError:
+            outputs = self._recorded_here(run_id)[1]
         return {k: self.ports.attach(a) for k, a in outputs.items()}
+
+    def _recorded_here(self, run_id: str) -> tuple[Run | None, dict[str, Artifact]]:
+        """A run and its outputs as this workspace's snapshot holds them: what an explicit
+        ``run_id`` is checked against while another process keeps the database (a busy
+        database never fails a step). An id no snapshot here holds is taken to be free."""
+        data = self.ports.fs.read_bytes(self.ports.snapshot_dir / f"{run_id}.json")
+        if data is None:
+            return None, {}
+        run, _, outputs = decode_snapshot(data)
+        return run, outputs
 
     def open(self, req: StepRequest) -> RunSession:
         """Open a run whose body the caller executes (``start_run``, ``begin_run``, ``trace``).

@@ -161,6 +161,13 @@ class LocalFileSystem:
             return self._digest_dir(os.fspath(path), st, hashing)
         raise ValueError(f"{os.fspath(path)!r} is neither a regular file nor a directory.")
 
+    def read_bytes(self, path: Path | str) -> bytes | None:
+        """The contents of the file at ``path``, or None if there is none."""
+        try:
+            return Path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def write_atomic(self, path: Path | str, data: bytes) -> None:
         """Write ``data`` to ``path`` through a temporary file and a rename.
 

@@ -32,6 +32,10 @@ class FileSystem(Protocol):
         """Write ``data`` to ``path`` through a temporary file and a rename."""
         ...
 
+    def read_bytes(self, path: Path) -> bytes | None:
+        """The contents of the file at ``path``, or None if there is none."""
+        ...
+
     def exists(self, path: Path) -> bool:
         """Whether ``path`` exists."""
         ...
