@@ -268,9 +268,9 @@ class Recorder:
                     self._retry = min(self._retry * 2, MAX_RETRY_S)
                     self._schedule()
                 raise
-            except Exception as exc:
+            except Exception:
                 self._keep_pending(queue)
-                self._write_one_by_one(queue, exc)
+                self._write_one_by_one(queue)
                 return
             except BaseException:  # KeyboardInterrupt mid-write: keep everything queued
                 with self._lock:
@@ -282,7 +282,7 @@ class Recorder:
                 self._retry = self._interval
             self._clear_pending(queue)
 
-    def _write_one_by_one(self, queue: _Queue, batch_error: Exception) -> None:
+    def _write_one_by_one(self, queue: _Queue) -> None:
         """After the store refused ``queue`` for a reason other than its lock: write each run
         alone. Locked runs go back to the queue; runs refused again are left pending.
 
@@ -310,7 +310,7 @@ class Recorder:
             self._inflight = None
             self._schedule()
         if refused:
-            reason = next(iter(refused.values()), batch_error)
+            reason = next(iter(refused.values()))
             raise StoreError(
                 f"{len(refused)} run(s) could not be written to the database "
                 f"({', '.join(sorted(refused)):.200}): {reason}. Their records are safe: "

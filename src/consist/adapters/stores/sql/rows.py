@@ -11,6 +11,7 @@ too, which is also how the JSON snapshots of the cache index are read.
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -97,6 +98,7 @@ def run_to_row(run: Run, facet_id: str | None = None) -> Row:
 
 
 _STATUS = {status.value: status for status in RunStatus}
+_CONFIG, _META = RUN_COLUMNS.index("config_json"), RUN_COLUMNS.index("meta_json")
 
 
 def _tags(text: str | None) -> list[str]:
@@ -117,12 +119,10 @@ def _decode_each(texts: list[str | None]) -> list[Any]:
     is most of what listing tens of thousands of runs spends in Python.
     """
     present = [text for text in texts if text]
-    if not present:
-        return [None] * len(texts)
-    try:
-        documents = json.loads("[" + ",".join(present) + "]")
-    except ValueError:
-        documents = None
+    documents = None
+    if len(present) > 1:  # one document (a single run's row) is parsed as it is
+        with suppress(ValueError):
+            documents = json.loads("[" + ",".join(present) + "]")
     if documents is None or len(documents) != len(present):
         # A damaged document (one holding "1, 2" would shift every later one): parse one
         # by one, so that its own error surfaces.
@@ -173,9 +173,6 @@ def rows_to_runs(rows: list[Row]) -> list[Run]:
             )
         )
     return runs
-
-
-_CONFIG, _META = RUN_COLUMNS.index("config_json"), RUN_COLUMNS.index("meta_json")
 
 
 def artifact_to_row(artifact: Artifact) -> Row:
