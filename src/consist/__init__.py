@@ -47,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "OptionValueError": "consist.core.errors:OptionValueError",
     "InvalidKeyError": "consist.core.errors:InvalidKeyError",
     "ConfigHashError": "consist.core.errors:ConfigHashError",
+    "ArgumentHashError": "consist.core.errors:ArgumentHashError",
     "InputNotFoundError": "consist.core.errors:InputNotFoundError",
     "BindingError": "consist.core.errors:BindingError",
     "OutputError": "consist.core.errors:OutputError",
@@ -75,6 +76,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ActiveRunError",
     "ArgumentError",
+    "ArgumentHashError",
     "ArgumentTypeError",
     "Artifact",
     "BindingError",
@@ -168,6 +170,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from consist.core.errors import (
         ActiveRunError,
         ArgumentError,
+        ArgumentHashError,
         ArgumentTypeError,
         BindingError,
         ConfigHashError,

@@ -120,16 +120,36 @@ def test_newer_schema_is_refused(tmp_path: Path, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", SQL_STORES)
-def test_version_1_database_is_migrated_keeping_its_runs(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize("old_version", [1, 2])
+def test_old_database_is_migrated_keeping_its_runs(
+    tmp_path: Path, kind: str, old_version: int
+) -> None:
     path = str(tmp_path / f"old.{kind}")
     with SQL_STORES[kind](path) as store:
         store.apply(WriteBatch(runs=[make_run("kept")]))
-    # Make it look like a database written at version 1.
-    _execute(path, "DROP TABLE table_schema", "DROP TABLE ingestion")
-    _set_version(path, "1")
+    # Make it look like a database written at an older version.
+    indexes = {"signature", "model_name", "parent_run_id"}  # DuckDB drops no indexed table's columns
+    _execute(
+        path,
+        *(f"DROP INDEX ix_run_{column}" for column in indexes),
+        "ALTER TABLE run DROP COLUMN identity_json",
+        "ALTER TABLE run DROP COLUMN arguments_digest",
+        *(f"CREATE INDEX ix_run_{column} ON run ({column})" for column in indexes),
+    )
+    if old_version < 2:
+        _execute(path, "DROP TABLE table_schema", "DROP TABLE ingestion")
+    _set_version(path, str(old_version))
     with SQL_STORES[kind](path) as store:
-        assert store.get_run("kept") is not None
+        kept = store.get_run("kept")
+        assert kept is not None and kept.arguments_digest is None and kept.identity is None
         assert store.table_schema("none") is None and store.ingested_table("none") is None
+        with_arguments = make_run("new")
+        with_arguments.arguments_digest = "sha256:args"
+        with_arguments.identity = {"arguments": {"fn_args": {"k": 1}}}
+        store.apply(WriteBatch(runs=[with_arguments]))
+        again = store.get_run("new")
+        assert again is not None and again.identity == with_arguments.identity
+        assert again.arguments_digest == "sha256:args"
     assert _execute(path, "SELECT value FROM consist_meta") == [(str(SCHEMA_VERSION),)]
 
 

@@ -70,7 +70,7 @@ class Calls:
         self.seen: list[object] = []
 
 
-def test_fn_args_are_passed_but_do_not_affect_identity(tracker, raw_csv) -> None:
+def test_fn_args_are_passed_and_count_for_identity(tracker, raw_csv) -> None:
     calls = Calls()
 
     def step(raw: Path, verbose):
@@ -78,8 +78,10 @@ def test_fn_args_are_passed_but_do_not_affect_identity(tracker, raw_csv) -> None
         return {"out": raw}
 
     tracker.run(step, inputs={"raw": raw_csv}, fn_args={"verbose": True})
-    hit = tracker.run(step, inputs={"raw": raw_csv}, fn_args={"verbose": False})
-    assert calls.seen == [True] and hit.cache_hit
+    miss = tracker.run(step, inputs={"raw": raw_csv}, fn_args={"verbose": False})
+    hit = tracker.run(step, inputs={"raw": raw_csv}, fn_args={"verbose": True})
+    assert calls.seen == [True, False] and not miss.cache_hit and hit.cache_hit
+    assert "fn_args.verbose: True -> False" in str(tracker.explain(miss.run.id))
 
 
 def test_unbindable_parameter_is_a_type_error_and_nothing_is_recorded(tracker, raw_csv) -> None:

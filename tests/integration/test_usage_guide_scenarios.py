@@ -165,22 +165,34 @@ def test_coupler_inputs_and_namespaces(tracker) -> None:
     assert sc.coupler.require("copy").run_id == result.run.id
 
 
-def test_scenarios_with_equal_config_share_nothing(tracker) -> None:
+def test_function_steps_are_shared_across_scenarios_traced_blocks_are_not(tracker) -> None:
+    calls = []
+
     def step(config):
+        calls.append(config["v"])
         return {"out": pd.DataFrame({"v": [config["v"]]})}
 
-    results = {}
+    results, traced = {}, {}
     for name in ("baseline", "high_gas"):
         with tracker.scenario(name, config={"price": 1}) as sc:
             results[name] = sc.run(fn=step, config={"v": 1})
-    assert not results["high_gas"].cache_hit
-    assert results["high_gas"]["out"].id != results["baseline"]["out"].id
+            with sc.trace(name="block", config={"v": 1}):
+                traced[name] = tracker.is_cached
+    # The same code, config and inputs in another scenario: content-addressed, a hit.
+    assert calls == [1] and results["high_gas"].cache_hit
+    assert results["high_gas"]["out"].id == results["baseline"]["out"].id
+    assert results["high_gas"].run.parent_run_id == "high_gas"
+    # A traced block reads ambient state: it is scoped to its scenario.
+    assert traced == {"baseline": False, "high_gas": False}
     assert tracker.get_run("baseline").id != tracker.get_run("high_gas").id
-    # A changed scenario config is a new scope too.
     with tracker.scenario("baseline", config={"price": 2}) as sc:
-        assert not sc.run(fn=step, config={"v": 1}).cache_hit
-    with tracker.scenario("baseline", config={"price": 1}) as sc:
+        with sc.trace(name="block", config={"v": 1}):
+            assert not tracker.is_cached  # a changed scenario config is a new scope
         assert sc.run(fn=step, config={"v": 1}).cache_hit
+    with tracker.scenario("baseline", config={"price": 1}) as sc, sc.trace(
+        name="block", config={"v": 1}
+    ):
+        assert tracker.is_cached
 
 
 def test_a_failing_step_fails_the_header_and_names_the_step(tracker) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import os
 import sys
 import textwrap
@@ -20,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from consist.core.errors import OptionValueError
+from consist.core.errors import ArgumentHashError, OptionValueError
 from consist.core.identity import CodeIdentity, code_identity, module_identity
+from consist.core.identity.arguments import arguments_identity
 
 
 class Project:
@@ -265,9 +267,13 @@ def test_referenced_constants_are_read_at_call_time(project: Project) -> None:
     module.THRESHOLD = 3.0  # same number, different type: code may behave differently
     assert len({before.digest, changed, project.digest(module.step)}) == 3
     module.THRESHOLD = 3
+    # A captured object is digested once: mutating it in place (an accumulator) is not seen,
+    # binding the name to a new object is.
     module.WEIGHTS.append(3)
+    assert project.digest(module.step) == before.digest
+    module.WEIGHTS = [1, 2, 3]
     assert project.digest(module.step) != before.digest
-    module.WEIGHTS.pop()
+    module.WEIGHTS = [1, 2]
     module.UNUSED = 2
     assert project.digest(module.step) == before.digest
 
@@ -415,16 +421,22 @@ def test_a_bound_method_used_as_a_helper_brings_its_class(project: Project) -> N
     assert project.digest(project.load("classes").step) != before
 
 
-def test_partials_digest_their_arguments(project: Project) -> None:
+def test_partial_arguments_are_arguments_not_code(project: Project) -> None:
     project.write("classes", CLASSES)
     module = project.load("classes")
-    two = project.digest(functools.partial(module.combine, 2))
-    assert project.digest(functools.partial(module.combine, 2)) == two
-    assert project.digest(functools.partial(module.combine, 3)) != two
-    assert project.digest(functools.partial(module.combine, b=2)) != two
-    assert project.digest(module.combine) != two
-    live = project.identity(functools.partial(module.combine, object()))
-    assert live.digest == project.digest(functools.partial(module.combine, object()))
+    code = project.digest(module.combine)
+    assert project.digest(functools.partial(module.combine, 2)) == code
+    two = arguments_identity(functools.partial(module.combine, 2), {})
+    assert arguments_identity(functools.partial(module.combine, 2), {}) == two
+    assert arguments_identity(functools.partial(module.combine, 3), {}).digest != two.digest
+    # Named by the parameter they bind: positional, keyword and fn_args are one call.
+    params = list(inspect.signature(module.combine).parameters)
+    first = params[0]
+    assert arguments_identity(functools.partial(module.combine, **{first: 2}), {}) == two
+    assert arguments_identity(module.combine, {first: 2}) == two
+    assert arguments_identity(module.combine, {}).digest == ""
+    with pytest.raises(ArgumentHashError, match=r"fn_args\[.*\].*__consist_identity__"):
+        arguments_identity(functools.partial(module.combine, object()), {})
 
 
 def test_decorated_functions_include_the_wrapped_code(project: Project) -> None:

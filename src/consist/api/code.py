@@ -1,35 +1,74 @@
-"""Assembling a step's code identity from the tracker's ``code_identity`` setting."""
+"""Assembling a step's code identity from the tracker's ``code_identity`` setting, and the
+identity of the values bound to its call."""
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from consist.api.options import CODE_IDENTITY_MODES
 from consist.core.identity import code_identity as core_code_identity
 from consist.core.identity import module_identity
+from consist.core.identity.arguments import arguments_identity
+from consist.core.identity.canonical import Fallback
+from consist.core.identity.code import project_root_of, root_of_file
 from consist.core.identity.signature import literal_code_identity
 
 MODES = CODE_IDENTITY_MODES
 
 
-def step_code_identity(fn: Callable[..., Any], setting: str, project_root: Path) -> tuple[str, str]:
-    """``(digest, mode)`` for a function-shaped step."""
+@dataclass(frozen=True, slots=True)
+class StepIdentity:
+    """The code and arguments components of a function-shaped step's signature."""
+
+    code_digest: str
+    code_mode: str
+    arguments_digest: str = ""
+    #: What was folded in beyond the config, for explanations (None: nothing).
+    detail: dict[str, Any] | None = field(default=None)
+
+
+def step_identity(
+    fn: Callable[..., Any],
+    fn_args: Mapping[str, Any],
+    setting: str,
+    project_root: Path | None,
+    fallback: Fallback | None,
+) -> StepIdentity:
+    """Code identity of ``fn`` and the identity of the values bound to its call.
+
+    ``project_root`` None: the project is found from the step's own source file.
+    """
+    root = project_root if project_root is not None else project_root_of(fn)
+    captured: tuple[tuple[str, str], ...] = ()
     if setting == "git":
-        return git_identity(project_root), "git"
-    if setting not in MODES:
-        return literal_code_identity(setting.removeprefix("version:")), "literal"
-    mode = "deps" if setting == "auto" else setting
-    identity = core_code_identity(fn, mode, project_root=project_root)
-    return identity.digest, identity.mode
+        code_digest, code_mode = git_identity(root), "git"
+    elif setting not in MODES:
+        code_digest, code_mode = literal_code_identity(setting.removeprefix("version:")), "literal"
+    else:
+        mode = "deps" if setting == "auto" else setting
+        identity = core_code_identity(fn, mode, project_root=root)
+        code_digest, code_mode, captured = identity.digest, identity.mode, identity.captured
+
+    def code_of(value: Any) -> str:  # a callable passed as an argument: its code counts
+        return core_code_identity(value, "deps", project_root=root).digest
+
+    bound = arguments_identity(fn, fn_args, fallback=fallback, code_digest=code_of)
+    detail: dict[str, Any] = {}
+    if bound.tree:
+        detail["arguments"] = bound.shown
+    if captured:
+        detail["captured"] = dict(captured)
+    return StepIdentity(code_digest, code_mode, bound.digest, detail or None)
 
 
 def block_code_identity(
-    setting: str, project_root: Path, caller: types.FrameType
+    setting: str, project_root: Path | None, caller: types.FrameType
 ) -> tuple[str, str]:
     """``(digest, mode)`` for a block recorded by hand (``trace``, ``start_run``, ``begin_run``).
 
@@ -37,15 +76,16 @@ def block_code_identity(
     source of the file containing the block; code typed at a prompt, which has no file, falls
     back to the bytecode of the calling frame.
     """
+    path = Path(caller.f_code.co_filename)
+    root = project_root if project_root is not None else root_of_file(path)
     if setting == "git":
-        return git_identity(project_root), "git"
+        return git_identity(root), "git"
     if setting not in MODES:
         return literal_code_identity(setting.removeprefix("version:")), "literal"
-    path = Path(caller.f_code.co_filename)
     if path.is_file():
         return module_identity(path).digest, "module"
     standin = types.FunctionType(caller.f_code, caller.f_globals)
-    identity = core_code_identity(standin, "source", project_root=project_root)
+    identity = core_code_identity(standin, "source", project_root=root)
     return identity.digest, identity.mode
 
 

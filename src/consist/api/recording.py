@@ -83,7 +83,7 @@ class RecordingMixin:
         _scenario: Scenario | None
         read_only: bool
         code_identity: str
-        project_root: Path
+        project_root: Path | None
         _context_token: Any
         _runner: StepRunner
         _events: TrackerEvents

@@ -3,9 +3,11 @@
 While a scenario is open on a tracker, every run the tracker opens is one of its steps: its
 ``parent_run_id`` is the scenario's id, it inherits ``step_cache_hydration``, its outputs are
 set on the coupler, and the header records all steps' inputs and outputs when it closes.
-Steps opened through the scenario (``sc.trace`` / ``sc.run``) are also scoped to it: the
-same step in a differently named or configured scenario never reuses their results, while
-``tracker.run`` inside a scenario stays cached independently.
+Function-shaped steps (``sc.run``, and ``tracker.run`` inside the scenario) are
+content-addressed like any ``tracker.run``: the same code, config, arguments and inputs in
+another scenario is a cache hit. Traced blocks (``sc.trace``) are scoped to the scenario:
+a block reads ambient state the library cannot see, so the same block in a differently
+named or configured scenario never reuses their results.
 """
 
 from __future__ import annotations
@@ -268,7 +270,8 @@ class Scenario:
         )
         if name is not None:
             kwargs["name"] = name
-        return self.tracker._run_step(fn, kwargs, internal={"_scope": self.scope})
+        # Content-addressed like tracker.run: the same step in another scenario is a hit.
+        return self.tracker._run_step(fn, kwargs)
 
     def __repr__(self) -> str:
         state = "open" if self._session is not None else "closed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 from consist.api import arguments, options, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
-from consist.api.code import step_code_identity
+from consist.api.code import StepIdentity, step_identity
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
@@ -62,6 +63,9 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         ``{"name": "/local/root"}``: files under a root are recorded as ``name://relative``.
     project_root
         Code under this directory (outside site-packages) counts for ``code_identity="deps"``.
+        ``None`` (default): found from each step's own source file, the nearest folder above
+        it holding ``pyproject.toml``, ``setup.cfg``, ``setup.py`` or ``.git`` (else the
+        file's folder), so the launch folder never matters.
     hashing
         ``"full"`` (BLAKE3 of the bytes, memoised) or ``"fast"`` (size and mtime).
     code_identity
@@ -82,7 +86,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         db_path: str | os.PathLike[str] | None = None,
         *,
         mounts: Mapping[str, str | os.PathLike[str]] | None = None,
-        project_root: str | os.PathLike[str] = ".",
+        project_root: str | os.PathLike[str] | None = None,
         hashing: str = "full",
         code_identity: str = "auto",
         schemas: Sequence[type] | None = None,
@@ -100,7 +104,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         models = arguments.schemas(schemas)
         flush_interval = arguments.seconds(flush_interval, "flush_interval")
         self.run_dir = absolute(run_dir)
-        self.project_root = absolute(project_root)
+        self.project_root = absolute(project_root) if project_root is not None else None
         self._consist_dir = self.run_dir / ".consist"
 
         self._pm = get_plugin_manager()
@@ -373,10 +377,14 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         config = args.get("config")
         tree = canonicalize(config, fallback=self._object_digest)
         facet = build_facet(args.get("facet"), args.get("facet_from"), config)
+        fn_args = arguments.mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")
         if code is None:
             assert fn is not None
-            code = step_code_identity(fn, self.code_identity, self.project_root)
-        code_digest, code_mode = code
+            identity = step_identity(
+                fn, fn_args, self.code_identity, self.project_root, self._object_digest
+            )
+        else:
+            identity = StepIdentity(*code)
         context = args.get("inject_context", False)
         capture_dir = args.get("capture_dir")
         model = args.get("model") or name
@@ -387,8 +395,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             fn=fn or _no_step,
             name=validate_key(name, "run name"),
             model=validate_key(model, "model name"),
-            code_digest=code_digest,
-            code_mode=code_mode,
+            code_digest=identity.code_digest,
+            code_mode=identity.code_mode,
+            arguments_digest=identity.arguments_digest,
+            identity=identity.detail,
             config=config,
             config_digest=tree_digest(tree),
             config_tree=tree,
@@ -397,7 +407,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             description=args.get("description"),
             outputs=declared,
             output_paths=output_paths,
-            fn_args=dict(arguments.mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")),
+            fn_args=dict(fn_args),
             load_inputs=bool(load_inputs),
             tags=check_tags(args.get("tags")),
             year=args.get("year"),
@@ -461,6 +471,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
 
 
 def _name(fn: Callable[..., Any] | None) -> str:
+    while isinstance(fn, functools.partial):  # partial(step, k=1) is a call of step
+        fn = fn.func
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 

@@ -35,15 +35,44 @@ class InvalidKeyError(ConsistError, ValueError):
 class ConfigHashError(ConsistError, TypeError):
     """A config value cannot be canonicalised into a stable digest."""
 
-    def __init__(self, path: str, value: object) -> None:
+    def __init__(self, path: str, value: object, fix: str | None = None) -> None:
         type_name = f"{type(value).__module__}.{type(value).__qualname__}"
         super().__init__(
-            f"{path} holds a {type_name} ({value!r:.60}), which has no stable digest. "
-            "Use JSON-like values (str, int, float, bool, None, lists, dicts), pydantic models, "
-            "dataclasses, enums, paths or dates; pass live objects through fn_args= (which "
-            "does not affect identity); or digest the type in a consist_object_digest plugin hook."
+            f"{path} holds a {type_name} ({_short_repr(value)}), which has no stable digest. "
+            + (
+                fix
+                or "Use JSON-like values (str, int, float, bool, None, lists, dicts), pydantic "
+                "models, dataclasses, enums, paths or dates; build live objects inside the step "
+                "from such values; give the type a __consist_identity__(self) method returning "
+                "what identifies it; or digest it in a consist_object_digest plugin hook."
+            )
         )
         self.path = path
+        self.value = value
+
+
+class ArgumentHashError(ConfigHashError):
+    """A value bound to a step's call (``fn_args``, a partial's arguments, a bound method's
+    instance) has no stable digest, so the step's identity cannot include it."""
+
+    def __init__(self, path: str, value: object) -> None:
+        super().__init__(
+            path,
+            value,
+            "It reaches the function, so it must count for the step's identity, and leaving "
+            "it out could hand back another call's result. Pass what identifies it through "
+            "config= and build the object inside the step; give its type a "
+            "__consist_identity__(self) method returning JSON-like data that identifies it; "
+            "digest the type in a consist_object_digest plugin hook; or, for the instance of "
+            "a bound method, make it a dataclass or pydantic model of digestible fields.",
+        )
+
+
+def _short_repr(value: object) -> str:
+    try:
+        return f"{value!r:.60}"
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        return f"<{type(value).__qualname__} object>"
 
 
 class _NamedFileError(ConsistError, FileNotFoundError):

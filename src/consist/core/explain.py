@@ -36,6 +36,10 @@ class CacheExplanation:
     code_changed: bool = False
     code: Change | None = None
     config_changes: list[Change] = field(default_factory=list)
+    #: Values bound to the call that differ: ``fn_args.k``, ``self.k``.
+    argument_changes: list[Change] = field(default_factory=list)
+    #: Captured values (closure cells, module globals) that differ: ``closure.factor``.
+    captured_changes: list[Change] = field(default_factory=list)
     input_changes: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)
 
@@ -46,9 +50,11 @@ class CacheExplanation:
         if self.compared_to is None:
             return f"run {self.run_id} executed: no earlier run of this model to reuse"
         parts = []
+        captured = [f"{c.what}: {c.old} -> {c.new}" for c in self.captured_changes]
         if self.code_changed:
-            parts.append("code changed")
+            parts.append("code changed" + (f" ({', '.join(captured)})" if captured else ""))
         parts += [f"config {c.what}: {c.old!r} -> {c.new!r}" for c in self.config_changes]
+        parts += [f"{c.what}: {c.old!r} -> {c.new!r}" for c in self.argument_changes]
         parts += [f"input {c.what} changed" for c in self.input_changes]
         parts += [f"{c.what}: {c.old!r} -> {c.new!r}" for c in self.other_changes]
         reasons = "; ".join(parts) or "its signature differs in no recorded component"
@@ -105,6 +111,15 @@ def explain_miss(
         result.code = Change("code", previous.code_digest, run.code_digest)
     if run.config_digest != previous.config_digest:
         result.config_changes = config_changes(previous.config, run.config)
+    before, after = previous.identity or {}, run.identity or {}
+    if run.arguments_digest != previous.arguments_digest:
+        result.argument_changes = config_changes(
+            before.get("arguments", {}), after.get("arguments", {})
+        ) or [Change("arguments", previous.arguments_digest, run.arguments_digest)]
+    if result.code_changed:
+        result.captured_changes = config_changes(
+            before.get("captured", {}), after.get("captured", {})
+        )
     if run.inputs_digest != previous.inputs_digest:
         result.input_changes = input_changes(previous_inputs, inputs)
     for name in ("cache_epoch", "year", "iteration", "parent_run_id"):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
+import enum
 import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from consist.core.binding import config_keys, config_value
@@ -20,6 +23,16 @@ def _plain(value: Any) -> Any:
         return dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if type(value).__module__.startswith("numpy") and hasattr(value, "tolist"):
+        return value.tolist()  # numpy scalars and arrays: their Python values
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
     return value
 
 

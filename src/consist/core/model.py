@@ -138,6 +138,9 @@ class Signature:
     cache_epoch: int
     model: str
     code_mode: str = ""
+    #: Digest of the values bound to the call (fn_args, partial arguments, ``self``);
+    #: ``""`` when there are none.
+    arguments: str = ""
 
 
 @dataclass(slots=True)
@@ -169,6 +172,11 @@ class Run:
     artifact_dir: str | None = None
     host: str | None = None
     pid: int | None = None
+    #: Digest of the values bound to the call beyond config and inputs (None: none).
+    arguments_digest: str | None = None
+    #: What the identity was built from beyond the config, for explanations:
+    #: ``{"arguments": {...}, "captured": {"closure.factor": "3", ...}}``.
+    identity: dict[str, Any] | None = None
 
     @property
     def scenario_id(self) -> str | None:

@@ -71,6 +71,7 @@ class StepRunner:
             model=req.model,
             code_mode=req.code_mode,
             scope=signature_scope(req),
+            arguments=req.arguments_digest,
         )
         return signature, artifacts, local
 
@@ -100,6 +101,8 @@ class StepRunner:
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=HOST,
             pid=os.getpid(),
+            arguments_digest=sig.arguments or None,
+            identity=req.identity,
         )
 
     def _owner_meta(self) -> dict[str, Any]:

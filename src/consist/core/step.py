@@ -102,6 +102,10 @@ class StepRequest:
     extra_meta: Mapping[str, Any] = field(default_factory=dict)
     materialize_dir: Path | None = None
     facet: dict[str, Any] | None = None
+    #: Digest of the values bound to the call (fn_args, partial arguments, ``self``).
+    arguments_digest: str = ""
+    #: What the identity was built from beyond the config, kept for explanations.
+    identity: dict[str, Any] | None = None
     #: ``config_tree`` as the run records it (keys JSON cannot hold turned into text).
     config_record: Any = field(init=False, default=None, repr=False)
 
@@ -174,6 +178,9 @@ def _check_request(req: StepRequest) -> None:
         record = storable_tree(record)
         check_storable(record, "config")
     req.config_record = record
+    if req.identity is not None and not storable(req.identity):
+        req.identity = storable_tree(req.identity)
+        check_storable(req.identity, "fn_args")
 
 
 def initial_meta(req: StepRequest) -> dict[str, Any]:

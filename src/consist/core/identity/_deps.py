@@ -18,13 +18,14 @@ from typing import Any
 
 from consist.core.identity._bytecode import _bytecode_hex, _is_current, _methods_hex
 from consist.core.identity._locality import (
+    _installed,
     _is_local_function,
     _is_local_module,
     _is_local_module_name,
     _is_local_path,
 )
 from consist.core.identity._memo import _Static
-from consist.core.identity._references import _code_refs, _references, _Refs, _union
+from consist.core.identity._references import _code_refs, _rebound, _references, _Refs, _union
 from consist.core.identity._source import (
     _class_node,
     _dump_hex,
@@ -39,7 +40,7 @@ from consist.core.identity._values import (
     _CELL,
     _DICT,
     _MISSING,
-    _constant_bytes,
+    _captured,
     _is_code,
     _is_simple,
     _partial_token,
@@ -59,8 +60,11 @@ class _Analysis:
         self.units: dict[Any, tuple[str, str, str]] = {}  # key -> (label, kind, hex digest)
         self.files: dict[str, tuple[int, int]] = {}
         self.guards: dict[tuple[int, Any], tuple[int, Any, Any, Any]] = {}
-        self.constants: dict[tuple[int, Any], tuple[bytes, int, Any, Any, type]] = {}
-        self.queue: list[tuple[_Refs, dict[str, Any], dict[str, tuple[Any, str]]]] = []
+        self.constants: dict[tuple[int, Any], tuple[bytes, int, Any, Any, type, str]] = {}
+        # (references, globals, closure cells, names the code rebinds itself)
+        self.queue: list[
+            tuple[_Refs, dict[str, Any], dict[str, tuple[Any, str]], frozenset[str]]
+        ] = []
         self.keep: list[Any] = []  # keeps visited objects alive so their ids stay unique
 
     def identity(self, targets: tuple[tuple[str, Any], ...], mode: str) -> _Static:
@@ -131,7 +135,8 @@ class _Analysis:
             self._record(code.co_filename, signature)
         if self.follow:
             cells = zip(code.co_freevars, fn.__closure__ or (), strict=False)
-            self.queue.append((refs, fn.__globals__, {n: (c, f"{label}.<{n}>") for n, c in cells}))
+            named = {n: (c, f"{label}.<{n}>") for n, c in cells}
+            self.queue.append((refs, fn.__globals__, named, _rebound(code)))
             if hasattr(fn, "__wrapped__"):
                 self._classify(fn.__wrapped__, None, explicit=True)
 
@@ -156,7 +161,7 @@ class _Analysis:
             self.units[id(cls)] = (_qualified(cls), "bytecode", _methods_hex(methods))
             refs = _union(*(_code_refs(m.__code__) for m in methods))
         if self.follow:
-            self.queue.append((refs, namespace, {}))
+            self.queue.append((refs, namespace, {}, frozenset()))
         return node is not None
 
     def _statement(self, namespace: dict[str, Any], name: str) -> None:
@@ -175,7 +180,7 @@ class _Analysis:
             return
         self._record(filename, _stat(filename))
         self.units[key] = (label, "statement", _dump_hex(*statements))
-        self.queue.append((_references(list(statements)), namespace, {}))
+        self.queue.append((_references(list(statements)), namespace, {}, frozenset()))
 
     def _file(self, filename: str) -> None:
         key = ("file", filename)
@@ -198,11 +203,18 @@ class _Analysis:
 
     # -- resolving references --------------------------------------------------------------
 
-    def _resolve(self, refs: _Refs, namespace: dict, cells: dict[str, tuple[Any, str]]) -> None:
-        for name in sorted(refs.names):
+    def _resolve(
+        self,
+        refs: _Refs,
+        namespace: dict,
+        cells: dict[str, tuple[Any, str]],
+        rebound: frozenset[str],
+    ) -> None:
+        for name in sorted(refs.names - rebound):
             self._classify(*self._lookup(name, namespace, cells))
         for chain in sorted(refs.chains):
-            self._follow_chain(chain, namespace, cells)
+            if chain[0] not in rebound:
+                self._follow_chain(chain, namespace, cells)
         for name, level in sorted(refs.imports):
             self._import(name, level, namespace)
 
@@ -247,16 +259,18 @@ class _Analysis:
                 self._function(value)
             elif hasattr(value, "__wrapped__"):  # a third-party decorator on project code
                 self._classify(value.__wrapped__, None)
+            else:
+                self._distribution(value.__module__)
         elif isinstance(value, type):
-            if (
-                _is_local_module_name(value.__module__, self.root)
-                and not self._class(value)
-                and where
-            ):
+            if not _is_local_module_name(value.__module__, self.root):
+                self._distribution(value.__module__)
+            elif not self._class(value) and where:
                 self._statement_at(where)
         elif isinstance(value, types.ModuleType):
             if _is_local_module(value, self.root):  # used whole (getattr(mod, name)): all of it
                 self._file(str(value.__file__))
+            else:
+                self._distribution(value.__name__)
         elif isinstance(value, functools.partial | types.MethodType):
             self._classify_compound(value, where)
         elif _is_simple(value) and where is not None and self._constant(value, where):
@@ -283,7 +297,11 @@ class _Analysis:
             self._classify(value.__wrapped__, None)
         if _is_local_module_name(type(value).__module__, self.root):
             self._class(type(value))
-        if where is not None:
+        else:
+            self._distribution(type(value).__module__)
+        # An object's state counts like a constant's value where it can be digested; else
+        # the statement that made it stands in.
+        if where is not None and not self._constant(value, where):
             self._statement_at(where)
 
     def _statement_at(self, where: tuple) -> None:
@@ -299,9 +317,13 @@ class _Analysis:
 
     def _constant(self, value: Any, where: tuple) -> bool:
         kind, container, key = where
-        label = key if kind == _CELL else f"{container.get('__name__')}.{key}"
+        if kind == _CELL:
+            label, shown = key, "closure." + key.rpartition(".<")[2].rstrip(">")
+        else:
+            label = f"{container.get('__name__')}.{key}"
+            shown = "global." + label
         try:
-            _constant_bytes(value)
+            _captured(value)
         except TypeError:  # e.g. keys that collide once canonical: treat as an object
             return False
         read_key = None if kind == _CELL else key
@@ -311,5 +333,13 @@ class _Analysis:
             container,
             read_key,
             type(value),
+            shown,
         )
         return True
+
+    def _distribution(self, module_name: str | None) -> None:
+        """Fold in the name and version of the installed distribution providing a module
+        outside the project (its source is not followed; an upgrade still counts)."""
+        found = _installed(module_name)
+        if found is not None:
+            self.units[("dist", found[0])] = (f"dist:{found[0]}", "dist", found[1])

@@ -53,3 +53,37 @@ def _is_local_module_name(module_name: str | None, root: Path) -> bool:
 def _is_local_module(module: Any, root: Path) -> bool:
     filename = getattr(module, "__file__", None)
     return isinstance(filename, str) and _is_local_path(filename, root)
+
+
+@functools.lru_cache(maxsize=1024)
+def _installed(module_name: str | None) -> tuple[str, str] | None:
+    """``(distribution, version)`` of the installed package providing ``module_name``; None
+    for the standard library, Consist itself, code typed at a prompt and unknown modules."""
+    top = (module_name or "").partition(".")[0]
+    if not top or top in sys.stdlib_module_names or top in ("builtins", "__main__", "consist"):
+        return None
+    from importlib import metadata  # only when code outside the project is referenced
+
+    names = [top]
+    try:
+        dist = metadata.distribution(top)  # the usual case: import name == distribution name
+    except metadata.PackageNotFoundError:
+        names = _import_names().get(top, [])
+        dist = None
+        for name in names:
+            try:
+                dist = metadata.distribution(name)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    if dist is not None:
+        return dist.metadata["Name"] or names[0], dist.version
+    version = getattr(sys.modules.get(top), "__version__", None)
+    return (top, version) if isinstance(version, str) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _import_names() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return dict(metadata.packages_distributions())

@@ -1,8 +1,9 @@
 """The memo of static analyses, and how a memoised analysis is revalidated on every call.
 
 An entry is reused only while every file it read is unchanged on disk and every name it
-resolved still points at the same object; constants are never memoised, only where to read
-them back, so rebinding or mutating one is seen on the next call.
+resolved still points at the same object; constants are not memoised with it, only where to
+read them back, so rebinding one is seen on the next call (each value object is digested
+once, see :func:`consist.core.identity._values._captured`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from consist.core.identity._values import _DICT, _MISSING, _constant_bytes, _read
+from consist.core.identity._values import _DICT, _MISSING, _captured, _read
 
 _MEMO_LIMIT = 4096
 
@@ -26,7 +27,8 @@ class _Static:
     detail: tuple[str, ...]
     files: tuple[tuple[str, tuple[int, int]], ...]
     guards: tuple[tuple[int, Any, Any, Any], ...]
-    constants: tuple[tuple[bytes, int, Any, Any, type], ...]
+    #: (label, how to read it, container, key, expected type, label shown by explanations)
+    constants: tuple[tuple[bytes, int, Any, Any, type, str], ...]
 
     def valid(self) -> bool:
         for filename, signature in self.files:
@@ -43,17 +45,22 @@ class _Static:
                 return False
         return True
 
-    def constant_tokens(self) -> list[bytes] | None:
-        tokens = []
-        for label, kind, container, key, expected_type in self.constants:
+    def constant_tokens(self) -> tuple[list[bytes], dict[str, str]] | None:
+        """Tokens of the captured values now, and what each looks like (for explanations);
+        None when one changed type or can no longer be digested (redo the analysis)."""
+        tokens: list[bytes] = []
+        shown: dict[str, str] = {}
+        for label, kind, container, key, expected_type, display in self.constants:
             value = _read(kind, container, key)
             if type(value) is not expected_type:
                 return None
             try:
-                tokens.append(label + _constant_bytes(value))
+                token, text = _captured(value)
             except TypeError:
                 return None
-        return tokens
+            tokens.append(label + token)
+            shown[display] = text
+        return tokens, shown
 
 
 _MEMO: dict[tuple[Any, ...], _Static] = {}

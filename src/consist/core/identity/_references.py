@@ -70,3 +70,25 @@ def _code_names(code: types.CodeType) -> set[str]:
         if isinstance(const, types.CodeType):
             names |= _code_names(const)
     return names
+
+
+def _rebound(code: types.CodeType) -> frozenset[str]:
+    """Globals the code (or code nested in it) rebinds, and closure cells it rebinds.
+
+    Such names hold the step's own running state (``global count; count += 1``), written
+    by the step rather than given to it, so they are left out of its identity.
+    """
+    import dis  # only while analysing a function, never on import
+
+    names: set[str] = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            names.add(instruction.argval)
+        elif instruction.opname in ("STORE_DEREF", "DELETE_DEREF"):
+            if instruction.argval in code.co_freevars:
+                names.add(instruction.argval)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):  # nested code rebinding a global
+            nested = _rebound(const)
+            names |= {n for n in nested if n not in const.co_freevars}
+    return frozenset(names)

@@ -1,18 +1,26 @@
 """Runtime values a step's code depends on: how they are read back and digested.
 
-Referenced constants and the arguments bound by ``functools.partial`` are not code, so they
-count by value. The analysis records where each value lives (a namespace entry, a closure
-cell or an attribute) so that guards and constants can be read back on every call.
+Referenced constants (closure cells, module globals) are not code, so they count by value.
+The analysis records where each value lives (a namespace entry, a closure cell or an
+attribute) so that guards and constants can be read back on every call.
+
+A captured value is digested once per object, the first time this process sees it: binding
+a name to a new object (a factory call, a re-run notebook cell) changes identity, while a
+step appending to its own accumulator (a call counter, a results list) keeps it. The memo
+holds each object it describes, so a freed object's ``id()`` can never be reused while its
+entry lives.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import functools
 import types
+from collections.abc import Callable
 from typing import Any
 
-from consist.core.identity.canonical import canonical_bytes
+from consist.core.identity.canonical import canonical_bytes, canonical_json
 
 _MISSING: Any = object()
 _DICT, _CELL, _ATTR = 0, 1, 2  # how a guard or constant reads its value back
@@ -54,7 +62,30 @@ def _standin(value: Any) -> Any:
         return ["\x00bytes", bytes(value).hex()]
     if callable(value):  # their code is folded in as a dependency; here only the name
         return "\x00callable:" + _qualified(value)
-    return None
+    state = instance_state(value)
+    return None if state is None else {"\x00object:" + _qualified(type(value)): state}
+
+
+def instance_state(obj: Any) -> dict[str, Any] | None:
+    """The state of a plain object that its methods can read: attrs fields, else the
+    instance ``__dict__`` plus ``__slots__`` values; None when it has none to show (objects
+    implemented in C keep their state out of sight, so they cannot be digested this way).
+
+    Pydantic models and dataclasses need no help: canonicalisation reads them directly.
+    """
+    fields = getattr(type(obj), "__attrs_attrs__", None)
+    if fields is not None:
+        return {f.name: getattr(obj, f.name, None) for f in fields}
+    state: dict[str, Any] | None = None
+    if isinstance(getattr(obj, "__dict__", None), dict):
+        state = dict(vars(obj))
+    for klass in type(obj).__mro__:
+        slots = vars(klass).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(obj, name):
+                state = state if state is not None else {}
+                state[name] = getattr(obj, name)
+    return state
 
 
 def _constant_bytes(value: Any) -> bytes:
@@ -75,3 +106,40 @@ def _is_simple(value: Any, depth: int = 0) -> bool:
     if isinstance(value, dict):
         return all(_is_simple(k, depth + 1) and _is_simple(v, depth + 1) for k, v in value.items())
     return False
+
+
+# -- captured values: digested once per object ----------------------------------------------
+
+_SEEN_LIMIT = 4096
+_SEEN: dict[tuple[str, int], tuple[Any, Any]] = {}  # (purpose, id) -> (the object, result)
+_DISPLAY_LIMIT = 160
+
+
+def _once(purpose: str, value: Any, compute: Callable[[Any], Any]) -> Any:
+    """``compute(value)``, computed the first time this process sees ``value`` and then
+    remembered for as long as the object lives in the memo (which keeps it alive)."""
+    entry = _SEEN.get((purpose, id(value)))
+    if entry is not None and entry[0] is value:
+        return entry[1]
+    result = compute(value)
+    if len(_SEEN) >= _SEEN_LIMIT:  # drop the older half: they are re-digested if seen again
+        for key in list(_SEEN)[: _SEEN_LIMIT // 2]:
+            del _SEEN[key]
+    _SEEN[(purpose, id(value))] = (value, result)
+    return result
+
+
+def _captured(value: Any) -> tuple[bytes, str]:
+    """The token and display text of a captured value, from the first time it was seen.
+
+    Raises ``TypeError`` when the value has no stable digest.
+    """
+    return _once("captured", value, _token_and_text)  # type: ignore[no-any-return]
+
+
+def _token_and_text(value: Any) -> tuple[bytes, str]:
+    token = _constant_bytes(value)
+    text = canonical_json(value, fallback=_standin)
+    if len(text) > _DISPLAY_LIMIT:  # explanations show a digest of long values
+        text = "sha256:" + hashlib.sha256(token).hexdigest()[:16]
+    return token, text

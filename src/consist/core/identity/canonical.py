@@ -56,7 +56,8 @@ def canonicalize(value: Any, *, fallback: Fallback | None = None, path: str = "c
     ----------
     value
         A config value: JSON-like data, pydantic models, dataclasses, enums, paths, dates,
-        numpy values, sets, tuples and mappings of these.
+        numpy values, sets, tuples and mappings of these, and objects whose type defines
+        ``__consist_identity__(self)`` returning such a value.
     fallback
         Plugin hook for other types: returns a JSON-like stand-in, or None to decline.
     path
@@ -213,6 +214,15 @@ def _other(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
 def _structured(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
     if isinstance(value, type):
         return _fallback(value, fallback, active)
+    hook = getattr(type(value), "__consist_identity__", None)
+    if callable(hook):  # the type says what identifies its instances
+        try:
+            standin = hook(value)
+        except Exception:  # noqa: BLE001 - a failing hook means "no stable digest"
+            raise _Unhashable(value) from None
+        if standin is value:
+            raise _Unhashable(value)
+        return _canon(standin, fallback, active)
     if hasattr(value, "model_dump"):
         return _model(value, fallback, active)
     if dataclasses.is_dataclass(value):

@@ -28,9 +28,15 @@ from consist.core.identity._deps import _SCHEME, _Analysis
 from consist.core.identity._memo import _memoised, _Static
 from consist.core.identity._source import _module_tree, _source_file
 from consist.core.identity._targets import _targets
-from consist.core.identity._values import _partial_token
 
-__all__ = ["MODES", "CodeIdentity", "code_identity", "module_identity"]
+__all__ = [
+    "MODES",
+    "CodeIdentity",
+    "code_identity",
+    "module_identity",
+    "project_root_of",
+    "root_of_file",
+]
 
 MODES: tuple[str, ...] = ("deps", "source", "module")
 
@@ -47,11 +53,15 @@ class CodeIdentity:
         ``"deps"``, ``"source"``, ``"module"``, ``"bytecode"`` or ``"literal"``.
     detail
         Qualified names of what was folded in, to explain cache misses.
+    captured
+        ``(label, value as shown)`` of each captured value folded in (``closure.factor``,
+        ``global.module.NAME``), so an explanation can say which one changed.
     """
 
     digest: str
     mode: str
     detail: tuple[str, ...] = ()
+    captured: tuple[tuple[str, str], ...] = ()
 
 
 def code_identity(fn: Any, mode: str, *, project_root: Path) -> CodeIdentity:
@@ -67,7 +77,7 @@ def code_identity(fn: Any, mode: str, *, project_root: Path) -> CodeIdentity:
         transitively), ``"source"`` (its own source only) or ``"module"`` (its module file).
     project_root
         Code under this directory, outside site-packages, the stdlib and Consist, is the
-        project code that ``deps`` follows.
+        project code that ``deps`` follows (see :func:`project_root_of` for the default).
 
     Returns
     -------
@@ -83,18 +93,52 @@ def code_identity(fn: Any, mode: str, *, project_root: Path) -> CodeIdentity:
     if mode not in MODES:
         hint = "Literal versions and 'git' are resolved by the caller."
         raise OptionValueError("code_identity", mode, MODES, hint)
-    targets, partials = _targets(fn, follow=mode == "deps")
-    tokens = [_partial_token(p) for p in partials]
+    targets, _bound = _targets(fn, follow=mode == "deps")  # bound values are arguments
     root = _root(project_root)
     if mode == "module":
-        return _with_tokens(_module_mode(targets, root), tokens)
+        return _module_mode(targets, root)
     entry = _analysis(targets, root, mode)
     constants = entry.constant_tokens()
     if constants is None:  # a constant changed type: redo the static analysis once
         entry = _analysis(targets, root, mode, force=True)
         # Still unreadable (mutated concurrently): never reuse, rather than guess.
-        constants = entry.constant_tokens() or [b"unstable:" + os.urandom(16)]
-    return _with_tokens(_identity(entry), constants + tokens)
+        constants = entry.constant_tokens() or ([b"unstable:" + os.urandom(16)], {})
+    tokens, shown = constants
+    identity = _with_tokens(_identity(entry), tokens)
+    return CodeIdentity(identity.digest, identity.mode, identity.detail, tuple(shown.items()))
+
+
+_ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+def project_root_of(fn: Any) -> Path:
+    """The project a step belongs to, found from its own source file.
+
+    The nearest ancestor of the file holding a ``pyproject.toml``, ``setup.cfg``,
+    ``setup.py`` or ``.git``, else the file's own folder; code with no file (typed at a
+    prompt) belongs to the current directory. It never depends on where the process was
+    launched from, so a driver started from any folder follows the same helpers.
+    """
+    targets, _bound = _targets(fn, follow=False)
+    code_targets = [obj for kind, obj in targets if kind in ("function", "class")]
+    filename = _source_file(code_targets[-1]) if code_targets else None
+    return root_of_file(filename)
+
+
+def root_of_file(filename: str | os.PathLike[str] | None) -> Path:
+    """The project holding source file ``filename`` (see :func:`project_root_of`)."""
+    if filename is None or not os.path.isfile(filename):
+        return Path.cwd()
+    return _root_of_folder(os.path.dirname(os.path.abspath(filename)))
+
+
+@functools.lru_cache(maxsize=256)
+def _root_of_folder(folder: str) -> Path:
+    here = Path(folder).resolve()
+    for candidate in (here, *here.parents):
+        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
+            return candidate
+    return here
 
 
 def module_identity(path: Path) -> CodeIdentity:

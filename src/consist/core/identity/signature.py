@@ -40,15 +40,19 @@ def compute_signature(
     model: str,
     code_mode: str = "",
     scope: str = "",
+    arguments: str = "",
 ) -> Signature:
     """Fold the components into the run's signature, keeping each component for explanations.
 
-    ``scope`` separates otherwise identical steps that must not share results (the steps of
-    two different scenarios); it is empty for steps cached independently.
+    ``scope`` separates otherwise identical steps that must not share results (a traced
+    block of one scenario from the same block of another, the 2030 run from the 2020 one);
+    it is empty for steps cached independently. ``arguments`` is the digest of the values
+    bound to the call; a step that binds none keeps the signature it always had.
     """
-    value = _sha256(
-        "consist-signature-v1", code, config, inputs, str(int(cache_epoch)), model, scope
-    )
+    parts = ["consist-signature-v1", code, config, inputs, str(int(cache_epoch)), model, scope]
+    if arguments:
+        parts.append(arguments)
+    value = _sha256(*parts)
     return Signature(
         value=value,
         code=code,
@@ -57,6 +61,7 @@ def compute_signature(
         cache_epoch=cache_epoch,
         model=model,
         code_mode=code_mode,
+        arguments=arguments,
     )
 
 

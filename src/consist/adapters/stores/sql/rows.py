@@ -94,11 +94,14 @@ def run_to_row(run: Run, facet_id: str | None = None) -> Row:
         run.artifact_dir,
         run.host,
         run.pid,
+        run.arguments_digest,
+        None if run.identity is None else dumps(run.identity),
     )
 
 
 _STATUS = {status.value: status for status in RunStatus}
 _CONFIG, _META = RUN_COLUMNS.index("config_json"), RUN_COLUMNS.index("meta_json")
+_IDENTITY = RUN_COLUMNS.index("identity_json")
 
 
 def _tags(text: str | None) -> list[str]:
@@ -135,14 +138,16 @@ def rows_to_runs(rows: list[Row]) -> list[Run]:
     """The runs of many rows (as :func:`row_to_run`, ``facet`` left None), decoded in bulk."""
     configs = _decode_each([row[_CONFIG] for row in rows])
     metas = _decode_each([row[_META] for row in rows])
+    identities = _decode_each([row[_IDENTITY] for row in rows])
     runs = []
     append = runs.append
-    for row, config, meta in zip(rows, configs, metas, strict=True):
+    for row, config, meta, identity in zip(rows, configs, metas, identities, strict=True):
         (
             id_, model_name, status, parent_run_id, year, iteration, tags, description,
             signature, code_digest, config_digest, inputs_digest, code_identity, cache_epoch,
             _cache_hit, _cache_source, _config_json, _facet_id, _meta_json, error, created_at,
-            started_at, ended_at, _duration, artifact_dir, host, pid,
+            started_at, ended_at, _duration, artifact_dir, host, pid, arguments_digest,
+            _identity_json,
         ) = row  # fmt: skip
         append(
             Run(
@@ -170,6 +175,8 @@ def rows_to_runs(rows: list[Row]) -> list[Run]:
                 artifact_dir,
                 host,
                 pid,
+                arguments_digest,
+                identity,
             )
         )
     return runs

@@ -19,7 +19,7 @@ from consist.adapters.stores.sql.ddl import SHIPPED_DDL
 from consist.core.errors import SchemaVersionError
 
 #: Version of the schema this library writes. Bump it together with an entry in MIGRATIONS.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Forward migrations: ``{n: statements}`` takes a database from version ``n - 1`` to ``n``.
 #: Statements must be plain SQL valid in every supported dialect (or be split per dialect
@@ -32,6 +32,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE IF NOT EXISTS ingestion (artifact_id VARCHAR NOT NULL, table_name "
         "VARCHAR NOT NULL, run_id VARCHAR, schema_id VARCHAR, row_count BIGINT NOT NULL, "
         "ingested_at TIMESTAMP NOT NULL, PRIMARY KEY (artifact_id, table_name))",
+    ],
+    # 3: the arguments component of a run's identity, and what its identity was built from.
+    3: [
+        "ALTER TABLE run ADD COLUMN arguments_digest VARCHAR",
+        "ALTER TABLE run ADD COLUMN identity_json VARCHAR",
     ],
 }
 

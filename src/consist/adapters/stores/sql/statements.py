@@ -14,7 +14,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "description", "signature", "code_digest", "config_digest", "inputs_digest",
     "code_identity", "cache_epoch", "cache_hit", "cache_source", "config_json", "facet_id",
     "meta_json", "error", "created_at", "started_at", "ended_at", "duration_seconds",
-    "artifact_dir", "host", "pid",
+    "artifact_dir", "host", "pid", "arguments_digest", "identity_json",
 )  # fmt: skip
 ARTIFACT_COLUMNS: tuple[str, ...] = (
     "id", "key", "uri", "driver", "digest", "size", "run_id", "meta_json", "created_at",

@@ -97,6 +97,10 @@ class Run(ConsistTable, table=True):
     artifact_dir: str | None = None
     host: str | None = None
     pid: int | None = None
+    # Digest of the values bound to the call (fn_args, partial arguments, a bound self).
+    arguments_digest: str | None = None
+    # JSON: what the identity was built from beyond the config (arguments, captured values).
+    identity_json: str | None = None
 
 
 class Artifact(ConsistTable, table=True):

@@ -1,0 +1,162 @@
+"""The arguments component of a step's identity: every value bound to the call.
+
+Besides config and inputs, a step receives values through ``fn_args``, through the
+arguments of a ``functools.partial``, and through the instance of a bound method or callable
+object (``self``). Each reaches the function, so each counts. Keyword and positional values
+are named by the parameter they bind, so ``partial(step, k=1)``, ``partial(step, 1)`` and
+``fn_args={"k": 1}`` are the same call and the same identity. A value with no stable digest
+is refused with an error naming it: leaving it out would risk a false cache hit.
+
+``fn_args`` and partial arguments are read on every call. An instance (``self``) is digested
+like a value the code captures: once per object, the first time this process sees it, so
+``Model(1).step`` and ``Model(2).step`` differ while a step that keeps a counter or a results
+list on ``self`` stays cached (changing a setting on the same instance between calls is not
+seen: create a new instance, or pass the setting as config).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from consist.core.errors import ArgumentHashError, ConfigHashError
+from consist.core.identity._targets import _targets
+from consist.core.identity._values import _is_code, _once, _qualified, instance_state
+from consist.core.identity.canonical import Fallback, canonicalize, storable_tree, tree_digest
+
+__all__ = ["ArgumentsIdentity", "arguments_identity"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentsIdentity:
+    """Digest and canonical tree of the values bound to a call.
+
+    ``digest`` is ``""`` when nothing is bound beyond config and inputs (the signature then
+    has no arguments component); ``tree`` holds ``fn_args`` (by parameter name) and
+    ``self`` (the instance's state) where present.
+    """
+
+    digest: str = ""
+    tree: dict[str, Any] = field(default_factory=dict)
+    #: ``tree`` as a run records it: JSON keys, long values shown by their digest.
+    shown: dict[str, Any] = field(default_factory=dict)
+
+
+def arguments_identity(
+    fn: Any,
+    fn_args: Mapping[str, Any],
+    *,
+    fallback: Fallback | None = None,
+    code_digest: Callable[[Any], str] | None = None,
+) -> ArgumentsIdentity:
+    """Canonicalise everything ``fn`` will be called with beyond config and inputs.
+
+    Parameters
+    ----------
+    fn
+        The step's callable: a function, bound method, partial or callable object.
+    fn_args
+        Values passed by name (``tracker.run(fn_args=...)``); they override a partial's.
+    fallback
+        Plugin hook for other types (see :func:`~consist.core.identity.canonicalize`).
+    code_digest
+        Digest of a callable passed as an argument (its code counts, not its name).
+
+    Raises
+    ------
+    ArgumentHashError
+        If a bound value has no stable digest; the message names it and the fixes.
+    """
+    _targets_, bound = _targets(fn, follow=False)
+    named: dict[str, Any] = {}
+    instances: list[Any] = []
+    for kind, value in reversed(bound):  # innermost first: outer partials override
+        if kind == "self":
+            instances.append(value)
+        else:
+            named.update(_partial_arguments(value))
+    named.update(fn_args)
+    if not named and not instances:
+        return ArgumentsIdentity()
+    standin = _standin(fallback, code_digest)
+    tree: dict[str, Any] = {}
+    if named:
+        tree["fn_args"] = _canonical(named, "fn_args", standin)
+    if instances:
+        # An instance counts like a captured value: as it was when first seen, so a step
+        # keeping a counter or a results list on self stays cached.
+        states = [_once("self", obj, lambda o: _state(o, standin)) for obj in instances]
+        tree["self"] = states[0] if len(states) == 1 else states
+    return ArgumentsIdentity(tree_digest(tree), tree, _shown(storable_tree(tree)))
+
+
+_SHOWN_LIMIT = 160
+
+
+def _shown(node: Any) -> Any:
+    """A record of ``node`` small enough to store with every run: values whose JSON is
+    longer than a line are replaced by their digest."""
+    if isinstance(node, dict):
+        return {key: _shown(value) for key, value in node.items()}
+    text = json.dumps(node, sort_keys=True, allow_nan=True, ensure_ascii=False)
+    if len(text) <= _SHOWN_LIMIT:
+        return node
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _partial_arguments(partial: functools.partial) -> dict[str, Any]:
+    """A partial's arguments by the parameter they bind (``*args`` extras by position)."""
+    args, keywords = list(partial.args), dict(partial.keywords)
+    if not args:
+        return keywords
+    try:
+        bound = inspect.signature(partial.func).bind_partial(*args)
+    except (TypeError, ValueError):  # no signature to read, or more values than names
+        return {"*args": args, **keywords}
+    named: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            named["*args"] = list(value)
+        else:
+            named[name] = value
+    return {**named, **keywords}
+
+
+def _state(obj: Any, standin: Fallback) -> Any:
+    if hasattr(obj, "model_dump") or hasattr(type(obj), "__consist_identity__"):
+        return _canonical(obj, "self", standin)
+    if hasattr(obj, "__dataclass_fields__"):
+        return _canonical(obj, "self", standin)
+    state = instance_state(obj)
+    if state is None:
+        raise ArgumentHashError("self", obj)
+    return _canonical(state, "self", standin)  # the class itself counts as code
+
+
+def _canonical(value: Any, path: str, standin: Fallback) -> Any:
+    try:
+        return canonicalize(value, fallback=standin, path=path)
+    except ArgumentHashError:
+        raise
+    except ConfigHashError as exc:
+        raise ArgumentHashError(exc.path, exc.value) from None
+
+
+def _standin(fallback: Fallback | None, code_digest: Callable[[Any], str] | None) -> Fallback:
+    def standin(value: Any) -> Any:
+        if _is_code(value) or isinstance(value, types.BuiltinFunctionType):
+            # A function passed as an argument is code the step runs: its code counts.
+            digest = code_digest(value) if code_digest is not None else ""
+            return {"\x00code": _qualified(value), "digest": digest}
+        if fallback is not None:
+            return fallback(value)
+        return None
+
+    return standin
