@@ -128,7 +128,11 @@ def test_old_database_is_migrated_keeping_its_runs(
     with SQL_STORES[kind](path) as store:
         store.apply(WriteBatch(runs=[make_run("kept")]))
     # Make it look like a database written at an older version.
-    indexes = {"signature", "model_name", "parent_run_id"}  # DuckDB drops no indexed table's columns
+    indexes = {
+        "signature",
+        "model_name",
+        "parent_run_id",
+    }  # DuckDB drops no indexed table's columns
     _execute(
         path,
         *(f"DROP INDEX ix_run_{column}" for column in indexes),

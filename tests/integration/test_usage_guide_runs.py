@@ -30,3 +30,21 @@ def test_runs_snippet_records_then_reuses(raw_csv: Path, run_snippet) -> None:
     assert len(runs) == 2
     assert {r.meta["cache_hit"] for r in runs} == {True, False}
     tracker.close()
+
+
+def test_runs_snippet_with_a_call_counter_skips_the_function_on_a_hit(
+    raw_csv: Path, run_snippet, tmp_path: Path
+) -> None:
+    """The snippet as a notebook user would extend it: a call counter in the step. Running
+    the cell again (new function, new tracker) is a hit that does not call the function."""
+    counted = tmp_path / "runs_counted.py"
+    text = SNIPPET.read_text()
+    body = "    df = pd.read_csv(raw_file)\n"
+    assert body in text
+    counted.write_text(text.replace(body, "    calls.append(1)\n" + body))
+    calls: list[int] = []
+    for expected_hit in (False, True, True):
+        namespace = run_snippet(counted, calls=calls)
+        assert namespace["result"].cache_hit is expected_hit
+        namespace["tracker"].close()
+    assert calls == [1]

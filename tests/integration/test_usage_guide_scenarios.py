@@ -189,8 +189,9 @@ def test_function_steps_are_shared_across_scenarios_traced_blocks_are_not(tracke
         with sc.trace(name="block", config={"v": 1}):
             assert not tracker.is_cached  # a changed scenario config is a new scope
         assert sc.run(fn=step, config={"v": 1}).cache_hit
-    with tracker.scenario("baseline", config={"price": 1}) as sc, sc.trace(
-        name="block", config={"v": 1}
+    with (
+        tracker.scenario("baseline", config={"price": 1}) as sc,
+        sc.trace(name="block", config={"v": 1}),
     ):
         assert tracker.is_cached
 

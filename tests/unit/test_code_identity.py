@@ -19,11 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from consist.core.errors import ArgumentHashError, OptionValueError
 from consist.core.identity import CodeIdentity, code_identity, module_identity
+from consist.core.identity._locality import _installed
+from consist.core.identity._references import _rebound
 from consist.core.identity.arguments import arguments_identity
+from consist.core.identity.code import project_root_of, root_of_file
 
 
 class Project:
@@ -498,3 +502,77 @@ def test_a_repeat_call_is_memoised_and_fast(project: Project) -> None:
         best = min(best, (time.perf_counter() - start) / 200)
     assert digest == expected
     assert best < 50e-6
+
+
+def test_project_root_is_found_from_the_source_file(
+    tmp_path: Path, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("alone", "def step():\n    return 1\n")
+    step = project.load("alone").step
+    assert project_root_of(step) == tmp_path.resolve()  # no marker: the file's folder
+    nested = tmp_path / "repo" / "pkg"
+    nested.mkdir(parents=True)
+    (tmp_path / "repo" / "setup.cfg").write_text("")
+    assert root_of_file(nested / "x.py") == Path.cwd()  # not a file: the prompt's folder
+    (nested / "x.py").write_text("")
+    assert root_of_file(nested / "x.py") == (tmp_path / "repo").resolve()
+    monkeypatch.chdir(nested)  # the launch folder never matters
+    assert project_root_of(step) == tmp_path.resolve()
+
+
+def test_installed_packages_count_by_distribution_and_version(project: Project) -> None:
+    project.write(
+        "uses",
+        """
+        import json
+        import numpy as np
+        import pydantic
+
+        def step(x):
+            return np.asarray(x), json.dumps(x), pydantic.BaseModel
+        """,
+    )
+    detail = project.identity(project.load("uses").step).detail
+    assert "dist:numpy" in detail and "dist:pydantic" in detail
+    assert not any("json" in label for label in detail)  # the standard library: nothing
+    assert _installed("numpy") == ("numpy", np.__version__)
+    assert _installed("os.path") is None and _installed("__main__") is None
+
+
+def test_names_a_step_rebinds_are_its_own_state(project: Project) -> None:
+    project.write(
+        "counter",
+        """
+        COUNT = 0
+        LIMIT = 5
+
+        def step():
+            global COUNT
+            COUNT += 1
+            return COUNT < LIMIT
+        """,
+    )
+    module = project.load("counter")
+    before = project.identity(module.step)
+    assert not any("COUNT" in label for label in before.detail)
+    module.COUNT = 7
+    assert project.digest(module.step) == before.digest
+    module.LIMIT = 6
+    assert project.digest(module.step) != before.digest
+    assert _rebound(module.step.__code__) == frozenset({"COUNT"})
+
+
+def test_captured_values_are_shown_for_explanations(project: Project) -> None:
+    project.write(
+        "factory",
+        """
+        def make(factor, table):
+            def step():
+                return factor, table
+            return step
+        """,
+    )
+    module = project.load("factory")
+    shown = dict(project.identity(module.make(3, list(range(500)))).captured)
+    assert shown["closure.factor"] == "3"
+    assert shown["closure.table"].startswith("sha256:")  # long values by digest

@@ -188,7 +188,26 @@ def plan_binding(
                 f"({sorted(input_keys)}), not a config key, and has no default. Pass it in "
                 f"inputs={{{name!r}: ...}}, fn_args={{{name!r}: ...}}, or give it a default."
             )
+    named = {p.name for p in params}
+    extra = [key for key in fn_args if key not in named]
+    if extra:
+        # fn_args count for identity, so one the function can never receive would only
+        # cause misses; it is most likely a typo.
+        if not _takes_keywords(fn):
+            raise BindingError(
+                f"fn_args names {sorted(extra)}, but {_fn_name(fn)}() has no such parameter "
+                f"(its parameters are {sorted(named)}); fix the name, or accept **kwargs."
+            )
+        plan += [ParamBinding(key, "fn_args") for key in extra]
     return plan
+
+
+def _takes_keywords(fn: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True  # nothing to check against: pass them and let the call decide
+    return any(p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _fn_name(fn: Callable[..., Any]) -> str:

@@ -113,6 +113,19 @@ def check_int(value: object, what: str, *, low: int = INT32_MIN, high: int = INT
     return number
 
 
+def escaped_tree(value: Any) -> Any:
+    """A canonical JSON-like tree with every text escaped by :func:`storable_text`: for
+    records that only describe (an explanation's view of a step's arguments), which must be
+    stored whatever the values held."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, Mapping):
+        return {escaped_tree(k): escaped_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [escaped_tree(item) for item in value]
+    return value
+
+
 def storable(value: Any) -> bool:
     """Fast check: whether the snapshot writer takes ``value`` as it is (JSON with string,
     number, boolean or None keys, other leaves as their text, valid Unicode throughout)."""

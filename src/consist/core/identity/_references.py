@@ -82,11 +82,11 @@ def _rebound(code: types.CodeType) -> frozenset[str]:
 
     names: set[str] = set()
     for instruction in dis.get_instructions(code):
-        if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+        if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL") or (
+            instruction.opname in ("STORE_DEREF", "DELETE_DEREF")
+            and instruction.argval in code.co_freevars
+        ):
             names.add(instruction.argval)
-        elif instruction.opname in ("STORE_DEREF", "DELETE_DEREF"):
-            if instruction.argval in code.co_freevars:
-                names.add(instruction.argval)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):  # nested code rebinding a global
             nested = _rebound(const)

@@ -14,8 +14,8 @@ entry lives.
 from __future__ import annotations
 
 import enum
-import hashlib
 import functools
+import hashlib
 import types
 from collections.abc import Callable
 from typing import Any
