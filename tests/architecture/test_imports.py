@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ["pandas", "polars", "pyarrow", "duckdb", "sqlalchemy", "sqlmodel", "fsspec", "docker"]
+# Not heavy, but only a tracker checking processes or a DuckDB store queueing needs them.
+HEAVY += ["psutil", "filelock"]
 
 
 def _modules_after(statement: str) -> set[str]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import re
+import threading
+import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -379,3 +383,264 @@ def test_missing_coupler_and_result_keys_are_consist_errors(tracker) -> None:
     result = tracker.run(noop)
     with pytest.raises(consist.KeyNotFoundError, match="has no output 'x'"):
         result["x"]
+
+
+# -- odd inputs: deep or cyclic values, special files, repeated and NUL keys, credentials ----
+
+
+def _deep(levels: int = 5000) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def _cyclic() -> dict:
+    loop: dict = {}
+    loop["self"] = loop
+    return loop
+
+
+def _cyclic_list() -> dict:
+    loop: list = []
+    loop.append(loop)
+    return {"l": loop}
+
+
+def takes(x=None) -> None:
+    """A step with one parameter, for fn_args."""
+
+
+@pytest.fixture
+def fifo(workdir: Path):
+    """A named pipe. Opening it to read blocks until a writer comes, so a writer comes after
+    5 s: code that wrongly opens it then reads an empty file (and the test fails) instead
+    of hanging."""
+    path = workdir / "pipe.csv"
+    os.mkfifo(path)
+
+    def unblock() -> None:
+        with contextlib.suppress(OSError):  # no reader waiting: nothing to unblock
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    timer = threading.Timer(5.0, unblock)
+    timer.start()
+    yield path
+    timer.cancel()
+
+
+@pytest.mark.parametrize(
+    ("step_fn", "options", "error", "named"),
+    [
+        # 1. values nested too deeply, or containing themselves
+        (
+            noop,
+            lambda w: {"config": _deep()},
+            consist.ConfigHashError,
+            ['config["a"]["a"]', "more than 128 levels deep", "Flatten"],
+        ),
+        (
+            noop,
+            lambda w: {"config": _cyclic()},
+            consist.ConfigHashError,
+            ['config["self"]', "contains itself"],
+        ),
+        (
+            noop,
+            lambda w: {"facet": _deep()},
+            consist.ConfigHashError,
+            ["facet['a']['a']", "more than 128 levels deep"],
+        ),
+        (
+            noop,
+            lambda w: {"facet": _cyclic()},
+            consist.ConfigHashError,
+            ["facet['self']", "contains itself"],
+        ),
+        (
+            noop,
+            lambda w: {"facet": _cyclic_list()},
+            consist.ConfigHashError,
+            ["facet['l'][0]", "contains itself"],
+        ),
+        (
+            takes,
+            lambda w: {"fn_args": {"x": _deep()}},
+            consist.ArgumentHashError,
+            ['fn_args["x"]["a"]', "more than 128 levels deep"],
+        ),
+        (
+            takes,
+            lambda w: {"fn_args": {"x": _cyclic()}},
+            consist.ArgumentHashError,
+            ['fn_args["x"]["self"]', "contains itself"],
+        ),
+        # 2. inputs that are neither files nor folders (stat only: a FIFO is never opened)
+        (
+            noop,
+            lambda w: {"inputs": {"raw": Path("/dev/null")}},
+            consist.SpecialFileError,
+            ["input 'raw'", "/dev/null", "character device"],
+        ),
+        (
+            noop,
+            lambda w: {"inputs": {"raw": w["fifo"]}},
+            consist.SpecialFileError,
+            ["input 'raw'", "pipe.csv", "FIFO"],
+        ),
+        (
+            noop,
+            lambda w: {"depends_on": {"lookup": w["fifo"]}},
+            consist.SpecialFileError,
+            ["depends_on 'lookup'", "FIFO"],
+        ),
+        (
+            noop,
+            lambda w: {"hash_inputs": [("seed", "/dev/null")]},
+            consist.SpecialFileError,
+            ["hash_inputs 'seed'", "character device"],
+        ),
+        # 3. an output key given twice
+        (
+            noop,
+            lambda w: {"outputs": ["a", "b", "a"]},
+            consist.ArgumentError,
+            ["outputs=['a', 'b', 'a']", "'a' more than once"],
+        ),
+        # 4. NUL in keys and names
+        (noop, lambda w: {"facet": {"k\x00": 1}}, consist.ArgumentError, ["a key of facet", "NUL"]),
+        (
+            noop,
+            lambda w: {"facet": {"k": {"n\x00": 1}}},
+            consist.ArgumentError,
+            ["a key of facet['k']", "NUL"],
+        ),
+        (
+            noop,
+            lambda w: {"tags": ["base\x00line"]},
+            consist.ArgumentError,
+            ["a tag in tags", "NUL", "'baseline'"],
+        ),
+        (
+            noop,
+            lambda w: {"config": {"a\x00": 1}, "facet_from": ["a\x00"]},
+            consist.ArgumentError,
+            ["facet_from", "NUL"],
+        ),
+        (
+            noop,
+            lambda w: {"output_paths": {"o\x00": "o.csv"}},
+            consist.InvalidKeyError,
+            ["output_paths key", "NUL"],
+        ),
+        (
+            noop,
+            lambda w: {"hash_inputs": [("l\x00", "raw.csv")]},
+            consist.InvalidKeyError,
+            ["hash only key", "NUL"],
+        ),
+        # 5. a capture folder that is a file
+        (
+            noop,
+            lambda w: {"capture_dir": w["file"]},
+            consist.ArgumentError,
+            ["capture_dir=", "notes.txt", "is a file, not a folder"],
+        ),
+        # 6. facet keys that flatten to the same dotted key
+        (
+            noop,
+            lambda w: {"facet": {"a.b": 1, "a": {"b": 2}}},
+            consist.ArgumentError,
+            ["facet['a']['b']", "facet['a.b']", "'a.b'"],
+        ),
+        (
+            noop,
+            lambda w: {"facet": {"x.y.z": 1}, "config": {"x": {"y.z": 2}}, "facet_from": ["x"]},
+            consist.ArgumentError,
+            ["'x.y.z'"],
+        ),
+        # 7. credentials in an input's URL: refused, and never echoed
+        (
+            noop,
+            lambda w: {"inputs": {"raw": "s3://AKIAXXX:SECRETYYY@bucket/raw.csv"}},
+            consist.ArgumentError,
+            ["input 'raw'", "s3://***@bucket/raw.csv", "password"],
+        ),
+    ],
+)
+def test_odd_inputs_are_refused_before_recording(
+    tracker, workdir, raw_csv, fifo, step_fn, options, error, named
+) -> None:
+    (workdir / "notes.txt").write_text("not a folder")
+    given = options({"fifo": fifo, "file": workdir / "notes.txt"})
+    with pytest.raises(error) as info:
+        tracker.run(step_fn, **given)
+    message = str(info.value)
+    for part in named:
+        assert part in message
+    assert len(message) < 800  # key paths of deep values are cut, not printed whole
+    assert "SECRETYYY" not in "".join(traceback.format_exception(info.value))
+    _nothing_recorded(tracker, workdir)
+    assert not tracker.run(noop).cache_hit  # the tracker still records
+
+
+def test_dotted_facet_keys_that_do_not_collide_are_kept(tracker) -> None:
+    result = tracker.run(noop, facet={"v1.2": 1, "v1": {"3": 2}, "a": {"b.c": 3}})
+    assert tracker.find_runs(facet={"v1.2": 1}) == [tracker.get_run(result.run.id)]
+    assert [r.id for r in tracker.find_runs(facet={"a.b.c": 3})] == [result.run.id]
+
+
+def test_meta_too_deep_or_keyed_with_nul_is_refused(tracker, raw_csv) -> None:
+    with tracker.trace("meta") as t:
+        run_id = t.current_run.id
+        with pytest.raises(consist.ArgumentTypeError, match="more than 128 levels deep"):
+            consist.log_meta(deep=_deep())
+        with pytest.raises(consist.ArgumentTypeError, match="contains itself"):
+            consist.log_meta(loop=_cyclic())
+        with pytest.raises(consist.ArgumentError, match="a meta key .* NUL"):
+            consist.log_meta(**{"k\x00": 1})
+        with pytest.raises(consist.ArgumentError, match="a meta key .* NUL"):
+            t.log_artifact(raw_csv, key="raw", **{"unit\x00": "m"})
+        consist.log_meta(fine=1)
+    run = tracker.get_run(run_id)
+    assert run.status.value == "completed" and run.meta["fine"] == 1
+    assert {"deep", "loop", "k\x00"}.isdisjoint(run.meta)
+    assert tracker.get_artifacts_for_run(run_id).outputs == {}
+
+
+def test_nul_in_scenario_names_and_coupler_keys_is_refused(tracker, workdir) -> None:
+    with (
+        pytest.raises(consist.InvalidKeyError, match="NUL"),
+        consist.scenario("base\x00line", tracker=tracker),
+    ):
+        pass
+    _nothing_recorded(tracker, workdir)
+    with consist.scenario("s", tracker=tracker) as sc:
+        with sc.trace("prepare"):
+            artifact = consist.log_dataframe(pd.DataFrame({"a": [1]}), key="zones")
+        with pytest.raises(consist.InvalidKeyError, match="NUL"):
+            sc.coupler.set("zones\x00", artifact)
+        assert "zones\x00" not in sc.coupler
+
+
+def test_an_output_key_given_twice_is_refused_by_define_step(tracker) -> None:
+    with pytest.raises(consist.ArgumentError, match="'a' more than once"):
+        tracker.define_step(outputs=["a", "a"])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"db_path": "s3://AKIAXXX:SECRETYYY@bucket/provenance.duckdb"},
+        {"db_path": "postgresql://admin:SECRETYYY@db.example.org/consist"},
+        {"mounts": {"lake": "s3://AKIAXXX:SECRETYYY@bucket/data"}},
+    ],
+)
+def test_errors_never_echo_url_credentials(workdir, options) -> None:
+    with pytest.raises(consist.ConsistError) as info:
+        Tracker(workdir / "runs", **options)
+    shown = "".join(traceback.format_exception(info.value))
+    assert "SECRETYYY" not in shown and "AKIAXXX" not in shown
+    assert "://***@" in str(info.value)  # the address is still named, without its secret
+    del info
+    gc.collect()

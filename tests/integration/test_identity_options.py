@@ -91,12 +91,23 @@ def test_git_identity_outside_a_repository_explains_the_fix(make_tracker, raw_cs
     assert tracker.find_runs() == []
 
 
-def test_eager_validation_refuses_a_hit_whose_outputs_are_gone(tracker, raw_csv) -> None:
+def test_a_hit_whose_outputs_are_gone_runs_the_step_again_and_says_why(tracker, raw_csv) -> None:
     first = tracker.run(step, inputs={"raw": raw_csv})
     first["out"].path.unlink()
-    assert tracker.run(step, inputs={"raw": raw_csv}).cache_hit  # lazy: metadata suffices
-    again = tracker.run(step, inputs={"raw": raw_csv}, validate_cached_outputs="eager")
+    again = tracker.run(step, inputs={"raw": raw_csv})  # lazy: a stat per output
     assert not again.cache_hit and again["out"].path.exists()
+    why = str(tracker.explain(again.run.id))
+    assert f"outputs of run {first.run.id} are missing (out)" in why
+    assert tracker.run(step, inputs={"raw": raw_csv}).cache_hit  # the new run serves hits
+
+
+def test_eager_validation_refuses_a_hit_whose_outputs_were_altered(tracker, raw_csv) -> None:
+    first = tracker.run(step, inputs={"raw": raw_csv})
+    path = first["out"].path
+    path.write_bytes(path.read_bytes() + b"tampered")
+    assert tracker.run(step, inputs={"raw": raw_csv}).cache_hit  # lazy: present suffices
+    again = tracker.run(step, inputs={"raw": raw_csv}, validate_cached_outputs="eager")
+    assert not again.cache_hit
 
 
 def test_event_callbacks_fire_and_raising_callbacks_never_break_runs(

@@ -28,7 +28,7 @@ def test_a_pending_run_missing_from_the_database_is_imported(make_tracker, workd
     second = make_tracker(db_path=workdir / "other" / Path(first.db_path).name)
     assert second.find_runs(model="m") == []
     second.close()
-    _pending_dir(workdir).mkdir(parents=True)
+    _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     shutil.copy(snapshot, _pending_dir(workdir) / "lost.json")
 
     third = make_tracker(db_path=second.db_path)
@@ -39,7 +39,7 @@ def test_a_pending_run_missing_from_the_database_is_imported(make_tracker, workd
 def test_a_stale_pending_copy_never_sets_a_finished_run_back(make_tracker, workdir: Path) -> None:
     tracker = make_tracker()
     tracker.begin_run("done", model="m")
-    _pending_dir(workdir).mkdir(parents=True)
+    _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     stale = _pending_dir(workdir) / "done.json"
     shutil.copy(_snapshot(workdir, "done"), stale)  # the "running" state
     tracker.end_run()
@@ -54,7 +54,7 @@ def test_a_stale_pending_copy_never_sets_a_finished_run_back(make_tracker, workd
 def test_an_unreadable_pending_copy_is_left_alone_with_a_warning(
     make_tracker, workdir: Path, caplog
 ) -> None:
-    _pending_dir(workdir).mkdir(parents=True)
+    _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     broken = _pending_dir(workdir) / "broken.json"
     broken.write_text("{not json")
     with caplog.at_level(logging.WARNING, logger="consist"):
@@ -71,7 +71,7 @@ def test_a_pending_copy_the_database_refuses_does_not_hold_back_the_others(
         first.begin_run(run_id, model="m")
         first.end_run()
     first.close()
-    _pending_dir(workdir).mkdir(parents=True)
+    _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     for run_id in ("kept", "spoiled"):
         shutil.copy(_snapshot(workdir, run_id), _pending_dir(workdir))
     # A hand-edited snapshot whose year no INTEGER column takes.
@@ -91,7 +91,7 @@ def test_rebuilding_clears_pending_copies(make_tracker, workdir: Path) -> None:
     tracker.begin_run("r", model="m")
     tracker.end_run()
     tracker.flush()
-    _pending_dir(workdir).mkdir(parents=True)
+    _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     shutil.copy(_snapshot(workdir, "r"), _pending_dir(workdir) / "r.json")
     assert tracker.rebuild_from_snapshots() == 1
     assert not list(_pending_dir(workdir).iterdir())

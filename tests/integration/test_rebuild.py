@@ -145,3 +145,38 @@ def test_db_rebuild_command_names_the_snapshots_it_left_out(
     assert report["runs"] == 5 and set(report["skipped"]) == {str(path) for path in bad}
     plain = CliRunner().invoke(app, args)
     assert plain.exit_code == 1 and "2 snapshot(s) could not be restored" in plain.stderr
+
+
+def consume(raw: Path) -> None:
+    """A step reading a shared input."""
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(1, id="one-snapshot-per-batch"),
+        pytest.param(None, id="one-batch"),
+    ],
+)
+def test_a_shared_input_keeps_its_creation_time_through_a_rebuild(
+    make_tracker, db_file: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch, chunk
+) -> None:
+    # Each run's snapshot holds the input with the time that run saw it; the snapshots are
+    # read in name order, so the later run ("a_...") comes first and must not win.
+    raw = workdir / "raw.csv"
+    raw.write_text("a\n1\n")
+    tracker = make_tracker()
+    tracker.run(consume, inputs={"raw": raw}, run_id="z_first")
+    tracker.run(consume, inputs={"raw": raw}, config={"k": 2}, run_id="a_second")
+    (shared,) = tracker.find_artifacts(key="raw")
+    tracker.close()
+    if chunk is not None:
+        monkeypatch.setattr("consist.api.maintenance.REBUILD_CHUNK", chunk)
+    for leftover in db_file.parent.glob(db_file.name + "*"):
+        leftover.unlink()
+
+    fresh = make_tracker()
+    assert fresh.rebuild_from_snapshots() == 2
+    assert [a.created_at for a in fresh.find_artifacts(key="raw")] == [shared.created_at]
+    fresh.rebuild_from_snapshots()  # again, over the rows now there
+    assert [a.created_at for a in fresh.find_artifacts(key="raw")] == [shared.created_at]

@@ -133,7 +133,7 @@ def test_cache_decision() -> None:
     assert decide("readonly", candidate).hit
     assert not decide("overwrite", candidate).hit
     assert not decide("reuse", None).hit
-    eager = decide("reuse", candidate, validate="eager", outputs_present=lambda c: ["gone"])
-    assert not eager.hit and "gone" in eager.reason
-    lazy = decide("reuse", candidate, validate="lazy", outputs_present=lambda c: ["gone"])
-    assert lazy.hit and lazy.source_run_id == "r1"
+    gone = decide("reuse", candidate, outputs_present=lambda c: ["gone"])
+    assert not gone.hit and "outputs of run r1 are missing (gone)" in gone.reason
+    present = decide("reuse", candidate, outputs_present=lambda c: [])
+    assert present.hit and present.source_run_id == "r1"

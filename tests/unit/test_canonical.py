@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consist.core.checks import MAX_DEPTH
 from consist.core.errors import ConfigHashError, ConsistError
 from consist.core.identity import canonical_json, canonicalize, config_digest, tree_digest
 from consist.core.identity.canonical import canonical_bytes
@@ -278,6 +279,56 @@ def test_self_referencing_config_is_rejected() -> None:
     looped.append(looped)
     with pytest.raises(ConfigHashError):
         config_digest({"x": looped})
+
+
+def _nested(levels: int, container: type = dict) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value} if container is dict else [value]
+    return value
+
+
+@pytest.mark.parametrize("container", [dict, list])
+def test_nesting_up_to_the_limit_is_digested_alike_on_both_paths(container: type) -> None:
+    value = _nested(MAX_DEPTH, container)
+    assert canonical_bytes(value) == canonical_bytes(canonicalize(value))  # fast == general
+    assert config_digest(value) == tree_digest(canonicalize(value))
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 5000])
+@pytest.mark.parametrize("container", [dict, list])
+def test_deeper_nesting_is_refused_on_both_paths(levels: int, container: type) -> None:
+    value = _nested(levels, container)
+    for digest in (canonicalize, config_digest, canonical_bytes):
+        with pytest.raises(ConfigHashError, match=f"more than {MAX_DEPTH} levels deep") as info:
+            digest(value)
+        assert info.value.path.startswith(
+            'config["a"]["a"]' if container is dict else "config[0][0]"
+        )
+        assert len(info.value.path) < 130  # cut in the middle, not a thousand characters
+
+
+def test_nesting_through_stand_ins_is_refused_not_a_recursion_error() -> None:
+    # Each level goes through the fallback hook, several frames deep: the stack runs out
+    # before the depth limit is reached.
+    class Node:
+        def __init__(self, child: object) -> None:
+            self.child = child
+
+    chain: object = None
+    for _ in range(3000):
+        chain = Node(chain)
+    hook = lambda obj: {"child": obj.child} if isinstance(obj, Node) else None  # noqa: E731
+    with pytest.raises(ConfigHashError, match="levels deep"):
+        canonicalize(chain, fallback=hook)
+
+
+def test_a_cycle_is_named_as_a_cycle() -> None:
+    loop: dict[str, Any] = {}
+    loop["self"] = loop
+    with pytest.raises(ConfigHashError, match="contains itself") as info:
+        canonicalize({"solver": loop})
+    assert info.value.path == 'config["solver"]["self"]'
 
 
 def test_fallback_hook_supplies_or_declines_stand_ins() -> None:

@@ -10,14 +10,23 @@ from hypothesis import strategies as st
 
 from consist.core.checks import (
     INT32_MAX,
+    MAX_DEPTH,
     check_int,
+    check_key_text,
     check_storable,
     check_tags,
     check_text,
+    short_path,
     storable,
     storable_text,
 )
-from consist.core.errors import ArgumentError, ArgumentTypeError, InvalidKeyError
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    InvalidKeyError,
+    has_credentials,
+    redact,
+)
 from consist.core.identity import canonicalize
 from consist.core.identity.canonical import storable_tree
 from consist.core.model import MAX_KEY_BYTES, validate_key
@@ -81,6 +90,56 @@ def test_cycles_are_refused() -> None:
     loop.append(loop)
     with pytest.raises(ArgumentTypeError, match="contains itself"):
         check_storable({"a": loop}, "meta")
+
+
+def test_values_nested_too_deeply_are_refused() -> None:
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    with pytest.raises(ArgumentTypeError, match=f"more than {MAX_DEPTH} levels deep") as info:
+        check_storable({"x": deep}, "meta")
+    assert len(str(info.value)) < 300  # the key path is cut in the middle
+
+
+def test_short_paths_are_kept_and_long_ones_cut() -> None:
+    assert short_path('config["a"]') == 'config["a"]'
+    cut = short_path("config" + '["a"]' * 500)
+    assert cut.startswith('config["a"]') and "..." in cut and cut.endswith('["a"]')
+    assert len(cut) < 130
+
+
+def test_keys_and_tags_cannot_hold_nul() -> None:
+    assert check_key_text("alpha.beta", "a facet key") == "alpha.beta"
+    with pytest.raises(ArgumentError, match=r"a facet key \('a\\x00b'\) contains a NUL.*'ab'"):
+        check_key_text("a\x00b", "a facet key")
+    with pytest.raises(ArgumentError, match="a tag in tags"):
+        check_tags(["ok", "x\x00"])
+    with pytest.raises(ArgumentError, match="tags"):
+        check_tags("x\x00")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "secret"),
+    [
+        ("s3://AKIAXXX:SECRETYYY@b/p.duckdb", "s3://***@b/p.duckdb", True),
+        (
+            "db_path='postgresql://u:pw@host/db' and x",
+            "db_path='postgresql://***@host/db' and x",
+            True,
+        ),
+        ("s3://AKIA:abc/def@bucket/x", "s3://***@bucket/x", True),  # a "/" in the secret
+        ("https://TOKEN@github.com/x", "https://***@github.com/x", False),
+        ("a s3://k:s@b b s3://k2:s2@c", "a s3://***@b b s3://***@c", True),
+        ("https://T@h s3://k:s@b", "https://***@h s3://***@b", True),
+        ("file:///home/u/x@2.csv", "file:///home/u/x@2.csv", False),
+        ("file:///C:/x@2.csv", "file:///C:/x@2.csv", False),
+        ("/data/user@host:1/x.csv", "/data/user@host:1/x.csv", False),
+        ("inputs://runs/x.csv", "inputs://runs/x.csv", False),
+    ],
+)
+def test_credentials_in_urls_are_redacted(text: str, shown: str, secret: bool) -> None:
+    assert redact(text) == shown
+    assert has_credentials(text) is secret
 
 
 json_like = st.recursive(

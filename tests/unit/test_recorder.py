@@ -189,9 +189,10 @@ def test_a_locked_store_keeps_runs_pending_until_it_is_free(tmp_path) -> None:
     recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=runs)
     assert recorder.flush_or_keep() is False
     pending = tmp_path / "pending" / "r1.json"
-    # The pending copy is the run's latest state, byte for byte.
-    assert snaps.files[pending] == snaps.files[runs / "r1.json"]
-    assert decode_snapshot(snaps.files[pending])[0].status is RunStatus.COMPLETED
+    # The pending copy was written ahead of the first queued event; an import reads the
+    # run's latest state from runs/, which holds the completed run.
+    assert decode_snapshot(snaps.files[pending])[0].status is RunStatus.RUNNING
+    assert decode_snapshot(snaps.files[runs / "r1.json"])[0].status is RunStatus.COMPLETED
     store.locked = False
     assert recorder.flush_or_keep() is True
     assert pending not in snaps.files
@@ -233,3 +234,38 @@ def test_snapshot_document_is_json(parts, tmp_path) -> None:
     document = json.loads(snaps.files[tmp_path / "r1.json"])
     assert document["run"]["status"] == "completed"
     assert document["links"]["input"]["raw"]["run_id"] is None
+
+
+def test_every_queued_run_has_a_pending_copy_until_its_rows_are_written(tmp_path) -> None:
+    store, snaps = InMemoryStore(), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+    runs = tmp_path / "runs"
+    recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
+    pending = tmp_path / "pending" / "r1.json"
+    assert pending in snaps.files  # before the rows are even queued: a kill loses nothing
+    recorder.flush()
+    assert pending not in snaps.files and store.get_run("r1") is not None
+    recorder.record(_run(), {}, {}, snapshot_dir=runs)  # the next event: a new copy
+    assert pending in snaps.files
+    recorder.close()
+    assert pending not in snaps.files
+
+
+def test_a_copy_stays_while_a_newer_event_of_its_run_is_queued(tmp_path) -> None:
+    store, snaps = InMemoryStore(), Snapshots()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+    runs = tmp_path / "runs"
+    original = store.apply
+
+    def apply_while_the_run_ends(batch):  # the run's end is recorded during the flush
+        original(batch)
+        store.apply = original
+        recorder.record(_run(), {}, {}, snapshot_dir=runs)
+
+    store.apply = apply_while_the_run_ends
+    recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
+    recorder.flush()
+    assert tmp_path / "pending" / "r1.json" in snaps.files  # the end is not written yet
+    recorder.flush()
+    assert tmp_path / "pending" / "r1.json" not in snaps.files
+    assert store.get_run("r1").status is RunStatus.COMPLETED

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
 
-from consist.api.processes import is_alive, start_token
+from consist.api.processes import (
+    TOKEN_PREFIX,
+    is_alive,
+    start_token,
+    this_process_token,
+    token_time,
+)
 from consist.core.model import Run, RunStatus
 from consist.core.recovery import PROCESS_STARTED, orphaned, supersedes
 
@@ -37,11 +44,46 @@ def test_only_running_runs_of_this_host_with_a_dead_process() -> None:
 
 def test_process_checks_tell_a_finished_process_from_a_live_one() -> None:
     me = os.getpid()
-    assert is_alive(me, start_token(me))
-    assert not is_alive(me, "0") or start_token(me) is None  # another start time: not us
+    assert is_alive(me, start_token(me)) and is_alive(me, this_process_token())
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
-    assert not is_alive(int(done.stdout), None)
+    gone = int(done.stdout)
+    assert start_token(gone) is None
+    for token in (None, "12345", start_token(me)):
+        assert not is_alive(gone, token)  # a pid that no longer exists, whatever was recorded
+
+
+def test_a_start_token_that_differs_is_another_process() -> None:
+    me = os.getpid()
+    created = token_time(start_token(me))
+    assert created is not None
+    assert not is_alive(me, f"{TOKEN_PREFIX}{created - 3600:.6f}")  # started an hour earlier
+    # Linux restates the boot time (part of a creation time) by a second after clock changes.
+    assert is_alive(me, f"{TOKEN_PREFIX}{created + 0.5:.6f}")
+
+
+@pytest.mark.parametrize("token", [None, "18342", "psutil:", "psutil:soon", "other:1.5"])
+def test_without_a_readable_token_only_existence_counts(token: str | None) -> None:
+    # "18342": /proc clock ticks, as runs recorded by earlier versions hold them.
+    assert token_time(token) is None
+    assert is_alive(os.getpid(), token)
+
+
+@pytest.mark.parametrize("pid", [0, -1, 2**31, 2**62])
+def test_impossible_pids_are_not_alive(pid: int) -> None:
+    assert not is_alive(pid, None) and start_token(pid) is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no zombie processes")
+def test_an_ended_child_not_yet_reaped_is_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while is_alive(child.pid, None):  # a zombie until waited for
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.02)
+    finally:
+        child.wait()
 
 
 S = RunStatus

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from consist.core.errors import (
     ArgumentTypeError,
     OptionValueError,
     UnsupportedError,
+    redact,
 )
 from consist.core.model import validate_key
 from consist.core.workspace import absolute
@@ -95,8 +97,17 @@ def listing(value: object, what: str, example: str) -> list[Any]:
 
 
 def names(value: object, what: str) -> list[str]:
-    """A list of names (output keys)."""
-    return [validate_key(key, "output key") for key in listing(value, what, "['result']")]
+    """A list of distinct names (output keys)."""
+    keys = [validate_key(key, "output key") for key in listing(value, what, "['result']")]
+    # Returned values are matched to these names by position: a repeated name would have two
+    # values compete for one output, the second silently replacing the first.
+    repeated = [key for key, count in Counter(keys).items() if count > 1]
+    if repeated:
+        raise ArgumentError(
+            f"{what}={keys!r:.80} names {repeated[0]!r} more than once; each output needs its "
+            f"own key, e.g. {[f'{repeated[0]}_{i}' for i in (1, 2)]!r}."
+        )
+    return keys
 
 
 def schemas(schemas: object) -> list[type]:
@@ -126,8 +137,8 @@ def mounts(mounts: object) -> dict[str, Path]:
         text = path_text(root, f"mounts[{name!r}]", "/data/in")
         if "://" in text:
             raise UnsupportedError(
-                f"mount {name!r} points at {text!r}; object-store mounts are not supported by "
-                "this version, only local directories."
+                f"mount {name!r} points at {redact(text)!r}; object-store mounts are not "
+                "supported by this version, only local directories."
             )
         resolved[name] = absolute(text)
     return resolved

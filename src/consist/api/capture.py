@@ -18,13 +18,26 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from consist.core.errors import ArgumentTypeError, UnsupportedError
+from consist.core.errors import ArgumentError, ArgumentTypeError, UnsupportedError, redact
 from consist.core.model import Artifact
 from consist.core.session import RunSession
 from consist.core.workspace import absolute
 
 # (inode, size, mtime_ns) identifies a version of a file cheaply.
 _Version = tuple[int, int, int]
+
+
+def capture_folder(folder: str | os.PathLike[str], what: str = "capture_dir") -> Path:
+    """``folder`` as an absolute path, refused if it names a file: scanning a file finds
+    nothing, so every output the step writes would be missed without a word. A folder that
+    does not exist yet is fine (the step may create it)."""
+    path = absolute(folder)
+    if path.exists() and not path.is_dir():
+        raise ArgumentError(
+            f"{what}={redact(repr(str(path)))} is a file, not a folder; pass the folder the "
+            f"step writes its outputs into, e.g. {redact(repr(str(path.parent)))}."
+        )
+    return path
 
 
 def _scan(folder: Path, pattern: str, recursive: bool) -> dict[Path, _Version]:
@@ -76,7 +89,7 @@ class Capture(Mapping[str, Artifact]):
                 f"pattern={pattern!r:.80} must be a glob pattern string such as '*.csv'."
             )
         self._session = session
-        self._folder = absolute(folder)
+        self._folder = capture_folder(folder, "folder")
         self._pattern = pattern
         self._recursive = recursive
         self._log = log or (lambda path, key: session.log_file(path, key=key))

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from consist.core.errors import ArgumentTypeError, InputNotFoundError
+from consist.core.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    InputNotFoundError,
+    SpecialFileError,
+    has_credentials,
+    redact,
+)
 from consist.core.inputs import InputRef, Role
 from consist.core.model import Artifact, validate_key
 from consist.core.workspace import Workspace, absolute
 
 
-def _local(value: str | os.PathLike[str], workspace: Workspace) -> Path:
+def _local(value: str | os.PathLike[str], workspace: Workspace, key: str, what: str) -> Path:
     text = os.fspath(value)
     if "://" in text:
+        if has_credentials(text):
+            # The input's address is recorded (database, snapshots): never a password.
+            raise ArgumentError(
+                f"{what} {key!r} is {redact(text)!r}, a URL with a user name and password in "
+                "it, which Consist would record in plain text with the run. Pass the address "
+                "without them and give credentials through the environment instead."
+            )
         return workspace.to_path(text)
     return absolute(text)
 
@@ -98,9 +113,14 @@ def resolve_inputs(
                 f"{role} {key!r} is a {type(value).__name__} ({value!r:.80}); give a path "
                 "(str or Path), an Artifact, or a 'mount://relative/path' string."
             )
-        path = _local(value, workspace)
+        what = "input" if role == "input" else _ARGUMENT[role]
+        path = _local(value, workspace, key, what)
         if not path.exists():
-            raise InputNotFoundError(key, path, "input" if role == "input" else _ARGUMENT[role])
+            raise InputNotFoundError(key, path, what)
+        # stat, never open: opening a FIFO blocks until a writer appears.
+        mode = path.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise SpecialFileError(path, mode, key, what)
         refs.append(InputRef(key, role, path))
     return refs
 

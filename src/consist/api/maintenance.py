@@ -7,6 +7,7 @@ Mixed into :class:`~consist.api.tracker.Tracker`.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from consist.core.errors import ReadOnlyError, StoreLockedError
 from consist.core.model import Run, RunStatus
 from consist.core.ports.store import RunQuery
 from consist.core.recorder import PENDING_DIR
-from consist.core.recovery import crash_message, orphaned, supersedes
+from consist.core.recovery import PROCESS_STARTED, crash_message, orphaned, supersedes
 from consist.core.snapshot import batch_from_snapshots, decode_snapshot
 from consist.core.step import HOST
 
@@ -133,35 +134,55 @@ class MaintenanceMixin:
         """
         try:
             self._import_pending()
+            self._import_other_workspaces()
             self._mark_crashed()
         except StoreLockedError as exc:
             log.warning("consist: recovery at open postponed: %s", exc)
 
-    def _pending_files(self) -> list[Path]:
-        return sorted((self._consist_dir / PENDING_DIR).glob("*.json"))
+    def _import_other_workspaces(self) -> None:
+        """Register this workspace with the database, and import what processes of the
+        other workspaces registered there left pending (those folders on this machine)."""
+        own = str(self._consist_dir.parent)
+        known = self._store.workspaces()
+        if own not in known:
+            self._store.add_workspace(own)
+        for run_dir in known:
+            consist_dir = Path(run_dir) / ".consist"
+            if run_dir != own and (consist_dir / PENDING_DIR).is_dir():
+                self._import_pending(consist_dir)
 
-    def _import_pending(self) -> int:
-        """Write the runs whose snapshots wait in ``.consist/pending/`` (left there when a
-        database write could not be made), then remove those copies.
+    def _pending_files(self, consist_dir: Path | None = None) -> list[Path]:
+        return sorted(((consist_dir or self._consist_dir) / PENDING_DIR).glob("*.json"))
+
+    def _import_pending(self, consist_dir: Path | None = None) -> int:
+        """Write the runs whose snapshots wait in ``.consist/pending/`` (a run's rows not yet
+        committed when its process ended, or refused by the database), then remove those
+        copies. Runs still running in a live process are left to it.
 
         Each run is imported from its newest snapshot (``runs/<id>.json`` when present).
-        An unreadable copy is left in place with a warning.
+        A copy that cannot be read or fails validation is left in place with a warning
+        naming it; the others are imported.
 
         Returns
         -------
         int
             The number of runs written.
         """
+        consist_dir = consist_dir or self._consist_dir
         documents: dict[Path, bytes | Exception] = {}
         imported: list[Path] = []
-        for path in self._pending_files():
-            latest = self._consist_dir / "runs" / path.name
+        for path in self._pending_files(consist_dir):
+            latest = consist_dir / "runs" / path.name
             try:
                 data = (latest if latest.exists() else path).read_bytes()
                 run = decode_snapshot(data)[0]
+                if path.name != f"{run.id}.json":
+                    raise ValueError(f"it holds run {run.id!r}, not the run its name says")
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("consist: pending snapshot %s is unreadable, left alone: %s", path, exc)
                 continue
+            if run.status is RunStatus.RUNNING and _owner_alive(run):
+                continue  # still running: its own process records the rest
             imported.append(path)
             if supersedes(run, self._store.get_run(run.id)):
                 documents[path] = data
@@ -176,19 +197,57 @@ class MaintenanceMixin:
     def _mark_crashed(self) -> list[Run]:
         """Mark ``crashed`` the running runs of this host whose process is gone.
 
-        Called when a tracker opens the database. Crashed runs are never cache hits, so the
-        step runs again the next time it is asked for.
+        Called when a tracker opens the database. The run's own snapshot wins over its row:
+        a process killed after its step returned but before the row was updated left a
+        snapshot saying so, and that state is imported instead. Crashed runs are never cache
+        hits, so the step runs again the next time it is asked for.
         """
         running = self._store.find_runs(RunQuery(status=RunStatus.RUNNING.value))
-        gone = orphaned(running, HOST, is_alive)
-        for run in gone:
+        crashed = []
+        for run in orphaned(running, HOST, is_alive):
+            snapshot = (_consist_dir_of(run) or self._consist_dir) / "runs" / f"{run.id}.json"
+            finished = _finished_snapshot(snapshot, run.id)
+            if finished is not None:  # the snapshot wins: its step returned
+                self._store.apply(batch_from_snapshots([finished]))
+                continue
             run.status = RunStatus.CRASHED
             run.error = crash_message(run)
             linked = self._store.get_run_artifacts(run.id)
-            self._recorder.record(
-                run, linked.inputs, linked.outputs, snapshot_dir=self._consist_dir / "runs"
-            )
-        return gone
+            # Into the run's own workspace only where its snapshot already is (the workspace
+            # named by a database row is not trusted further than that), else into this one.
+            target = snapshot.parent if snapshot.exists() else self._consist_dir / "runs"
+            self._recorder.record(run, linked.inputs, linked.outputs, snapshot_dir=target)
+            crashed.append(run)
+        return crashed
+
+
+def _finished_snapshot(path: Path, run_id: str) -> bytes | None:
+    """The bytes of the snapshot at ``path`` if it is run ``run_id``'s and says it ended."""
+    try:
+        data = path.read_bytes()
+        run = decode_snapshot(data)[0]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("consist: snapshot %s is unreadable: %s", path, exc)
+        return None
+    return data if run.id == run_id and run.status is not RunStatus.RUNNING else None
+
+
+def _owner_alive(run: Run) -> bool:
+    """Whether the process recorded as running ``run`` is alive on this host."""
+    if run.host != HOST or run.pid is None:
+        return False
+    return is_alive(run.pid, (run.meta or {}).get(PROCESS_STARTED))
+
+
+def _consist_dir_of(run: Run) -> Path | None:
+    """The ``.consist`` folder of the workspace ``run`` recorded itself in, if it names one."""
+    workspace = (run.meta or {}).get("workspace")
+    run_dir = workspace.get("run_dir") if isinstance(workspace, dict) else None
+    if not isinstance(run_dir, str) or not os.path.isabs(run_dir) or "\x00" in run_dir:
+        return None
+    return Path(os.path.normpath(run_dir)) / ".consist"
 
 
 def _read_all(paths: list[Path]) -> dict[Path, bytes | Exception]:

@@ -1,22 +1,36 @@
-"""Which processes are alive on this machine, told apart from later ones with the same pid."""
+"""Which processes are alive on this machine, told apart from later ones with the same pid.
+
+``psutil`` answers on Linux, macOS and Windows alike. It is imported by the functions here,
+when a tracker first needs it, so ``import consist`` stays light.
+
+A run records a *start token* of its process: ``"psutil:<creation time>"``. Runs recorded by
+earlier versions hold ``/proc`` clock ticks (bare digits), which cannot be compared with a
+creation time; such a token counts as unknown, and only the pid's existence is checked.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
+
+#: Prefix of the start tokens written here; tokens without it are of another format.
+TOKEN_PREFIX = "psutil:"
+#: Two creation times this close belong to one process. On Linux psutil adds the boot time,
+#: which the kernel reports in whole seconds and restates after clock adjustments; a pid is
+#: not reused by another process within a second of its previous owner's start.
+SAME_START_S = 1.0
 
 
 def start_token(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot, from ``/proc``), or None where
-    that cannot be read (no such process, or no ``/proc``)."""
+    """The start token of process ``pid``, or None where it cannot be read (no such process,
+    or one this user may not inspect)."""
+    import psutil
+
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        created = psutil.Process(pid).create_time()
+    except (psutil.Error, OSError, ValueError, OverflowError):  # no such pid, or none at all
         return None
-    # The command name is in parentheses and may hold spaces: count fields after it.
-    fields = stat.rpartition(")")[2].split()
-    return fields[19] if len(fields) > 19 else None
+    return f"{TOKEN_PREFIX}{created:.6f}"
 
 
 @lru_cache(maxsize=1)
@@ -24,15 +38,39 @@ def this_process_token() -> str | None:
     return start_token(os.getpid())
 
 
-def is_alive(pid: int, token: str | None) -> bool:
-    """Whether process ``pid`` exists and, when ``token`` is known, is the same process."""
+def token_time(token: str | None) -> float | None:
+    """The creation time in a token written by :func:`start_token`; None for no token or one
+    of another format (e.g. ``/proc`` clock ticks recorded by an earlier version)."""
+    if token is None or not token.startswith(TOKEN_PREFIX):
+        return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return float(token[len(TOKEN_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def is_alive(pid: int, token: str | None) -> bool:
+    """Whether process ``pid`` exists and, when ``token`` is known, is the same process.
+
+    A zombie (ended, not yet reaped by its parent) counts as gone: it can no longer finish
+    its runs. A process this user may not inspect counts as the recorded one.
+    """
+    import psutil
+
+    try:
+        if pid <= 0 or not psutil.pid_exists(pid):
+            return False
+    except OverflowError:  # larger than any pid this system hands out
         return False
-    except PermissionError:  # exists, owned by someone else
-        pass
-    if token is None:
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        recorded = token_time(token)
+        if recorded is None:
+            return True
+        return abs(process.create_time() - recorded) < SAME_START_S
+    except psutil.NoSuchProcess:  # ended meanwhile (a ZombieProcess is one too)
+        return False
+    except psutil.AccessDenied:  # it exists; whose it is cannot be told
         return True
-    current = start_token(pid)
-    return current is None or current == token

@@ -14,6 +14,7 @@ from consist.core.errors import (
     ArgumentTypeError,
     OptionValueError,
     RunNotFoundError,
+    redact,
 )
 from consist.core.explain import CacheExplanation, explain_miss
 from consist.core.facets import flatten
@@ -105,7 +106,8 @@ class QueriesMixin:
         run = self._recorder.get_run(_lookup(run_id, "run_id"))
         if run is None:
             raise RunNotFoundError(
-                f"no run with id {run_id!r} in {self.db_path}; list runs with tracker.find_runs()."
+                f"no run with id {run_id!r} in {redact(self.db_path)}; list runs with "
+                "tracker.find_runs()."
             )
         return run
 
@@ -128,8 +130,8 @@ class QueriesMixin:
             artifact = newest[0] if newest else None
         if artifact is None:
             raise RunNotFoundError(
-                f"no artifact with id or key {key_or_id!r} in {self.db_path}; list them with "
-                "tracker.find_artifacts()."
+                f"no artifact with id or key {key_or_id!r} in {redact(self.db_path)}; list them "
+                "with tracker.find_artifacts()."
             )
         return self._access.attach(artifact)
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from consist.api.context import owner_tracker
-from consist.core.errors import ArgumentTypeError, StoreError
+from consist.core.errors import ArgumentTypeError, StoreError, redact
 
 
 def _owner(tracker: Any, what: str) -> Any:
@@ -50,5 +50,5 @@ def run_query(statement: Any, tracker: Any = None) -> list[Any]:
             return [tuple(row) for row in result.all()]
         except DBAPIError as exc:  # the database refused the statement: say so plainly
             raise StoreError(
-                f"the database {owner.db_path!r} could not run the query: {exc.orig}"
+                f"the database {redact(owner.db_path)!r} could not run the query: {exc.orig}"
             ) from exc

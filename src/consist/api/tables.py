@@ -18,6 +18,7 @@ from consist.core.errors import (
     ReadOnlyError,
     RunNotFoundError,
     SchemaNotFoundError,
+    redact,
 )
 from consist.core.model import Artifact, Run
 from consist.core.ports.tables import TableStore
@@ -68,7 +69,7 @@ class TablesMixin:
         store = self._store
         if not isinstance(store, TableStore):
             raise ConsistError(
-                f"the metadata store at {self.db_path!r} cannot {what}: it has no tables. "
+                f"the metadata store at {redact(self.db_path)!r} cannot {what}: it has no tables. "
                 "Use a DuckDB database (db_path='....duckdb')."
             )
         return store

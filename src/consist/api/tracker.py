@@ -14,6 +14,7 @@ from typing import Any
 from consist.api import arguments, options, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
+from consist.api.capture import capture_folder
 from consist.api.code import StepIdentity, step_identity
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
@@ -34,6 +35,7 @@ from consist.core.errors import (
     MissingBytesError,
     ReadOnlyError,
     UnsupportedError,
+    redact,
 )
 from consist.core.facets import build_facet
 from consist.core.hydration import check_policy
@@ -187,7 +189,9 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
     def engine(self) -> Any:
         """A SQLAlchemy engine over the metadata database, for ``select(...)`` queries."""
         if not isinstance(self._store, SqlEngineProvider):
-            raise ConsistError(f"the store at {self.db_path!r} does not offer a SQL engine.")
+            raise ConsistError(
+                f"the store at {redact(self.db_path)!r} does not offer a SQL engine."
+            )
         self.flush()
         self.views.refresh()
         return self._store.sqlalchemy_engine()
@@ -419,7 +423,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             executor=executor,
             output_missing=output_missing,
             context_param=("_consist_ctx" if context is True else context) or None,
-            capture_dir=absolute(capture_dir) if capture_dir is not None else None,
+            capture_dir=capture_folder(capture_dir) if capture_dir is not None else None,
             capture_pattern=args.get("capture_pattern", "*"),
             parent_run_id=args.get("parent_run_id"),
             scope=args.get("_scope", ""),

@@ -25,24 +25,27 @@ def decide(
     cache_mode: str,
     candidate: CacheCandidate | None,
     *,
-    validate: str = "lazy",
     outputs_present: Callable[[CacheCandidate], list[str]] | None = None,
 ) -> CacheDecision:
     """Decide whether a run reuses ``candidate``.
 
-    ``outputs_present`` returns the keys of the candidate's outputs whose bytes are gone; it
-    is consulted only with ``validate="eager"``.
+    ``outputs_present`` returns the keys of the candidate's outputs whose bytes are gone
+    (with ``validate_cached_outputs="lazy"``: found at no recorded location, a stat each;
+    ``"eager"``: also those no longer matching their recorded digest). A hit whose outputs
+    are gone would hand back files that cannot be read although the step could simply run
+    again, so it becomes a miss.
     """
     if cache_mode == "overwrite":
         return CacheDecision(False, "cache_mode='overwrite' always executes")
     if candidate is None:
         return CacheDecision(False, "no completed run has this signature")
-    if validate == "eager" and outputs_present is not None:
+    if outputs_present is not None:
         gone = outputs_present(candidate)
         if gone:
             return CacheDecision(
                 False,
-                f"run {candidate.run.id} matches but its outputs {gone} are missing",
+                f"outputs of run {candidate.run.id} are missing ({', '.join(gone)}), so the "
+                "step ran again",
                 candidate,
             )
     return CacheDecision(True, f"reusing completed run {candidate.run.id}", candidate)

@@ -14,11 +14,20 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from consist.core.errors import ArgumentError, ArgumentTypeError
+from consist.core.errors import ArgumentError, ArgumentTypeError, redact
 
 #: The range of the stores' INTEGER columns (``year``, ``iteration``, ``cache_epoch``).
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
+
+#: How deeply containers may nest in a recorded value (config, facet, meta, arguments).
+#: Real configs stay within a dozen levels; every walk of a value recurses once per level,
+#: and far deeper values would exhaust Python's recursion limit (a bare RecursionError)
+#: half-way through. 128 is also serde_json's default limit.
+MAX_DEPTH = 128
+
+#: Beyond this many characters, a key path in a message is cut in the middle.
+_PATH_LIMIT = 120
 
 _SCALAR_KEYS = (str, int, float, bool, type(None))
 
@@ -42,8 +51,8 @@ def storable_text(text: str) -> str:
 
 def _bad_text(what: str, text: str) -> ArgumentError:
     return ArgumentError(
-        f"{what} holds text that is not valid Unicode ({text!r:.80}): it contains a lone "
-        "surrogate, which cannot be stored. Fix the text, or decode bytes with "
+        f"{what} holds text that is not valid Unicode ({redact(repr(text))[:80]}): it "
+        "contains a lone surrogate, which cannot be stored. Fix the text, or decode bytes with "
         "errors='replace' first."
     )
 
@@ -70,6 +79,35 @@ def check_text(value: object, what: str, *, optional: bool = False) -> str | Non
     return value
 
 
+def check_key_text(value: object, what: str) -> str:
+    """Return ``value`` if it is storable text that can name something (a tag, a facet or
+    meta key): no NUL character, which SQLite's text functions and C-string APIs cut at, so
+    a filter on such a key would silently match something else or nothing.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` is not a string.
+    ArgumentError
+        If it holds a lone surrogate or a NUL character.
+    """
+    text = check_text(value, what) or ""
+    if "\x00" in text:
+        raise ArgumentError(
+            f"{what} ({text!r:.80}) contains a NUL character (\\x00), which names and keys "
+            f"cannot hold; remove it, e.g. {text.replace(chr(0), '')!r:.80}."
+        )
+    return text
+
+
+def short_path(path: str) -> str:
+    """``path`` (a key path such as ``config["a"]["b"]``) cut in the middle when long: a
+    value nested a hundred levels deep would otherwise fill the message with its path."""
+    if len(path) <= _PATH_LIMIT:
+        return path
+    return f"{path[:70]}...{path[-40:]}"
+
+
 def check_tags(tags: object, what: str = "tags") -> list[str]:
     """``tags`` as a list of storable strings: None → [], one string → [that string].
 
@@ -81,13 +119,13 @@ def check_tags(tags: object, what: str = "tags") -> list[str]:
     if tags is None:
         return []
     if isinstance(tags, str):
-        return [check_text(tags, what) or ""]
+        return [check_key_text(tags, what)]
     if not isinstance(tags, Iterable):
         raise ArgumentTypeError(
             f"{what}={tags!r:.80} is a {type(tags).__name__}; give a tag or a list of tags "
             "such as ['baseline']."
         )
-    return [check_text(tag, f"a tag in {what}") or "" for tag in tags]
+    return [check_key_text(tag, f"a tag in {what}") for tag in tags]
 
 
 def check_int(value: object, what: str, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
@@ -140,14 +178,14 @@ def check_storable(value: Any, what: str) -> None:
     """Refuse a JSON-like value (meta, facet, config tree) the snapshot or store would refuse.
 
     Leaves that are not JSON types are fine (they are recorded as their text); mapping keys
-    must be strings, numbers, booleans or None; no text may hold a lone surrogate; and no
-    container may contain itself.
+    must be strings, numbers, booleans or None; no text may hold a lone surrogate; no
+    container may contain itself; and containers nest at most :data:`MAX_DEPTH` deep.
 
     Raises
     ------
     ArgumentTypeError
-        For a mapping key of another type, or a self-containing value; the message names
-        the key path, e.g. ``meta['solver'][(1, 2)]``.
+        For a mapping key of another type, a self-containing or too deeply nested value;
+        the message names the key path, e.g. ``meta['solver'][(1, 2)]``.
     ArgumentError
         For text that is not valid Unicode.
     """
@@ -197,7 +235,14 @@ class _entered:
     def __enter__(self) -> None:
         if self.ident in self.active:
             raise ArgumentTypeError(
-                f"{self.path} contains itself (a cyclic structure), which cannot be recorded."
+                f"{short_path(self.path)} contains itself (a cyclic structure), which cannot "
+                "be recorded; pass a copy without the back-reference."
+            )
+        # ``active`` holds the containers from the root down to this one: its depth.
+        if len(self.active) >= MAX_DEPTH:
+            raise ArgumentTypeError(
+                f"{short_path(self.path)} is nested more than {MAX_DEPTH} levels deep, which "
+                "cannot be recorded; flatten it (e.g. dotted keys such as {'a.b.c': 1})."
             )
         self.active.add(self.ident)
 

@@ -14,6 +14,11 @@ _MISSING = object()
 def _check_key(key: object) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidKeyError(f"coupler keys are non-empty strings such as 'persons', got {key!r}")
+    if "\x00" in key:  # refused here, not when a later step takes it as an input key
+        raise InvalidKeyError(
+            f"coupler key {key!r} contains a NUL character (\\x00); use a plain name such as "
+            f"{key.replace(chr(0), '') or 'persons'!r}."
+        )
     return key
 
 

@@ -8,7 +8,33 @@ and how to fix it.
 
 from __future__ import annotations
 
+import re
+import stat
 from collections.abc import Iterable
+
+# The ``user:password@`` (or ``token@``) part of a ``scheme://`` URL. The first form is what
+# RFC 3986 allows; the second also catches a password holding an unescaped "/" (common in
+# cloud secret keys), as long as it has the ":" of a password and does not start like a path
+# ("file:///C:/x@2.csv"). Quotes and spaces end a URL, so one match never spans two values.
+_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)"
+    r"(?:[^/?#@\s'\"]*|[^/@\s'\"][^@\s'\"]*:[^@\s'\"]*)@"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every ``scheme://user:password@host`` URL in it
+    replaced by ``***``: for user-supplied paths and URLs formatted into messages, which
+    end up in logs, tracebacks and issue reports."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def has_credentials(text: str) -> bool:
+    """Whether ``text`` holds a URL with a ``user:password@`` part (a bare ``token@`` is not
+    told apart from a folder named ``x@y`` under a mount, so it does not count)."""
+    return any(
+        ":" in match.group(0)[len(match.group("scheme")) :] for match in _CREDENTIALS.finditer(text)
+    )
 
 
 class ConsistError(Exception):
@@ -49,17 +75,19 @@ class ConfigHashError(ConsistError, TypeError):
         )
         self.path = path
         self.value = value
+        self.fix = fix  # None: the general advice; kept so a subclass can pass it on
 
 
 class ArgumentHashError(ConfigHashError):
     """A value bound to a step's call (``fn_args``, a partial's arguments, a bound method's
     instance) has no stable digest, so the step's identity cannot include it."""
 
-    def __init__(self, path: str, value: object) -> None:
+    def __init__(self, path: str, value: object, fix: str | None = None) -> None:
         super().__init__(
             path,
             value,
-            "It reaches the function, so it must count for the step's identity, and leaving "
+            fix
+            or "It reaches the function, so it must count for the step's identity, and leaving "
             "it out could hand back another call's result. Pass what identifies it through "
             "config= and build the object inside the step; give its type a "
             "__consist_identity__(self) method returning JSON-like data that identifies it; "
@@ -70,7 +98,7 @@ class ArgumentHashError(ConfigHashError):
 
 def _short_repr(value: object) -> str:
     try:
-        return f"{value!r:.60}"
+        return redact(repr(value))[:60]  # redacted whole: a cut could keep half a password
     except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
         return f"<{type(value).__qualname__} object>"
 
@@ -88,12 +116,41 @@ class InputNotFoundError(_NamedFileError):
 
     def __init__(self, key: str, path: object, what: str = "input") -> None:
         super().__init__(
-            f"{what} {key!r} points at {str(path)!r}, which does not exist. "
+            f"{what} {key!r} points at {redact(repr(str(path)))}, which does not exist. "
             "Check the path (relative paths resolve against the current directory) "
             "or create the file before calling run()."
         )
         self.filename = str(path)
         self.key = key
+
+
+class SpecialFileError(ConsistError, ValueError):
+    """A path names a device, FIFO or socket: neither a regular file nor a directory, so it
+    has no bytes to digest (reading one may block forever or never end)."""
+
+    def __init__(
+        self, path: object, mode: int, key: str | None = None, what: str = "input"
+    ) -> None:
+        named = redact(repr(str(path)))
+        where = f"{what} {key!r} points at {named}, which" if key is not None else named
+        super().__init__(
+            f"{where} is a {_kind(mode)}, not a regular file or directory, so its contents "
+            "cannot be digested. Write the data to a regular file first and pass that path."
+        )
+        self.filename = str(path)
+        self.key = key
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
 
 
 class BindingError(ConsistError, TypeError):
@@ -211,6 +268,20 @@ class KeyNotFoundError(ConsistError, KeyError):
 
 class MountNotFoundError(ConsistError, LookupError):
     """A ``name://...`` URI names a mount this tracker does not have."""
+
+
+class UnsafeAddressError(ConsistError, ValueError):
+    """A recorded artifact address (from a snapshot or a shared database) would resolve
+    outside the workspace or mount it names, or is not an address at all."""
+
+    def __init__(self, address: object, reason: str) -> None:
+        super().__init__(
+            f"artifact address {redact(repr(address))[:200]} {reason}; addresses recorded by "
+            "Consist never "
+            "do, so it was edited by hand or written by something else. Nothing is read or "
+            "written there: fix or remove the record (a snapshot file, or the database row)."
+        )
+        self.address = address
 
 
 class ViewNotFoundError(ConsistError, AttributeError):

@@ -32,6 +32,8 @@ class CacheExplanation:
     run_id: str
     cache_hit: bool
     source_run_id: str | None = None
+    #: Why a matching run was not reused (e.g. its outputs are missing), when one matched.
+    refused: str | None = None
     compared_to: str | None = None
     code_changed: bool = False
     code: Change | None = None
@@ -47,6 +49,8 @@ class CacheExplanation:
     def summary(self) -> str:
         if self.cache_hit:
             return f"run {self.run_id} reused run {self.source_run_id}"
+        if self.refused:
+            return f"run {self.run_id} executed: {self.refused}"
         if self.compared_to is None:
             return f"run {self.run_id} executed: no earlier run of this model to reuse"
         parts = []
@@ -103,7 +107,12 @@ def explain_miss(
     previous_inputs: Mapping[str, Artifact],
 ) -> CacheExplanation:
     """Compare ``run`` with ``previous`` component by component."""
-    result = CacheExplanation(run.id, False, compared_to=previous.id if previous else None)
+    result = CacheExplanation(
+        run.id,
+        False,
+        compared_to=previous.id if previous else None,
+        refused=(run.meta or {}).get("cache_miss"),
+    )
     if previous is None:
         return result
     if run.code_digest != previous.code_digest:

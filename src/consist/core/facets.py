@@ -13,18 +13,32 @@ from pathlib import PurePath
 from typing import Any
 
 from consist.core.binding import config_keys, config_value
-from consist.core.checks import check_text
-from consist.core.errors import ArgumentTypeError, ConfigHashError, KeyNotFoundError
+from consist.core.checks import MAX_DEPTH, check_key_text, check_text, short_path
+from consist.core.errors import ArgumentError, ArgumentTypeError, ConfigHashError, KeyNotFoundError
+
+_CYCLE = (
+    "It contains itself (a cyclic structure), which a facet cannot record; pass a copy "
+    "without the back-reference."
+)
+_TOO_DEEP = (
+    f"Its containers nest more than {MAX_DEPTH} levels deep, more than a facet records; "
+    "facets are for a few queryable values, so keep the deep structure in config= or a file."
+)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, path: str) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
-        return dump(mode="json")
+        try:
+            return dump(mode="json")
+        except Exception:  # noqa: BLE001 - a cyclic or unserialisable model: name its path
+            raise ConfigHashError(short_path(path), value) from None
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        # One level only (not dataclasses.asdict, which recurses without a guard): the
+        # fields are checked like any other value, cycles and depth included.
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
-        return _plain(value.value)
+        return _plain(value.value, path)
     if isinstance(value, PurePath):
         return value.as_posix()
     if isinstance(value, _dt.date | _dt.time):
@@ -36,9 +50,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _checked(value: Any, path: str) -> Any:
-    """A JSON-like copy of ``value``; anything else is refused with its key path."""
-    value = _plain(value)
+def _checked(value: Any, path: str, active: set[int]) -> Any:
+    """A JSON-like copy of ``value``; anything else is refused with its key path.
+
+    ``active`` holds the ids of the containers being copied, from the root down: a
+    container met again is a cycle, and their number is the depth.
+    """
+    ident = id(value)  # of the value as given: a dataclass is copied into a new dict below
+    value = _plain(value, path)
     if isinstance(value, str):
         return check_text(value, path)
     if value is None or isinstance(value, (bool, int)):
@@ -47,17 +66,53 @@ def _checked(value: Any, path: str) -> Any:
         if not math.isfinite(value):
             raise ConfigHashError(path, value)
         return value
+    if not isinstance(value, (Mapping, list, tuple)):
+        raise ConfigHashError(short_path(path), value)
+    if ident in active:
+        raise ConfigHashError(short_path(path), value, _CYCLE)
+    if len(active) >= MAX_DEPTH:
+        raise ConfigHashError(short_path(path), value, _TOO_DEEP)
+    active.add(ident)
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ConfigHashError(f"{path}[{key!r}] (facet keys must be strings)", key)
-            check_text(key, f"a key of {path}")
-            out[key] = _checked(item, f"{path}[{key!r}]")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_checked(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    raise ConfigHashError(path, value)
+            # Keys become the dotted names of find_runs filters: no NUL there.
+            check_key_text(key, f"a key of {short_path(path)}")
+            out[key] = _checked(item, f"{path}[{key!r}]", active)
+        copied: Any = out
+    else:
+        copied = [_checked(item, f"{path}[{i}]", active) for i, item in enumerate(value)]
+    active.discard(ident)
+    return copied
+
+
+def _refuse_collisions(facet: Mapping[str, Any]) -> None:
+    """Refuse a facet two of whose keys flatten to the same dotted key.
+
+    ``{"a.b": 1, "a": {"b": 2}}`` would store and filter both as ``a.b``, one value hiding
+    the other. Only actual collisions are refused: dots in keys are otherwise fine (such as
+    ``{"v1.2": x}``), and a collision is always a mistake worth naming both spellings of.
+    """
+    seen: dict[str, str] = {}
+    pending: list[tuple[Mapping[str, Any], str, str]] = [(facet, "", "facet")]
+    while pending:
+        mapping, prefix, spelt = pending.pop()
+        for key, value in mapping.items():
+            dotted = f"{prefix}.{key}" if prefix else key
+            path = f"{spelt}[{key!r}]"
+            if isinstance(value, Mapping) and value:
+                pending.append((value, dotted, path))
+            elif dotted in seen:
+                first, second = sorted((seen[dotted], path))
+                raise ArgumentError(
+                    f"{short_path(first)} and {short_path(second)} both become the facet key "
+                    f"{dotted!r:.80} (nested keys are joined with '.'), so one would hide the "
+                    "other in the store and in find_runs filters; rename one of them."
+                )
+            else:
+                seen[dotted] = path
 
 
 def build_facet(facet: Any, facet_from: Iterable[str] | None, config: Any) -> dict[str, Any] | None:
@@ -65,7 +120,7 @@ def build_facet(facet: Any, facet_from: Iterable[str] | None, config: Any) -> di
     ``facet_from``; None when neither is given."""
     result: dict[str, Any] = {}
     if facet is not None:
-        plain = _checked(facet, "facet")
+        plain = _checked(facet, "facet", set())
         if not isinstance(plain, dict):
             raise ArgumentTypeError(
                 f"facet= takes a dict or a pydantic model, got {type(facet).__name__}; "
@@ -81,7 +136,8 @@ def build_facet(facet: Any, facet_from: Iterable[str] | None, config: Any) -> di
                     f"facet_from names {key!r}, which is not a top-level config key; "
                     f"the config has {sorted(available)}."
                 )
-            result[key] = _checked(config_value(config, key), f"config[{key!r}]")
+            result[key] = _checked(config_value(config, key), f"config[{key!r}]", set())
+    _refuse_collisions(result)
     return result if (facet is not None or names) else None
 
 
@@ -99,6 +155,7 @@ def _names(facet_from: Any) -> list[str]:
             raise ArgumentTypeError(
                 f"facet_from holds {name!r:.80} ({type(name).__name__}); config keys are strings."
             )
+        check_key_text(name, "a key in facet_from")  # it becomes a facet key
     return names
 
 

@@ -6,13 +6,16 @@ read through the tracker, and at close — because a commit costs milliseconds w
 whole bookkeeping budget is about that. Cache lookups consult the queue before the store, so
 a run is reusable the moment it completes.
 
-A database another process keeps locked never fails a step: the rows stay queued and are
-retried with growing pauses, and each affected run's snapshot is copied to
-``.consist/pending/`` so that, should this process end first, the next tracker imports it.
+The hand-off from the queue to the database is durable: before a run's first event is
+queued, its snapshot is also written to ``.consist/pending/`` (write-ahead), and that copy is
+removed only once the run's rows are committed. Whatever ends the process in between — an
+exit, SIGKILL, a database another process keeps locked — the next tracker that opens the
+database finds the run there and imports it (from its newest snapshot in ``runs/``).
 
-A batch the store refuses for any other reason (a full disk, a damaged file) is retried run
-by run, so one bad run cannot hold back the others; runs still refused leave the queue and
-wait in ``.consist/pending/`` too, instead of being retried for ever.
+A database another process keeps locked never fails a step: the rows stay queued and are
+retried with growing pauses. A batch the store refuses for any other reason (a full disk, a
+damaged file) is retried run by run, so one bad run cannot hold back the others; runs still
+refused leave the queue and wait in ``.consist/pending/``, instead of being retried for ever.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consist.core.errors import StoreError, StoreLockedError
-from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus, validate_key
 from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
 from consist.core.snapshot import encode_snapshot
 
@@ -117,7 +120,8 @@ class Recorder:
     store
         The metadata store rows are flushed into.
     write_snapshot
-        Atomic writer ``(path, bytes)``; called synchronously for every event.
+        Atomic writer ``(path, bytes)``; called synchronously for every event, and for the
+        write-ahead pending copy of a run's first queued event.
     remove
         Deletes a file (a missing one is fine); removes pending copies once written.
     flush_interval
@@ -137,7 +141,8 @@ class Recorder:
         self._remove = remove
         self._interval = flush_interval
         self._retry = flush_interval
-        self._pending: dict[str, tuple[Path, bytes]] = {}
+        # Runs whose pending copy exists, by id -> its path (written before queueing).
+        self._pending: dict[str, Path] = {}
         self._stalled = False  # the last flush found the database locked
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
@@ -158,12 +163,17 @@ class Recorder:
     ) -> None:
         """Make the current state of ``run`` durable in ``snapshot_dir/<run_id>.json``, then
         queue its rows."""
+        validate_key(run.id, "run id")  # it names a file: never a path out of snapshot_dir
         path, data = snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
         self._write_snapshot(path, data)
         # Queue a copy: the caller keeps mutating its Run (running → completed) while a
         # background flush may be writing the queued state.
         run = dataclasses.replace(run, meta=dict(run.meta), tags=list(run.tags))
         with self._lock:
+            # Write-ahead, under the lock so a flush finishing now cannot remove the copy
+            # between this check and the queueing below.
+            if run.id not in self._pending:
+                self._keep_pending(run.id, path, data)
             q = self._queue
             q.runs[run.id] = run
             for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):
@@ -260,7 +270,6 @@ class Recorder:
             try:
                 self.store.apply(queue.batch())
             except StoreLockedError:
-                self._keep_pending(queue)
                 with self._lock:
                     self._queue = queue.merge_under(self._queue)
                     self._inflight = None
@@ -269,7 +278,6 @@ class Recorder:
                     self._schedule()
                 raise
             except Exception:
-                self._keep_pending(queue)
                 self._write_one_by_one(queue)
                 return
             except BaseException:  # KeyboardInterrupt mid-write: keep everything queued
@@ -318,28 +326,28 @@ class Recorder:
                 "the database imports it (or run `consist db rebuild`)."
             ) from reason
 
-    def _keep_pending(self, queue: _Queue) -> None:
-        """Copy each run's latest snapshot of ``queue`` to the pending folder."""
-        for run_id, (path, data) in queue.snapshots.items():
-            if self._pending.get(run_id, (None, None))[1] is not data:
-                try:
-                    self._write_snapshot(pending_path(path), data)
-                except OSError as exc:  # e.g. a full disk; runs/<id>.json still holds it
-                    log.error(
-                        "consist: could not keep %s pending (%s); `consist db rebuild` "
-                        "recovers it from its snapshot",
-                        path.name,
-                        exc,
-                    )
-                    continue
-                self._pending[run_id] = (path, data)
+    def _keep_pending(self, run_id: str, path: Path, data: bytes) -> None:
+        """Write the pending copy of a run about to be queued (see the module docstring)."""
+        kept = pending_path(path)
+        try:
+            self._write_snapshot(kept, data)
+        except OSError as exc:  # e.g. a full disk; runs/<id>.json still holds the run
+            log.error(
+                "consist: could not keep %s pending (%s); if this process ends before its "
+                "rows are written, `consist db rebuild` recovers it from its snapshot",
+                path.name,
+                exc,
+            )
+            return
+        self._pending[run_id] = kept
 
     def _clear_pending(self, queue: _Queue) -> None:
-        """Remove the pending copies of runs whose rows were just written."""
-        for run_id in queue.snapshots:
-            kept = self._pending.pop(run_id, None)
-            if kept is not None:
-                self._remove(pending_path(kept[0]))
+        """Remove the pending copies of runs whose rows were just written, unless a newer
+        event of the run is queued (its copy then waits for that one)."""
+        with self._lock:  # see record(): removal and re-creation never interleave
+            for run_id in queue.snapshots:
+                if run_id in self._pending and run_id not in self._queue.runs:
+                    self._remove(self._pending.pop(run_id))
 
     def close(self) -> None:
         """Flush what is queued and stop the timer. Idempotent."""

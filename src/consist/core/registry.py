@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from consist.core.errors import AdapterNotFoundError, PluginError
+from consist.core.errors import AdapterNotFoundError, PluginError, redact
 
 AdapterKind = Literal["store", "filesystem", "frame_engine", "executor"]
 
@@ -134,7 +134,7 @@ class Registry:
             {f"{x}://" for s in stores for x in s.schemes} | {x for s in stores for x in s.suffixes}
         )
         raise AdapterNotFoundError(
-            f"no metadata store serves db_path={location!r}; installed stores accept "
+            f"no metadata store serves db_path={redact(location)!r}; installed stores accept "
             f"{', '.join(offered) or 'nothing'}. Use e.g. 'provenance.duckdb'."
         )
 

@@ -21,6 +21,7 @@ from consist.core.errors import (
     OutputMissingError,
     RunIdConflictError,
     StoreLockedError,
+    redact,
 )
 from consist.core.hydration import Copy, plan_cached_outputs, plan_missing_inputs
 from consist.core.identity.signature import compute_signature, inputs_digest
@@ -114,8 +115,10 @@ class StepRunner:
     def _roots(self) -> dict[str, Any]:
         # Where this machine keeps the workspace and mounts: other trackers on the same
         # database fall back to it when an artifact's bytes are not in their own workspace.
+        # Credentials in a root's URL are never recorded.
         ws = self.ports.workspace
-        return {"run_dir": str(ws.run_dir), "mounts": {k: str(v) for k, v in ws.mounts.items()}}
+        mounts = {k: redact(str(v)) for k, v in ws.mounts.items()}
+        return {"run_dir": redact(str(ws.run_dir)), "mounts": mounts}
 
     # -- hydration -------------------------------------------------------------------------
     def _expected(self, artifact: Artifact) -> Path:
@@ -177,6 +180,8 @@ class StepRunner:
                 return existing
         decision = self._decide(req, sig.value, look=req.cache_mode != "overwrite")
         run = self._new_run(req, run_id, sig)
+        if decision.candidate is not None and not decision.hit:
+            run.meta["cache_miss"] = decision.reason  # explain shows it
         self.ports.events.cache_decided(run, decision)
         if decision.hit and decision.candidate is not None:
             return self._reuse(req, run, inputs, decision)
@@ -189,8 +194,9 @@ class StepRunner:
         return decide(
             req.cache_mode,
             candidate,
-            validate=req.validate_cached_outputs,
-            outputs_present=self._missing_outputs,
+            outputs_present=lambda candidate: self._missing_outputs(
+                candidate, req.validate_cached_outputs
+            ),
         )
 
     def _plan(self, req: StepRequest) -> list[ParamBinding]:
@@ -266,6 +272,8 @@ class StepRunner:
         look = req.cache_mode != "overwrite" and reopened is None
         decision = self._decide(req, sig.value, look=look)
         run = self._new_run(req, run_id, sig)
+        if decision.candidate is not None and not decision.hit:
+            run.meta["cache_miss"] = decision.reason
         cached: dict[str, Artifact] | None = None
         if reopened is not None:
             run.meta.update(cache_hit=True, cache_source=reopened.id)
@@ -292,11 +300,23 @@ class StepRunner:
             self.ports.events.run_started(run)
         return session
 
-    def _missing_outputs(self, candidate: Any) -> list[str]:
-        """Outputs of a cache candidate whose bytes cannot be found (eager validation)."""
-        return [
-            key for key, artifact in candidate.outputs.items() if self._locate(artifact) is None
-        ]
+    def _missing_outputs(self, candidate: Any, validate: str) -> list[str]:
+        """Outputs of a cache candidate whose bytes are gone: found at no recorded location
+        and not rebuildable from ingested rows (a stat each); with ``"eager"``, also those
+        whose bytes no longer match their recorded digest."""
+        gone = []
+        for key, artifact in candidate.outputs.items():
+            found = self._locate(artifact)
+            if found is None:
+                if self.ports.rebuildable is None or not self.ports.rebuildable(artifact):
+                    gone.append(key)
+            elif (
+                validate == "eager"
+                and artifact.digest
+                and self.ports.fs.digest(found).digest != artifact.digest
+            ):
+                gone.append(key)
+        return gone
 
     def _reuse(
         self, req: StepRequest, run: Run, inputs: dict[str, Artifact], decision: CacheDecision

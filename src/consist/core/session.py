@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consist.core.checks import check_storable, check_text
+from consist.core.checks import check_key_text, check_storable, check_text
 from consist.core.errors import (
     ArgumentError,
     ConsistWarning,
@@ -48,6 +48,7 @@ RESERVED_META = frozenset(
         "cache_hydration",
         "workspace",
         "scenario_run",
+        "cache_miss",
         PROCESS_STARTED,
     }
 )
@@ -204,6 +205,9 @@ class RunSession:
         when one is bad."""
         direction = check_direction(direction)
         check_text(driver, "driver", optional=True)
+        for name in meta or {}:  # meta keys are looked up by name: no NUL in them
+            if isinstance(name, str):
+                check_key_text(name, "a meta key")
         check_storable(meta or {}, "meta")
         local = absolute(path, self.artifact_dir if direction == "output" else None)
         if not self.ports.fs.exists(local) and direction == "output":
@@ -262,6 +266,9 @@ class RunSession:
                 f"log_meta() cannot set {taken}: Consist keeps its own bookkeeping under "
                 f"those names ({', '.join(sorted(RESERVED_META))}); choose other names."
             )
+        for key in values:  # meta keys are looked up by name: no NUL in them
+            if isinstance(key, str):
+                check_key_text(key, "a meta key")
         check_storable(values, "meta")
         self.run.meta.update(values)
 

@@ -12,8 +12,10 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from consist.core.model import Artifact, Direction, Link, Run, RunStatus
+from consist.core.checks import check_text
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus, validate_key
 from consist.core.ports.store import WriteBatch
+from consist.core.workspace import check_address
 
 SNAPSHOT_VERSION = 1
 _RUN_FIELDS = [f.name for f in fields(Run)]
@@ -72,14 +74,43 @@ def encode_snapshot(run: Run, inputs: dict[str, Artifact], outputs: dict[str, Ar
 
 
 def decode_snapshot(data: bytes) -> tuple[Run, dict[str, Artifact], dict[str, Artifact]]:
-    """Inverse of :func:`encode_snapshot`."""
+    """Inverse of :func:`encode_snapshot`, checking what it reads.
+
+    A snapshot on disk may have been edited or written by something else, and its run id,
+    keys and addresses become file paths: each is validated like user input.
+
+    Raises
+    ------
+    InvalidKeyError
+        For a run id, parent id or link key that could not name a file.
+    UnsafeAddressError
+        For an artifact address (or artifact folder) outside its workspace or mount.
+    ValueError, KeyError, TypeError
+        For a document that is not a snapshot.
+    """
     document = json.loads(data)
     links = document["links"]
-    return (
+    snapshot = (
         run_from_dict(document["run"]),
         {k: artifact_from_dict(v) for k, v in links[Direction.INPUT.value].items()},
         {k: artifact_from_dict(v) for k, v in links[Direction.OUTPUT.value].items()},
     )
+    _check(*snapshot)
+    return snapshot
+
+
+def _check(run: Run, inputs: dict[str, Artifact], outputs: dict[str, Artifact]) -> None:
+    validate_key(run.id, "run id")
+    if run.parent_run_id is not None:
+        validate_key(run.parent_run_id, "parent run id")
+    if run.artifact_dir is not None:
+        check_address(run.artifact_dir)
+    for group in (inputs, outputs):
+        for key, artifact in group.items():
+            validate_key(key, "link key")
+            validate_key(artifact.key, "artifact key")
+            check_text(artifact.id, "artifact id")
+            check_address(artifact.uri)
 
 
 def batch_from_snapshots(documents: Iterable[bytes]) -> WriteBatch:
@@ -89,14 +120,19 @@ def batch_from_snapshots(documents: Iterable[bytes]) -> WriteBatch:
     applying the batch to an empty store gives back the runs, artifacts, links and facets.
     """
     batch = WriteBatch()
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # artifact id -> its index in batch.artifacts
     for data in documents:
         run, inputs, outputs = decode_snapshot(data)
         batch.runs.append(run)
         for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):
             for key, artifact in group.items():
-                if artifact.id not in seen:
-                    seen.add(artifact.id)
+                index = seen.get(artifact.id)
+                if index is None:
+                    seen[artifact.id] = len(batch.artifacts)
                     batch.artifacts.append(artifact)
+                elif artifact.created_at < batch.artifacts[index].created_at:
+                    # An input shared by several runs is in each snapshot with the time that
+                    # run saw it; the artifact was created at the earliest of them.
+                    batch.artifacts[index] = artifact
                 batch.links.append(Link(run.id, artifact.id, direction, key))
     return batch

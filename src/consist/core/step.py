@@ -26,7 +26,7 @@ from consist.core.checks import (
 from consist.core.errors import ArgumentTypeError, OptionValueError
 from consist.core.identity.canonical import storable_tree
 from consist.core.inputs import InputRef
-from consist.core.model import Artifact, Run, validate_key
+from consist.core.model import MAX_KEY_BYTES, Artifact, Run, validate_key
 from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
@@ -205,7 +205,14 @@ def signature_scope(req: StepRequest) -> str:
 
 
 def new_run_id(name: str) -> str:
-    """``<name>_<12 hex>``: 48 random bits keep sweeps of millions of runs collision-free."""
+    """``<name>_<12 hex>``: 48 random bits keep sweeps of millions of runs collision-free.
+
+    A name near the key length limit is shortened (by whole characters) so the id is still
+    a valid key.
+    """
+    room = MAX_KEY_BYTES - 13
+    if len(name) > room // 4:  # only long names can need it: 4 bytes per character at most
+        name = name.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
     return f"{name}_{secrets.token_hex(6)}"
 
 

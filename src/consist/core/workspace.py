@@ -19,6 +19,8 @@ from consist.core.errors import (
     ArgumentTypeError,
     ConsistWarning,
     MountNotFoundError,
+    UnsafeAddressError,
+    redact,
 )
 
 WORKSPACE_SCHEME = "workspace"
@@ -110,18 +112,65 @@ class Workspace:
         return path.as_uri(), False
 
     def to_path(self, uri: str) -> Path:
-        """The local path a URI designates on this machine."""
+        """The local path a URI designates on this machine.
+
+        Raises
+        ------
+        UnsafeAddressError
+            If a workspace or mount address would resolve outside its root (``..``, an
+            absolute part): addresses come from snapshots and shared databases, which are
+            checked like any other input.
+        MountNotFoundError
+            If it names a mount this workspace does not have.
+        """
         scheme, sep, rest = uri.partition("://")
         if not sep:
             return Path(uri)
         if scheme == "file":
             return Path(unquote(rest))
         if scheme == WORKSPACE_SCHEME:
-            return self.run_dir / unquote(rest)
+            return _inside(self.run_dir, uri, rest)
         root = self.mounts.get(scheme)
         if root is None:
             raise MountNotFoundError(
-                f"URI {uri!r} names mount {scheme!r}, which this tracker does not have; "
+                f"URI {redact(uri)!r} names mount {scheme!r}, which this tracker does not have; "
                 f"pass mounts={{{scheme!r}: '/local/root'}} to Tracker."
             )
-        return root / unquote(rest)
+        return _inside(root, uri, rest)
+
+
+def check_address(uri: object) -> str:
+    """Return ``uri`` if it is an address Consist could have recorded, else raise.
+
+    ``file://`` addresses are absolute paths; workspace and mount addresses are relative
+    paths that stay under their root. Used on snapshots and rows written by others.
+
+    Raises
+    ------
+    UnsafeAddressError
+        Naming the address and what is wrong with it.
+    """
+    if not isinstance(uri, str) or "\x00" in uri:
+        raise UnsafeAddressError(uri, "is not an address")
+    scheme, sep, rest = uri.partition("://")
+    if not sep or not scheme.replace("_", "").replace("-", "").isalnum():
+        raise UnsafeAddressError(uri, "has no scheme:// prefix")
+    if scheme == "file":
+        if not os.path.isabs(unquote(rest)):
+            raise UnsafeAddressError(uri, "is a file:// address of a relative path")
+        return uri
+    _relative_part(uri, rest)
+    return uri
+
+
+def _relative_part(uri: str, rest: str) -> str:
+    rel = unquote(rest)
+    if rel.startswith(("/", "\\")) or (len(rel) > 2 and rel[1] == ":" and rel[2] in "/\\"):
+        raise UnsafeAddressError(uri, "holds an absolute path where a relative one belongs")
+    if ".." in rel.replace("\\", "/").split("/"):
+        raise UnsafeAddressError(uri, "climbs out of its root with '..'")
+    return rel
+
+
+def _inside(root: Path, uri: str, rest: str) -> Path:
+    return root / _relative_part(uri, rest) if rest else root

@@ -104,6 +104,7 @@ class InMemoryStore:
         self._facets: dict[str, tuple[str, str]] = {}
         self._facet_of: dict[str, str] = {}
         self._leaves: dict[str, dict[str, _Leaf]] = {}
+        self._workspaces: set[str] = set()
         self._lock = threading.RLock()
         self._closed = False
         self.batches_applied = 0
@@ -139,7 +140,9 @@ class InMemoryStore:
                 self._runs[run.id] = run
                 self._set_facet(run, documents.get(run.id))
             for artifact in artifacts:
-                self._artifacts.setdefault(artifact.id, artifact)
+                stored = self._artifacts.setdefault(artifact.id, artifact)
+                if artifact.created_at < stored.created_at:  # an artifact keeps its earliest
+                    stored.created_at = artifact.created_at
             for key, link in links:
                 self._links.setdefault(key, link)
             for key in unlinks:
@@ -228,6 +231,16 @@ class InMemoryStore:
             if query.limit is not None:
                 found = found[: max(query.limit, 0)]
             return [self._read(run) for run in found]
+
+    def workspaces(self) -> list[str]:
+        with self._lock:
+            self._check_open("read the registered workspaces")
+            return sorted(self._workspaces)
+
+    def add_workspace(self, run_dir: str) -> None:
+        with self._lock:
+            self._check_open("register the workspace")
+            self._workspaces.add(run_dir)
 
     def close(self) -> None:
         """Mark the store closed; later calls raise :class:`StoreError`. Idempotent."""

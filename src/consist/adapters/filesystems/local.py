@@ -14,7 +14,7 @@ import blake3
 
 from consist.adapters.filesystems.copying import copy_verified
 from consist.adapters.filesystems.hashcache import DEFAULT_RACY_WINDOW_NS, HashCache
-from consist.core.errors import OptionValueError
+from consist.core.errors import OptionValueError, SpecialFileError
 from consist.core.ports.filesystem import FileDigest
 
 # Below this size, thread start-up costs more than it saves.
@@ -145,8 +145,10 @@ class LocalFileSystem:
         ------
         FileNotFoundError
             If ``path`` does not exist.
-        ValueError
-            If ``hashing`` is neither ``"full"`` nor ``"fast"``, or ``path`` is a special file.
+        OptionValueError
+            If ``hashing`` is neither ``"full"`` nor ``"fast"``.
+        SpecialFileError
+            If ``path`` is a device, FIFO or socket (checked by ``stat``: never opened).
         """
         if hashing != "full" and hashing != "fast":
             raise OptionValueError("hashing", hashing, _HASHINGS)
@@ -159,7 +161,7 @@ class LocalFileSystem:
             return FileDigest(self._digest_file(os.fspath(path), st, hashing), st.st_size)
         if stat.S_ISDIR(st.st_mode):
             return self._digest_dir(os.fspath(path), st, hashing)
-        raise ValueError(f"{os.fspath(path)!r} is neither a regular file nor a directory.")
+        raise SpecialFileError(os.fspath(path), st.st_mode)
 
     def read_bytes(self, path: Path | str) -> bytes | None:
         """The contents of the file at ``path``, or None if there is none."""

@@ -146,7 +146,7 @@ def _canonical(value: Any, path: str, standin: Fallback) -> Any:
     except ArgumentHashError:
         raise
     except ConfigHashError as exc:
-        raise ArgumentHashError(exc.path, exc.value) from None
+        raise ArgumentHashError(exc.path, exc.value, exc.fix) from None  # keep a shape's fix
 
 
 def _standin(fallback: Fallback | None, code_digest: Callable[[Any], str] | None) -> Fallback:

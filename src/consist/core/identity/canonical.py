@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from consist.core.checks import MAX_DEPTH, short_path
 from consist.core.errors import ConfigHashError
 
 __all__ = [
@@ -36,6 +37,17 @@ Fallback = Callable[[Any], Any]
 # Versioned so the encoding can evolve without silently colliding with old digests.
 _SCHEME = b"consist-config-v1\x00"
 
+# What to do about a value whose shape, not its type, has no digest.
+_CYCLE = (
+    "It contains itself (a cyclic structure), so it has no finite canonical form. Pass a "
+    "copy without the back-reference, e.g. with an id standing for the container it points to."
+)
+_TOO_DEEP = (
+    f"Its containers nest more than {MAX_DEPTH} levels deep, more than Consist digests (every "
+    "level costs a step of Python's limited recursion). Flatten it, e.g. with dotted keys "
+    "such as {'a.b.c': 1}, or pass the deep structure as an input file."
+)
+
 
 class _Unhashable(Exception):
     """Internal signal carrying the offending object and its key path (innermost first).
@@ -43,9 +55,10 @@ class _Unhashable(Exception):
     Segments are appended while unwinding, so the happy path pays nothing for paths.
     """
 
-    def __init__(self, obj: object) -> None:
+    def __init__(self, obj: object, fix: str | None = None) -> None:
         super().__init__()
         self.obj = obj
+        self.fix = fix  # None: the type has no digest; else what to do about the shape
         self.segments: list[str] = []
 
 
@@ -77,7 +90,13 @@ def canonicalize(value: Any, *, fallback: Fallback | None = None, path: str = "c
     try:
         return _canon(value, fallback, set())
     except _Unhashable as exc:
-        raise ConfigHashError(path + "".join(reversed(exc.segments)), exc.obj) from None
+        where = short_path(path + "".join(reversed(exc.segments)))
+        raise ConfigHashError(where, exc.obj, exc.fix) from None
+    except RecursionError:
+        # Nesting through objects (stand-ins of stand-ins, models holding models) spends
+        # several frames per level and can exhaust the stack below MAX_DEPTH; the stack is
+        # unwound here, so the error can be built safely.
+        raise ConfigHashError(path, value, _TOO_DEEP) from None
 
 
 def canonical_bytes(value: Any, *, fallback: Fallback | None = None) -> bytes:
@@ -271,7 +290,10 @@ def _enter(container: object, active: set[int]) -> int:
     # Guards against self-referencing containers, which would otherwise recurse forever.
     ident = id(container)
     if ident in active:
-        raise _Unhashable(container)
+        raise _Unhashable(container, _CYCLE)
+    # ``active`` holds the containers from the root down to this one: its depth.
+    if len(active) >= MAX_DEPTH:
+        raise _Unhashable(container, _TOO_DEEP)
     active.add(ident)
     return ident
 
@@ -350,11 +372,13 @@ class _NotPlain(Exception):
     """Raised by the fast path on anything beyond plain JSON-like data."""
 
 
-def _plain_text(node: Any) -> str:
+def _plain_text(node: Any, depth: int = 0) -> str:
     """Fast path: canonicalise and encode plain JSON-like data in one pass.
 
     It must agree exactly with ``_text(canonicalize(node))`` (a property test checks it);
-    anything else (other types, non-str keys) is left to that slower, general path.
+    anything else (other types, non-str keys, nesting beyond MAX_DEPTH, which the general
+    path refuses) is left to that slower, general path. ``depth`` counts the containers
+    around ``node``.
     """
     kind = type(node)
     if kind is str:
@@ -368,13 +392,17 @@ def _plain_text(node: Any) -> str:
     if kind is bool:
         return "T" if node else "F"
     if kind is list or kind is tuple:
-        return "[" + "".join([_plain_text(item) for item in node]) + "]"
+        if depth >= MAX_DEPTH:
+            raise _NotPlain
+        return "[" + "".join([_plain_text(item, depth + 1) for item in node]) + "]"
     if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _NotPlain
         entries = []
         for key, item in node.items():
             if type(key) is not str:
                 raise _NotPlain
-            entries.append(f"s{len(key)}:{key}" + _plain_text(item))
+            entries.append(f"s{len(key)}:{key}" + _plain_text(item, depth + 1))
         return "{" + "".join(sorted(entries)) + "}"
     raise _NotPlain
 

@@ -94,6 +94,15 @@ class MetadataStore(Protocol):
         run ``consumer``, newest first."""
         ...
 
+    def workspaces(self) -> list[str]:
+        """The workspaces (``run_dir`` paths) registered as writing to this database, so a
+        tracker opening it can find runs another workspace left pending."""
+        ...
+
+    def add_workspace(self, run_dir: str) -> None:
+        """Register ``run_dir`` (see :meth:`workspaces`); registering it again is a no-op."""
+        ...
+
     def close(self) -> None:
         """Release connections and locks. Idempotent."""
         ...

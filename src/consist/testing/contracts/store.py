@@ -188,6 +188,13 @@ class StoreContract(FacetContract):
         got = store.get_artifact("a1")
         assert got is not None and got.uri == "workspace://first"
 
+    def test_an_artifact_keeps_its_earliest_creation_time(self, store: MetadataStore) -> None:
+        store.apply(WriteBatch(artifacts=[make_artifact("a1", None, created_at=at(5))]))
+        store.apply(WriteBatch(artifacts=[make_artifact("a1", None, created_at=at(2))]))
+        store.apply(WriteBatch(artifacts=[make_artifact("a1", None, created_at=at(9))]))
+        got = store.get_artifact("a1")
+        assert got is not None and got.created_at == at(2)
+
     def test_duplicate_link_is_ignored(self, store: MetadataStore) -> None:
         produced(store, make_run("r1"), data="a1")
         store.apply(WriteBatch(links=[out("r1", "a1", "data")]))
@@ -358,6 +365,15 @@ class StoreContract(FacetContract):
         assert [r.id for r in store.find_runs(RunQuery(tags=("scenario",), limit=1))] == ["one"]
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def test_workspaces_are_registered_once_each(self, store: MetadataStore) -> None:
+        assert store.workspaces() == []
+        store.add_workspace("/work/b")
+        store.add_workspace("/work/a")
+        store.add_workspace("/work/b")
+        assert store.workspaces() == ["/work/a", "/work/b"]
+        store.apply(WriteBatch(runs=[make_run("r1")]))  # runs and workspaces do not mix
+        assert store.workspaces() == ["/work/a", "/work/b"]
 
     def test_close_is_idempotent_and_final(self, store: MetadataStore) -> None:
         store.apply(WriteBatch(runs=[make_run("r1")]))

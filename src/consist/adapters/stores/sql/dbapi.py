@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Self
 from consist.adapters.stores.sql import lease
 from consist.adapters.stores.sql import statements as sql
 from consist.adapters.stores.sql.facets import filter_clause, read_facets
-from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import MEMORY, Row, first_row, insert_values, select_in
 from consist.adapters.stores.sql.rows import (
     decode_cache_entry,
     row_to_artifact,
@@ -35,7 +35,7 @@ from consist.adapters.stores.sql.rows import (
 )
 from consist.adapters.stores.sql.schema import ensure_schema
 from consist.adapters.stores.sql.writer import write_batch
-from consist.core.errors import StoreError, StoreLockedError
+from consist.core.errors import StoreError, StoreLockedError, redact
 from consist.core.facets import filter_pairs
 from consist.core.model import Artifact, Direction, Run, RunArtifacts
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
@@ -97,7 +97,7 @@ class DbApiStore:
         self._lease: lease.Lease | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.location!r})"
+        return f"{type(self).__name__}({redact(self.location)!r})"
 
     def __enter__(self) -> Self:
         return self
@@ -178,11 +178,11 @@ class DbApiStore:
     def _error(self, operation: str, exc: BaseException) -> StoreError:
         if self._is_busy(exc):
             return self._locked(operation, exc, self.lock_timeout)
-        return StoreError(f"metadata store {self.location!r}: could not {operation}: {exc}")
+        return StoreError(f"metadata store {redact(self.location)!r}: could not {operation}: {exc}")
 
     def _locked(self, operation: str, detail: object, waited: float) -> StoreLockedError:
         return StoreLockedError(
-            f"metadata store {self.location!r} is held by another process; could not "
+            f"metadata store {redact(self.location)!r} is held by another process; could not "
             f"{operation} within {waited:g} s ({detail}). Steps still complete: their records "
             "stay in their run snapshots and are written once the database is free. To wait "
             f"longer, set {lease.LOCK_TIMEOUT_ENV}=<seconds>; or close the other program's "
@@ -198,7 +198,7 @@ class DbApiStore:
             raise self._locked(operation, busy.detail, busy.waited) from None
         if handle is None:
             raise StoreError(
-                f"metadata store {self.location!r} is closed; cannot {operation}. "
+                f"metadata store {redact(self.location)!r} is closed; cannot {operation}. "
                 "Open a new tracker (or store) on the database."
             )
         return handle  # type: ignore[no-any-return]
@@ -277,7 +277,8 @@ class DbApiStore:
         ----------
         batch : WriteBatch
             Runs are upserted (the last state of a run id wins), artifacts and links are
-            inserted unless present, unlinks are removed. An empty batch does nothing.
+            inserted unless present (an artifact met again with an earlier ``created_at``
+            takes that time), unlinks are removed. An empty batch does nothing.
         """
         if not batch:
             return
@@ -286,6 +287,17 @@ class DbApiStore:
             self._transaction(conn),
         ):
             write_batch(conn, batch, self._insert, self._select_in)
+
+    def workspaces(self) -> list[str]:
+        """The registered workspaces (``consist_meta`` keys ``workspace:<run_dir>``)."""
+        with self._reading("read the registered workspaces") as conn:
+            rows = conn.execute(sql.WORKSPACES).fetchall()
+        return sorted(row[0].removeprefix(sql.WORKSPACE_PREFIX) for row in rows)
+
+    def add_workspace(self, run_dir: str) -> None:
+        """Register ``run_dir`` as a workspace writing to this database (idempotent)."""
+        with self._using("register the workspace") as conn, self._transaction(conn):
+            conn.execute(sql.ADD_WORKSPACE, [sql.WORKSPACE_PREFIX + run_dir, "workspace"])
 
     def find_cached(self, signature: str) -> CacheCandidate | None:
         """The newest completed, executed run with ``signature`` and its outputs by key.
@@ -314,7 +326,7 @@ class DbApiStore:
     def get_run(self, run_id: str) -> Run | None:
         """The run with ``run_id``, or None."""
         with self._reading(f"read run {run_id!r}") as conn:
-            row = conn.execute(sql.GET_RUN, [run_id]).fetchone()
+            row = first_row(conn, sql.GET_RUN, [run_id])
             if row is None:
                 return None
             documents = read_facets(conn, [row[_FACET_ID]], self._select_in)
@@ -343,12 +355,12 @@ class DbApiStore:
     def get_artifact(self, artifact_id: str) -> Artifact | None:
         """The artifact with ``artifact_id`` (with its producer's signature), or None."""
         with self._reading(f"read artifact {artifact_id!r}") as conn:
-            row = conn.execute(sql.GET_ARTIFACT, [artifact_id]).fetchone()
+            row = first_row(conn, sql.GET_ARTIFACT, [artifact_id])
             if row is None:
                 return None
             producer = None
             if row[_PRODUCER] is not None:
-                found = conn.execute(sql.GET_SIGNATURE, [row[_PRODUCER]]).fetchone()
+                found = first_row(conn, sql.GET_SIGNATURE, [row[_PRODUCER]])
                 producer = None if found is None else found[0]
         return row_to_artifact(row, producer)
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from consist.adapters.stores.sql.ops import first_row
 from consist.adapters.stores.sql.writer import insert_schemas
 from consist.core.tables import SYSTEM_NAMES, Provenance, TableSchema, ViewSource
 
@@ -24,13 +25,6 @@ _VERSION = (
     "SELECT (SELECT count(*) FROM artifact), (SELECT count(*) FROM run WHERE status = "
     "'completed'), (SELECT count(*) FROM ingestion)"
 )
-
-
-def first_row(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-    """The first row of a statement, with the result fully consumed (DuckDB refuses other
-    work on a connection with an unfinished result)."""
-    rows = conn.execute(statement, list(params)).fetchall()
-    return tuple(rows[0]) if rows else None
 
 
 def now() -> datetime:

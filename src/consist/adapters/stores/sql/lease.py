@@ -6,7 +6,8 @@ steps against one file. A store therefore *leases* the file: it keeps the connec
 it is in use and lets go when it falls idle or when another process asks for it.
 
 Processes queue at a :class:`Gate` beside the database (``<db>.consist-lock``): an advisory
-``flock`` taken before the database is opened and given up after it is closed. Trying the
+lock on the gate file (``flock`` on POSIX, ``LockFileEx`` on Windows, through ``filelock``)
+taken before the database is opened and given up after it is closed. Trying the
 gate costs microseconds where a refused DuckDB open costs ~10 ms, so waiters can try every
 couple of milliseconds and take over the moment the holder lets go. Waiters also bump the
 gate file's modification time; the holder notices (one ``stat``) when its current
@@ -29,11 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consist.core.errors import OptionValueError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the database's own lock still guards it
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("consist")
 
@@ -83,6 +79,11 @@ def lock_timeout(value: float | None = None) -> float:
 class Gate:
     """The lock file processes queue at before opening the database.
 
+    The lock is held on a descriptor the gate opens once and keeps until :meth:`close`, so
+    the file is never removed or replaced while others wait on it (its mtime carries the
+    requests). ``filelock``'s descriptor functions take the same native lock ``FileLock``
+    would; they are imported here, when a store first needs a gate, not with ``consist``.
+
     Parameters
     ----------
     path : str
@@ -90,29 +91,29 @@ class Gate:
     """
 
     def __init__(self, path: str) -> None:
+        from filelock import lock_descriptor, unlock_descriptor
+
         self.path = path
+        self._lock = lock_descriptor
+        self._unlock = unlock_descriptor
         self._fd: int | None = None
         self._seen: int | None = None
 
     def try_enter(self) -> bool:
         """Take the gate if nobody holds it; never blocks."""
-        if fcntl is None:
-            return True
         try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        except OSError:  # no flock here (or no file): the database's own lock still guards
+            return self._lock(self._fd, blocking=False)
+        except OSError:  # no file locks here (or no file): the database's own lock guards
             return True
-        return True
 
     def leave(self) -> None:
         """Let the next process through."""
-        if fcntl is not None and self._fd is not None:
+        if self._fd is not None:
+            # Unlocking a gate that was not taken (a filesystem without locks) may fail.
             with suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._unlock(self._fd)
 
     def close(self) -> None:
         """Leave and close the gate file."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from consist.adapters.stores.sql import statements as sql
-from consist.core.errors import StoreError
+from consist.core.errors import StoreError, redact
 
 Row = tuple[Any, ...]
 #: ``insert(conn, table, rows)``: add rows whose primary keys are new (a store may pass a
@@ -42,6 +42,17 @@ def insert_values(conn: Any, table: str, rows: Sequence[Row]) -> None:
         conn.execute(sql.insert_rows(table, len(chunk)), params)
 
 
+def first_row(conn: Any, statement: str, params: Sequence[Any] = ()) -> Row | None:
+    """The first row of a statement, with the result fully consumed.
+
+    ``fetchone()`` would leave the rest of the result open, and DuckDB 2 refuses some work
+    on a connection with an unfinished result (``register`` of a frame among it): every
+    read in the stores fetches to the end, through this or ``fetchall()``.
+    """
+    rows = conn.execute(statement, list(params)).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
 def select_in(
     conn: Any, table: str, columns: tuple[str, ...], key: str, ids: Iterable[Any]
 ) -> list[Row]:
@@ -72,7 +83,7 @@ def database_path(location: str, scheme: str, serves: str) -> str:
     if not sep:
         return os.path.expanduser(location)
     if given.lower() != scheme:
-        raise StoreError(f"metadata store {location!r}: the {serves}, not {given}:// ones.")
+        raise StoreError(f"metadata store {redact(location)!r}: the {serves}, not {given}:// ones.")
     path = rest.partition("?")[0]
     path = path[1:] if path.startswith("/") else path
     return os.path.expanduser(path) if path else MEMORY

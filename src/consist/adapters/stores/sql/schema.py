@@ -16,7 +16,8 @@ from contextlib import suppress
 from typing import Any
 
 from consist.adapters.stores.sql.ddl import SHIPPED_DDL
-from consist.core.errors import SchemaVersionError
+from consist.adapters.stores.sql.ops import first_row
+from consist.core.errors import SchemaVersionError, redact
 
 #: Version of the schema this library writes. Bump it together with an entry in MIGRATIONS.
 SCHEMA_VERSION = 3
@@ -86,9 +87,12 @@ def read_version(conn: Any, dialect_name: str) -> int | None:
     process may create the table between a failed read and the check, and inside a
     transaction a failed statement would abort it on DuckDB.
     """
-    if not conn.execute(_HAS_META_TABLE[dialect_name]).fetchone()[0]:
+    # Both reads consume their whole result: a DuckDB connection left with an unfinished
+    # one refuses to register a frame later (a second process ingesting failed that way).
+    has_table = first_row(conn, _HAS_META_TABLE[dialect_name])
+    if not (has_table and has_table[0]):
         return None
-    row = conn.execute(_READ_VERSION, [_VERSION_KEY]).fetchone()
+    row = first_row(conn, _READ_VERSION, [_VERSION_KEY])
     return None if row is None else int(row[0])
 
 
@@ -128,7 +132,7 @@ def _upgrade(conn: Any, dialect_name: str, version: int | None, location: str) -
     """Bring a database at ``version`` to :data:`SCHEMA_VERSION`, inside a transaction."""
     if version == SCHEMA_VERSION:
         return version
-    where = f"database {location!r}" if location else "the database"
+    where = f"database {redact(location)!r}" if location else "the database"
     if version is not None and version > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{where} has schema version {version}, but this consist only understands "

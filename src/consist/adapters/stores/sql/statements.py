@@ -58,6 +58,12 @@ CONSUMED_BY = (
 )
 
 GET_RUN = f"SELECT {_RUN_LIST} FROM run WHERE id = ?"
+
+# Workspaces writing to a database, kept in consist_meta so that a tracker opened in one
+# workspace can import what a dead process of another left pending.
+WORKSPACE_PREFIX = "workspace:"
+WORKSPACES = "SELECT key FROM consist_meta WHERE key LIKE 'workspace:%'"
+ADD_WORKSPACE = "INSERT INTO consist_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"
 GET_ARTIFACT = f"SELECT {_ARTIFACT_LIST} FROM artifact WHERE id = ?"
 GET_SIGNATURE = "SELECT signature FROM run WHERE id = ?"
 GET_LINKS_OF_RUN = "SELECT direction, key, artifact_id FROM run_artifact_link WHERE run_id = ?"

@@ -25,6 +25,7 @@ from consist.adapters.stores.sql.rows import (
     is_cache_candidate,
     link_to_row,
     run_to_row,
+    ts_in,
     ts_out,
 )
 from consist.core.model import Direction, Run, RunStatus
@@ -36,6 +37,7 @@ LinkKey = tuple[str, str, str, str]  # (run_id, artifact_id, direction, key)
 _SIGNATURE = sql.RUN_COLUMNS.index("signature")
 _CREATED_AT = sql.RUN_COLUMNS.index("created_at")
 _PRODUCER = sql.ARTIFACT_COLUMNS.index("run_id")
+_ARTIFACT_CREATED_AT = sql.ARTIFACT_COLUMNS.index("created_at")
 _OUTPUT = Direction.OUTPUT.value
 
 
@@ -58,7 +60,7 @@ def write_batch(
         pass a faster driver-specific path.
     """
     # A key may appear only once per statement, so duplicates are resolved here: the last
-    # state of a run, the first row of an artifact or link (as insert-or-ignore would).
+    # state of a run, the earliest row of an artifact, the first of a link.
     runs = list({run.id: run for run in batch.runs}.values())
     facets = plan_facets(runs)
     run_rows = [run_to_row(run, facets.ids.get(run.id)) for run in runs]
@@ -96,16 +98,38 @@ def _replace_runs(
 
 
 def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str, Row]:
-    """Insert the batch's new artifacts; return every batch artifact's row as stored."""
+    """Insert the batch's new artifacts; return every batch artifact's row as stored.
+
+    An artifact keeps the earliest ``created_at`` it was recorded with. A raw input shared by
+    several runs is in each run's snapshot with the time that run saw it, and a rebuild
+    reads snapshots in name order, not in time order: keeping the first row met would move
+    the input's creation time to whichever run's id sorts first.
+    """
     if not batch.artifacts:
         return {}
     wanted: dict[str, Row] = {}
     for artifact in batch.artifacts:
-        if artifact.id not in wanted:
-            wanted[artifact.id] = artifact_to_row(artifact)
+        row = artifact_to_row(artifact)
+        kept = wanted.get(artifact.id)
+        if kept is None or _earlier(row, kept):
+            wanted[artifact.id] = row
     stored = {
         row[0]: row for row in select_in(conn, "artifact", sql.ARTIFACT_COLUMNS, "id", wanted)
     }
+    # Stored rows met with an earlier time (a rebuild over runs of several chunks) are
+    # rewritten with it, delete-then-insert like a run; everything else about them is kept.
+    older = {
+        artifact_id: old[:_ARTIFACT_CREATED_AT]
+        + (wanted[artifact_id][_ARTIFACT_CREATED_AT],)
+        + old[_ARTIFACT_CREATED_AT + 1 :]
+        for artifact_id, old in stored.items()
+        if _earlier(wanted[artifact_id], old)
+    }
+    if older:
+        for chunk in chunks(list(older), sql.MAX_ROWS):
+            conn.execute(sql.delete_where_in("artifact", "id", len(chunk)), list(chunk))
+        insert(conn, "artifact", list(older.values()))
+        stored.update(older)
     new = [row for artifact_id, row in wanted.items() if artifact_id not in stored]
     if new:
         insert(conn, "artifact", new)
@@ -121,6 +145,13 @@ def _insert_artifacts(conn: Any, batch: WriteBatch, insert: Insert) -> dict[str,
         )
     stored.update((row[0], row) for row in new)
     return stored
+
+
+def _earlier(row: Row, than: Row) -> bool:
+    """Whether artifact ``row`` was created before ``than`` (a stored row may hold its time
+    as text, on SQLite)."""
+    mine, theirs = ts_in(row[_ARTIFACT_CREATED_AT]), ts_in(than[_ARTIFACT_CREATED_AT])
+    return mine is not None and theirs is not None and mine < theirs
 
 
 def insert_schemas(
