@@ -6,6 +6,7 @@ Real child processes run steps against one DuckDB or SQLite file. Nothing is moc
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -101,16 +102,22 @@ def _finish(process: subprocess.Popen[str], timeout: float = 240) -> str:
     return err
 
 
-def _pending(sweep: Path) -> list[Path]:
-    return sorted((sweep / "runs" / ".consist" / "pending").glob("*.json"))
+def _pending(sweep: Path) -> set[str]:
+    """The runs waiting for the database: pending copies and journal entries."""
+    folder = sweep / "runs" / ".consist" / "pending"
+    names = {path.name for path in folder.glob("*.json")}
+    for journal in folder.glob("*.journal"):
+        names |= {json.loads(line) for line in journal.read_text().splitlines()[1:]}
+    return names
 
 
 def _wait_for(
     path: Path, process: subprocess.Popen[str], timeout: float = 60, count: int = 0
 ) -> None:
-    """Wait until ``path`` exists (or, with ``count``, until it holds that many snapshots)."""
+    """Wait until ``path`` exists (or, with ``count``, until the sweep in ``path``'s parents
+    has that many runs waiting for the database)."""
     deadline = time.monotonic() + timeout
-    while not (len(list(path.glob("*.json"))) >= count if count else path.exists()):
+    while not (len(_pending(path)) >= count if count else path.exists()):
         if process.poll() is not None:
             _finish(process)
             raise AssertionError(f"the child ended before {path.name} appeared")
@@ -189,14 +196,15 @@ def test_pending_rows_are_written_once_the_holder_lets_go(
 ) -> None:
     worker = _start(sweep, "worker.py", db_file, 0, 0, 6, "pause", CONSIST_LOCK_TIMEOUT="0.3")
     _wait_for(sweep / "pause.reached", worker)
-    _wait_for(sweep / "runs" / ".consist" / "pending", worker, count=3)  # the retries failed
+    _wait_for(sweep, worker, count=3)  # the retries failed
 
     (sweep / "holder.release").touch()
     _finish(holder)
     (sweep / "pause.go").touch()
     _finish(worker)
-    # The worker itself wrote everything: no pending copy is left for anyone to import.
+    # The worker itself wrote everything: nothing is left for anyone to import.
     assert not _pending(sweep)
+    assert not list((sweep / "runs" / ".consist" / "pending").glob("*.journal"))
     _check_sweep(make_tracker, sweep, 1, 6)
 
 

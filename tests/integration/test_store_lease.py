@@ -105,7 +105,9 @@ def test_a_tracker_opens_and_runs_steps_on_a_held_file(
     with consist.Tracker(run_dir=held.parent, db_path=held) as tracker:
         result = tracker.run(step, inputs={"data": held.parent / "input.txt"})
         assert result.run.status.value == "completed"
-    assert len(list((held.parent / ".consist" / "pending").glob("*.json"))) == 1
+    # The run waits in this process's journal for the next tracker to import it.
+    (journal,) = (held.parent / ".consist" / "pending").glob("*.journal")
+    assert set(journal.read_text().splitlines()[1:]) == {f'"{result.run.id}.json"'}
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])

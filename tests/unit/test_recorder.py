@@ -40,6 +40,29 @@ class Snapshots:
         self.files.pop(path, None)
 
 
+class Journal:
+    """Files as lists of snapshot names; ``live`` holds what a later tracker would find."""
+
+    def __init__(self) -> None:
+        self.current: list[str] = []
+        self.live: list[list[str]] = []
+
+    def append(self, snapshot: Path) -> None:
+        if not self.current:
+            self.live.append(self.current)
+        self.current.append(snapshot.name)
+
+    def rotate(self) -> list[str]:
+        token, self.current = self.current, []
+        return token
+
+    def discard(self, token: list[str]) -> None:
+        self.live = [f for f in self.live if f is not token]
+
+    def listed(self) -> set[str]:
+        return {name for f in self.live for name in f}
+
+
 @pytest.fixture
 def parts(tmp_path):
     store = InMemoryStore()
@@ -143,7 +166,7 @@ def test_a_store_refusing_every_write_never_fails_the_caller_at_close(tmp_path) 
 
 
 def test_an_unwritable_pending_folder_is_reported_not_raised(tmp_path, caplog) -> None:
-    store = LockedStore()
+    store = RefusingStore()
 
     def write(path: Path, data: bytes) -> None:
         if path.parent.name == "pending":
@@ -151,11 +174,9 @@ def test_an_unwritable_pending_folder_is_reported_not_raised(tmp_path, caplog) -
 
     recorder = Recorder(store, write, lambda p: None, flush_interval=3600)
     recorder.record(_run(), {}, {}, snapshot_dir=tmp_path / "runs")
-    assert recorder.flush_or_keep() is False
+    assert recorder.flush_or_keep() is False  # refused, and its pending copy cannot be made
     assert "could not keep r1.json pending" in caplog.text
-    assert recorder.find_cached("s1") is not None  # still queued for the next attempt
-    store.locked = False
-    assert recorder.flush_or_keep() is True and store.get_run("r1")
+    assert "consist db rebuild" in caplog.text  # its snapshot in runs/ still holds it
 
 
 class LockedStore(InMemoryStore):
@@ -181,32 +202,30 @@ def test_pending_path_sits_beside_the_runs_folder(tmp_path) -> None:
     assert pending_path(snapshot) == tmp_path / ".consist" / "pending" / "r1.json"
 
 
-def test_a_locked_store_keeps_runs_pending_until_it_is_free(tmp_path) -> None:
-    store, snaps = LockedStore(), Snapshots()
-    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+def test_a_locked_store_keeps_runs_journaled_until_it_is_free(tmp_path) -> None:
+    store, snaps, journal = LockedStore(), Snapshots(), Journal()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600, journal=journal)
     runs = tmp_path / "runs"
     recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
     recorder.record(_run(), {}, {"out": _artifact()}, snapshot_dir=runs)
     assert recorder.flush_or_keep() is False
-    pending = tmp_path / "pending" / "r1.json"
-    # The pending copy was written ahead of the first queued event; an import reads the
-    # run's latest state from runs/, which holds the completed run.
-    assert decode_snapshot(snaps.files[pending])[0].status is RunStatus.RUNNING
+    assert journal.listed() == {"r1.json"}  # a later tracker would import it from runs/
     assert decode_snapshot(snaps.files[runs / "r1.json"])[0].status is RunStatus.COMPLETED
+    recorder.record(_run("r2", sig="s2"), {}, {}, snapshot_dir=runs)
     store.locked = False
     assert recorder.flush_or_keep() is True
-    assert pending not in snaps.files
-    assert store.get_run("r1").status is RunStatus.COMPLETED
+    assert journal.listed() == set() and journal.live == []
+    assert store.get_run("r1").status is RunStatus.COMPLETED and store.get_run("r2")
 
 
 def test_a_locked_store_never_fails_the_caller(tmp_path) -> None:
-    store, snaps = LockedStore(), Snapshots()
-    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=0)
+    store, snaps, journal = LockedStore(), Snapshots(), Journal()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=0, journal=journal)
     recorder.record(_run(), {}, {}, snapshot_dir=tmp_path / "runs")  # flushes at once
     assert recorder.find_cached("s1") is not None  # the queued run still serves hits
     assert recorder.find_cached("unknown") is None  # the store's lock reads as a miss
     recorder.close()
-    assert tmp_path / "pending" / "r1.json" in snaps.files  # left for the next tracker
+    assert journal.listed() == {"r1.json"}  # left for the next tracker
     with pytest.raises(StoreLockedError):
         recorder.flush()  # an explicit flush still says why nothing was written
 
@@ -236,28 +255,14 @@ def test_snapshot_document_is_json(parts, tmp_path) -> None:
     assert document["links"]["input"]["raw"]["run_id"] is None
 
 
-def test_every_queued_run_has_a_pending_copy_until_its_rows_are_written(tmp_path) -> None:
-    store, snaps = InMemoryStore(), Snapshots()
-    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
-    runs = tmp_path / "runs"
-    recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
-    pending = tmp_path / "pending" / "r1.json"
-    assert pending in snaps.files  # before the rows are even queued: a kill loses nothing
-    recorder.flush()
-    assert pending not in snaps.files and store.get_run("r1") is not None
-    recorder.record(_run(), {}, {}, snapshot_dir=runs)  # the next event: a new copy
-    assert pending in snaps.files
-    recorder.close()
-    assert pending not in snaps.files
-
-
-def test_a_copy_stays_while_a_newer_event_of_its_run_is_queued(tmp_path) -> None:
-    store, snaps = InMemoryStore(), Snapshots()
-    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600)
+def test_every_queued_event_is_journaled_until_its_rows_are_written(tmp_path) -> None:
+    store, snaps, journal = InMemoryStore(), Snapshots(), Journal()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600, journal=journal)
     runs = tmp_path / "runs"
     original = store.apply
 
     def apply_while_the_run_ends(batch):  # the run's end is recorded during the flush
+        assert journal.listed() == {"r1.json"}  # before the rows were written
         original(batch)
         store.apply = original
         recorder.record(_run(), {}, {}, snapshot_dir=runs)
@@ -265,7 +270,8 @@ def test_a_copy_stays_while_a_newer_event_of_its_run_is_queued(tmp_path) -> None
     store.apply = apply_while_the_run_ends
     recorder.record(_run(status=RunStatus.RUNNING), {}, {}, snapshot_dir=runs)
     recorder.flush()
-    assert tmp_path / "pending" / "r1.json" in snaps.files  # the end is not written yet
+    assert journal.live == [["r1.json"]]  # the end, in the new file, is not written yet
     recorder.flush()
-    assert tmp_path / "pending" / "r1.json" not in snaps.files
+    assert journal.live == []
     assert store.get_run("r1").status is RunStatus.COMPLETED
+    recorder.close()

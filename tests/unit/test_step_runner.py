@@ -191,9 +191,8 @@ def test_miss_executes_records_and_a_hit_reuses(env) -> None:
     assert fs.files[ROOT / "outputs" / "step" / first.run.id / "doubled.parquet"] == b"[2, 4, 6]"
     stored = store.get_run(first.run.id)
     assert stored.status is RunStatus.COMPLETED and stored.meta["cache_hit"] is False
-    # Every store write comes after the snapshot of the same event and its pending copy.
-    assert fs.log[0].startswith("snapshot") and fs.log[1].startswith("snapshot")
-    assert fs.log[2].startswith("apply")
+    # Every store write comes after the snapshot of the same event.
+    assert fs.log[0].startswith("snapshot") and fs.log[1].startswith("apply")
 
     second = runner.run(request(step))
     assert second.cache_hit and calls == [[1, 2, 3]]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from consist.api.journal import dead_journals
 from consist.api.processes import is_alive
 from consist.core.errors import ReadOnlyError, StoreLockedError
 from consist.core.model import Run, RunStatus
@@ -155,13 +156,13 @@ class MaintenanceMixin:
         return sorted(((consist_dir or self._consist_dir) / PENDING_DIR).glob("*.json"))
 
     def _import_pending(self, consist_dir: Path | None = None) -> int:
-        """Write the runs whose snapshots wait in ``.consist/pending/`` (a run's rows not yet
-        committed when its process ended, or refused by the database), then remove those
-        copies. Runs still running in a live process are left to it.
+        """Write the runs a workspace's pending folder lists: copies of snapshots the
+        database refused, and the journals of processes that ended before their queued rows
+        were committed. Runs still running in a live process are left to it.
 
-        Each run is imported from its newest snapshot (``runs/<id>.json`` when present).
-        A copy that cannot be read or fails validation is left in place with a warning
-        naming it; the others are imported.
+        Each run is imported from its newest snapshot (``runs/<id>.json`` when present). A
+        document that cannot be read or fails validation is left with a warning naming it;
+        the others are imported. A journaled run the database refuses gets a pending copy.
 
         Returns
         -------
@@ -169,29 +170,44 @@ class MaintenanceMixin:
             The number of runs written.
         """
         consist_dir = consist_dir or self._consist_dir
+        pending = consist_dir / PENDING_DIR
+        copies = {path.name: path for path in self._pending_files(consist_dir)}
+        journals = dead_journals(pending)
+        names = sorted(set(copies).union(*(journal.names for journal in journals)))
         documents: dict[Path, bytes | Exception] = {}
-        imported: list[Path] = []
-        for path in self._pending_files(consist_dir):
-            latest = consist_dir / "runs" / path.name
+        imported: list[str] = []
+        for name in names:
+            latest = consist_dir / "runs" / name
+            source = latest if latest.exists() else copies.get(name)
+            if source is None:
+                continue  # journaled, but its snapshot is gone: nothing to import
             try:
-                data = (latest if latest.exists() else path).read_bytes()
+                data = source.read_bytes()
                 run = decode_snapshot(data)[0]
-                if path.name != f"{run.id}.json":
+                if name != f"{run.id}.json":
                     raise ValueError(f"it holds run {run.id!r}, not the run its name says")
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                log.warning("consist: pending snapshot %s is unreadable, left alone: %s", path, exc)
+                log.warning(
+                    "consist: pending snapshot %s is unreadable, left alone: %s", source, exc
+                )
                 continue
-            if run.status is RunStatus.RUNNING and _owner_alive(run):
+            newer = supersedes(run, self._store.get_run(run.id))
+            if newer and run.status is RunStatus.RUNNING and _owner_alive(run):
                 continue  # still running: its own process records the rest
-            imported.append(path)
-            if supersedes(run, self._store.get_run(run.id)):
-                documents[path] = data
+            imported.append(name)
+            if newer:
+                documents[source] = data
         refused = self._write_snapshots(documents) if documents else {}
         for path, reason in refused.items():
             log.warning("consist: pending snapshot %s was refused, left alone: %s", path, reason)
-        for path in imported:
-            if path not in refused:
-                self._fs.remove(path)
+            if path.name not in copies:  # keep a journaled run as a pending copy
+                self._fs.write_atomic(pending / path.name, path.read_bytes())
+        refused_names = {path.name for path in refused}
+        for name in imported:
+            if name in copies and name not in refused_names:
+                self._fs.remove(copies[name])
+        for journal in journals:
+            self._fs.remove(journal.path)
         return len(documents) - len(refused)
 
     def _mark_crashed(self) -> list[Run]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from consist.api.journal import FileJournal
 from consist.core.ports.store import MetadataStore
 from consist.core.recorder import Recorder
 
@@ -41,7 +42,13 @@ def acquire(
         shared = _open.get(location)
         if shared is None:
             store = open_store()
-            recorder = Recorder(store, write_snapshot, remove, flush_interval=flush_interval)
+            recorder = Recorder(
+                store,
+                write_snapshot,
+                remove,
+                flush_interval=flush_interval,
+                journal=FileJournal(),
+            )
             shared = _open[location] = _Shared(store, recorder)
         shared.users += 1
         return shared.recorder

@@ -6,11 +6,12 @@ read through the tracker, and at close — because a commit costs milliseconds w
 whole bookkeeping budget is about that. Cache lookups consult the queue before the store, so
 a run is reusable the moment it completes.
 
-The hand-off from the queue to the database is durable: before a run's first event is
-queued, its snapshot is also written to ``.consist/pending/`` (write-ahead), and that copy is
-removed only once the run's rows are committed. Whatever ends the process in between — an
-exit, SIGKILL, a database another process keeps locked — the next tracker that opens the
-database finds the run there and imports it (from its newest snapshot in ``runs/``).
+The hand-off from the queue to the database is durable: before an event is queued, the name
+of its snapshot is appended to the process's *journal* in ``.consist/pending/`` (one write
+to an open file, write-ahead), and a journal file is removed only once every event it lists
+is committed (the journal starts a new file at each flush). Whatever ends the process in
+between — an exit, SIGKILL, a database another process keeps locked — the next tracker that
+opens the database finds the runs listed there and imports them from their snapshots.
 
 A database another process keeps locked never fails a step: the rows stay queued and are
 retried with growing pauses. A batch the store refuses for any other reason (a full disk, a
@@ -26,6 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from consist.core.errors import StoreError, StoreLockedError
 from consist.core.model import Artifact, Direction, Link, Run, RunStatus, validate_key
@@ -43,6 +45,33 @@ MAX_RETRY_S = 2.0
 def pending_path(snapshot: Path) -> Path:
     """Where the snapshot ``.consist/runs/<run_id>.json`` waits as pending."""
     return snapshot.parent.parent / PENDING_DIR / snapshot.name
+
+
+class Journal(Protocol):
+    """Write-ahead list of the snapshots whose rows are queued, durable against the death
+    of the process (the api keeps it in ``.consist/pending/*.journal``)."""
+
+    def append(self, snapshot: Path) -> None:
+        """Note ``snapshot`` (``<workspace>/.consist/runs/<run_id>.json``) as queued."""
+
+    def rotate(self) -> Any:
+        """Start new journal files; return a token naming the ones written so far."""
+
+    def discard(self, token: Any) -> None:
+        """Remove the journal files of ``token`` (every event they list is committed)."""
+
+
+class _NoJournal:
+    """For a recorder whose process never dies unexpectedly (unit tests, read-only use)."""
+
+    def append(self, snapshot: Path) -> None:
+        pass
+
+    def rotate(self) -> Any:
+        return None
+
+    def discard(self, token: Any) -> None:
+        pass
 
 
 @dataclass(slots=True)
@@ -121,11 +150,13 @@ class Recorder:
         The metadata store rows are flushed into.
     write_snapshot
         Atomic writer ``(path, bytes)``; called synchronously for every event, and for the
-        write-ahead pending copy of a run's first queued event.
+        pending copy of a run the database refused.
     remove
-        Deletes a file (a missing one is fine); removes pending copies once written.
+        Deletes a file (a missing one is fine).
     flush_interval
         Seconds a queued row may wait before a background flush; ``0`` flushes every event.
+    journal
+        Where queued events are noted first (see the module docstring); none by default.
     """
 
     def __init__(
@@ -135,14 +166,16 @@ class Recorder:
         remove: Callable[[Path], None],
         *,
         flush_interval: float = 0.1,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self._write_snapshot = write_snapshot
         self._remove = remove
         self._interval = flush_interval
         self._retry = flush_interval
-        # Runs whose pending copy exists, by id -> its path (written before queueing).
-        self._pending: dict[str, Path] = {}
+        self._journal: Journal = journal if journal is not None else _NoJournal()
+        # Journal tokens whose events are not all committed yet (a flush failed).
+        self._unwritten: list[Any] = []
         self._stalled = False  # the last flush found the database locked
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
@@ -170,10 +203,9 @@ class Recorder:
         # background flush may be writing the queued state.
         run = dataclasses.replace(run, meta=dict(run.meta), tags=list(run.tags))
         with self._lock:
-            # Write-ahead, under the lock so a flush finishing now cannot remove the copy
-            # between this check and the queueing below.
-            if run.id not in self._pending:
-                self._keep_pending(run.id, path, data)
+            # Write-ahead, under the lock: the journal file this lands in is rotated out
+            # together with the queue that holds the event.
+            self._journal.append(path)
             q = self._queue
             q.runs[run.id] = run
             for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):
@@ -245,7 +277,7 @@ class Recorder:
         except StoreLockedError as exc:
             # Once per stall: the retries that follow would repeat the same news.
             report = log.debug if self._stalled else log.warning
-            report("consist: %d run(s) wait for the database: %s", len(self._pending), exc)
+            report("consist: %d run(s) wait for the database: %s", self._queued(), exc)
             self._stalled = True
             return False
         except StoreError as exc:
@@ -267,6 +299,7 @@ class Recorder:
                 if not queue.batch():
                     return
                 self._inflight = queue
+                self._unwritten.append(self._journal.rotate())
             try:
                 self.store.apply(queue.batch())
             except StoreLockedError:
@@ -288,7 +321,7 @@ class Recorder:
             with self._lock:
                 self._inflight = None
                 self._retry = self._interval
-            self._clear_pending(queue)
+                self._discard_journals()
 
     def _write_one_by_one(self, queue: _Queue) -> None:
         """After the store refused ``queue`` for a reason other than its lock: write each run
@@ -308,14 +341,15 @@ class Recorder:
                 locked.append(part)
             except Exception as exc:
                 refused[next(iter(part.runs))] = exc
-            else:
-                self._clear_pending(part)
+                self._keep_pending(part)
         with self._lock:
             requeued = _Queue()
             for part in locked:
                 requeued.merge_under(part)
             self._queue = requeued.merge_under(self._queue)
             self._inflight = None
+            if not locked:  # every event is written or has its pending copy
+                self._discard_journals()
             self._schedule()
         if refused:
             reason = next(iter(refused.values()))
@@ -326,28 +360,30 @@ class Recorder:
                 "the database imports it (or run `consist db rebuild`)."
             ) from reason
 
-    def _keep_pending(self, run_id: str, path: Path, data: bytes) -> None:
-        """Write the pending copy of a run about to be queued (see the module docstring)."""
-        kept = pending_path(path)
-        try:
-            self._write_snapshot(kept, data)
-        except OSError as exc:  # e.g. a full disk; runs/<id>.json still holds the run
-            log.error(
-                "consist: could not keep %s pending (%s); if this process ends before its "
-                "rows are written, `consist db rebuild` recovers it from its snapshot",
-                path.name,
-                exc,
-            )
-            return
-        self._pending[run_id] = kept
+    def _keep_pending(self, part: _Queue) -> None:
+        """Copy the latest snapshot of each run of ``part`` (refused by the database) to
+        the pending folder, where the next tracker finds it."""
+        for path, data in part.snapshots.values():
+            try:
+                self._write_snapshot(pending_path(path), data)
+            except OSError as exc:  # e.g. a full disk; runs/<id>.json still holds it
+                log.error(
+                    "consist: could not keep %s pending (%s); `consist db rebuild` recovers "
+                    "it from its snapshot",
+                    path.name,
+                    exc,
+                )
 
-    def _clear_pending(self, queue: _Queue) -> None:
-        """Remove the pending copies of runs whose rows were just written, unless a newer
-        event of the run is queued (its copy then waits for that one)."""
-        with self._lock:  # see record(): removal and re-creation never interleave
-            for run_id in queue.snapshots:
-                if run_id in self._pending and run_id not in self._queue.runs:
-                    self._remove(self._pending.pop(run_id))
+    def _discard_journals(self) -> None:
+        """Every event of the journals waiting in ``_unwritten`` is committed: drop them.
+        Called under ``_lock``."""
+        tokens, self._unwritten = self._unwritten, []
+        for token in tokens:
+            self._journal.discard(token)
+
+    def _queued(self) -> int:
+        with self._lock:
+            return len(self._queue.runs)
 
     def close(self) -> None:
         """Flush what is queued and stop the timer. Idempotent."""
