@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from consist.api.scheduling import ThreadScheduler
 from consist.core.errors import StoreError, StoreLockedError
 from consist.core.model import Artifact, Run, RunStatus
 from consist.core.recorder import Recorder, pending_path
@@ -232,7 +233,9 @@ def test_a_locked_store_never_fails_the_caller(tmp_path) -> None:
 
 def test_background_timer_flushes_without_being_asked(tmp_path) -> None:
     store = InMemoryStore()
-    recorder = Recorder(store, lambda p, b: None, lambda p: None, flush_interval=0.01)
+    recorder = Recorder(
+        store, lambda p, b: None, lambda p: None, flush_interval=0.01, scheduler=ThreadScheduler()
+    )
     applied = threading.Event()
     original = store.apply
 

@@ -12,7 +12,7 @@ import os
 import warnings
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -36,12 +36,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 ENTRY_POINT_GROUP = "consist.plugins"
 AUTOLOAD_SWITCH = "CONSIST_DISABLE_PLUGIN_AUTOLOAD"
-_PROVIDER_HOOKS = (
-    "consist_stores",
-    "consist_filesystems",
-    "consist_frame_engines",
-    "consist_executors",
-)
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
@@ -70,7 +64,32 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.register(importlib.import_module(dotted), name=dotted)
     if os.environ.get(AUTOLOAD_SWITCH, "").strip() not in ("1", "true", "yes"):
         _load_entry_points(pm)
+    _check_pending(pm)
     return pm
+
+
+def _check_pending(pm: pluggy.PluginManager) -> None:
+    """Fail loudly on hook implementations no hookspec declares (a misspelt hook name).
+
+    A built-in plugin that does so is a bug in Consist and raises; a third-party one is
+    unregistered with a warning naming it, like a plugin that fails to load.
+    """
+    while True:
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin)
+            if name is None or name in DEFAULT_PLUGINS:
+                raise
+            pm.unregister(exc.plugin)
+            warnings.warn(
+                f"consist plugin {name!r} is skipped: it implements a hook Consist does not "
+                f"define: {exc}",
+                ConsistWarning,
+                stacklevel=3,
+            )
+        else:
+            return
 
 
 def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = None) -> Registry:
@@ -93,18 +112,24 @@ def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = Non
     blocked = {p[1:] for p in wanted if p.startswith("-")}
     allowed = {p for p in wanted if not p.startswith("-")}
     registry = Registry()
-    for name, plugin in pm.list_name_plugin():
-        if name in blocked or (allowed and name not in allowed and name not in DEFAULT_PLUGINS):
-            continue
-        for hook_name in _PROVIDER_HOOKS:
-            impl = getattr(plugin, hook_name, None)
-            if impl is None:
+    providers: tuple[pluggy.HookCaller, ...] = (
+        pm.hook.consist_stores,
+        pm.hook.consist_filesystems,
+        pm.hook.consist_frame_engines,
+        pm.hook.consist_executors,
+    )
+    for hook in providers:
+        # One implementation at a time (in registration order), so a plugin whose hook
+        # raises is skipped with a warning naming it instead of hiding every other plugin.
+        for impl in hook.get_hookimpls():
+            name = impl.plugin_name
+            if name in blocked or (allowed and name not in allowed and name not in DEFAULT_PLUGINS):
                 continue
             try:
-                specs = impl() or []
+                specs = cast("list[AdapterSpec] | None", impl.function()) or []
             except Exception as exc:
                 warnings.warn(
-                    f"consist plugin {name!r} failed in {hook_name}() and is skipped: {exc}",
+                    f"consist plugin {name!r} failed in {hook.name}() and is skipped: {exc}",
                     ConsistWarning,
                     stacklevel=2,
                 )

@@ -15,9 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from consist.api.processes import is_alive, this_process_token
+from consist.api.processes import HOST, is_alive, this_process_token
 from consist.core.recorder import PENDING_DIR
-from consist.core.step import HOST
 
 SUFFIX = ".journal"
 

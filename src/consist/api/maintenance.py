@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from consist.api.journal import dead_journals
-from consist.api.processes import is_alive
+from consist.api.processes import HOST, is_alive
 from consist.core.errors import ReadOnlyError, StoreLockedError
 from consist.core.model import Run, RunStatus
 from consist.core.ports.store import RunQuery
 from consist.core.recorder import PENDING_DIR
 from consist.core.recovery import PROCESS_STARTED, crash_message, orphaned, supersedes
 from consist.core.snapshot import batch_from_snapshots, decode_snapshot
-from consist.core.step import HOST
 
 if TYPE_CHECKING:
     from consist.core.ports.filesystem import FileSystem

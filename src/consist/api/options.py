@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import cast
 
 from consist.core.checks import check_text
 from consist.core.errors import OptionValueError
 from consist.core.hydration import POLICIES
-from consist.core.model import CACHE_MODES, HASHING_MODES
+from consist.core.model import CACHE_MODES, HASHING_MODES, CacheMode, HashingMode
 
 CODE_IDENTITY_MODES = ("auto", "deps", "source", "module", "git")
 VALIDATE_MODES = ("lazy", "eager")
@@ -29,12 +30,12 @@ def choice(option: str, value: object, allowed: Iterable[str]) -> str:
     raise OptionValueError(option, value, allowed, hint)
 
 
-def cache_mode(value: object) -> str:
-    return choice("cache_mode", value, CACHE_MODES)
+def cache_mode(value: object) -> CacheMode:
+    return cast(CacheMode, choice("cache_mode", value, CACHE_MODES))
 
 
-def hashing(value: object) -> str:
-    return choice("hashing", value, HASHING_MODES)
+def hashing(value: object) -> HashingMode:
+    return cast(HashingMode, choice("hashing", value, HASHING_MODES))
 
 
 def code_identity(value: object) -> str:

@@ -11,7 +11,13 @@ creation time; such a token counts as unknown, and only the pid's existence is c
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
+
+from consist.core.ports.host import ProcessInfo
+
+#: This machine's name, as runs record it.
+HOST = socket.gethostname()
 
 #: Prefix of the start tokens written here; tokens without it are of another format.
 TOKEN_PREFIX = "psutil:"
@@ -36,6 +42,11 @@ def start_token(pid: int) -> str | None:
 @lru_cache(maxsize=1)
 def this_process_token() -> str | None:
     return start_token(os.getpid())
+
+
+def this_process() -> ProcessInfo:
+    """The host, pid and start token of the calling process."""
+    return ProcessInfo(HOST, os.getpid(), this_process_token())
 
 
 def token_time(token: str | None) -> float | None:

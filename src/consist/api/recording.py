@@ -32,7 +32,7 @@ from consist.core.errors import (
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run, RunStatus, validate_key
 from consist.core.session import RunSession, check_direction
-from consist.core.step import error_summary
+from consist.core.step import StepScope, error_summary
 from consist.core.tables import check_table_name
 from consist.core.workspace import absolute
 
@@ -90,7 +90,11 @@ class RecordingMixin:
         _frames: FrameIO
 
         def _request(
-            self, fn: Any, args: dict[str, Any], code: tuple[str, str] | None = None
+            self,
+            fn: Any,
+            args: dict[str, Any],
+            code: tuple[str, str] | None = None,
+            scope: StepScope | None = None,
         ) -> StepRequest: ...
 
         def _refuse_unsupported(self, args: Mapping[str, Any]) -> None: ...
@@ -124,7 +128,7 @@ class RecordingMixin:
         options: dict[str, Any],
         caller: FrameType,
         name: str | None = None,
-        internal: dict[str, Any] | None = None,
+        traced: str = "",
     ) -> Run:
         if self._session is not None:
             raise ActiveRunError(
@@ -142,13 +146,12 @@ class RecordingMixin:
                 "this tracker was opened with read_only=True, so it cannot open runs; "
                 "open Tracker(..., read_only=False) to record."
             )
-        if self._scenario is not None:
-            options = self._scenario.step_defaults(options)
-        options = {**options, **(internal or {})}
+        scope = self._scenario.step_scope() if self._scenario is not None else StepScope()
         code = block_code_identity(self.code_identity, self.project_root, caller)
         step_name = name or model or run_id or "run"
         args = {**options, "run_id": run_id, "model": model or step_name, "name": step_name}
-        request = self._request(None, {k: v for k, v in args.items() if v is not None}, code)
+        args = {k: v for k, v in args.items() if v is not None}
+        request = self._request(None, args, code, scope.traced(traced))
         session = self._runner.open(request)
         self._enter(session)
         return session.run

@@ -40,7 +40,7 @@ from consist.core.errors import (
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import Artifact, Run, RunResult, RunStatus, validate_key
 from consist.core.session import RunSession
-from consist.core.step import error_summary
+from consist.core.step import StepScope, error_summary
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
@@ -125,11 +125,10 @@ class Scenario:
             "run_id": self._run_id or self._free_header_id(),
             "tags": self.tags,
             "cache_mode": "overwrite",  # a header is never a cache hit
-            "_scope": self.scope,
         }
         if self.config is not None:
             args["config"] = self.config
-        request = tracker._request(None, args, self._code)
+        request = tracker._request(None, args, self._code, StepScope(identity=self.scope))
         self._session = tracker._runner.open(request)
         self.header = self._session.run
         tracker._scenario = self
@@ -165,13 +164,14 @@ class Scenario:
         return self._session
 
     # -- called by the tracker for every step --------------------------------------------------
-    def step_defaults(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Link a run opened inside the scenario to it (unless it says otherwise)."""
-        defaults: dict[str, Any] = {"parent_run_id": self.id}
-        if self.step_cache_hydration is not None:
-            defaults["cache_hydration"] = self.step_cache_hydration
-        meta = {"scenario_run": self.header.id} if self.header else {}
-        return {**defaults, **args, "_scenario_meta": meta}
+    def step_scope(self) -> StepScope:
+        """Where a run opened inside the scenario belongs (its own options may override the
+        parent id and the hydration policy)."""
+        return StepScope(
+            parent_run_id=self.id,
+            cache_hydration=self.step_cache_hydration,
+            header_run=self.header.id if self.header else None,
+        )
 
     def note_failure(self, step: str) -> None:
         self._failed_step = step
@@ -245,7 +245,7 @@ class Scenario:
             options,
             sys._getframe(2),
             name=name,
-            internal={"_scope": self.scope},
+            traced=self.scope,
         )
         try:
             yield tracker

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consist.api.journal import FileJournal
+from consist.api.scheduling import ThreadScheduler
 from consist.core.ports.store import MetadataStore
 from consist.core.recorder import Recorder
 
@@ -48,6 +49,7 @@ def acquire(
                 remove,
                 flush_interval=flush_interval,
                 journal=FileJournal(),
+                scheduler=ThreadScheduler(),
             )
             shared = _open[location] = _Shared(store, recorder)
         shared.users += 1

@@ -21,7 +21,7 @@ from consist.api.frames import FrameIO
 from consist.api.inputs import resolve_inputs
 from consist.api.lineage import LineageMixin
 from consist.api.maintenance import MaintenanceMixin
-from consist.api.processes import this_process_token
+from consist.api.processes import this_process
 from consist.api.queries import QueriesMixin
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
@@ -44,7 +44,7 @@ from consist.core.model import Artifact, Run, RunResult, validate_key
 from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, SqlEngineProvider
 from consist.core.services import StepRunner
-from consist.core.step import RunnerPorts, StepRequest
+from consist.core.step import RunnerPorts, StepRequest, StepScope
 from consist.core.workspace import Workspace, absolute
 
 STEP_ATTRIBUTE = "__consist_step__"
@@ -157,7 +157,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 locate=self._access.locate,
                 rebuild=self.rebuild_from_rows,
                 rebuildable=self.is_rebuildable,
-                process_started=this_process_token(),
+                process=this_process(),
             )
         )
         self.current_run: Run | None = None
@@ -288,9 +288,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         given = {k: v for k, v in locals().items() if k not in ("self", "fn")}
         return self._run_step(fn, given)
 
-    def _run_step(
-        self, fn: Any, given: dict[str, Any], internal: dict[str, Any] | None = None
-    ) -> RunResult:
+    def _run_step(self, fn: Any, given: dict[str, Any]) -> RunResult:
         """``run`` after its keyword arguments were gathered (also the path of ``sc.run``)."""
         if fn is None or not callable(fn):
             raise ArgumentTypeError(
@@ -311,10 +309,8 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 "this tracker; end that run first, or call the step outside its block."
             )
         scenario = self._scenario
-        if scenario is not None:
-            args = scenario.step_defaults(args)
-        args.update(internal or {})
-        request = self._request(fn, args)
+        scope = scenario.step_scope() if scenario is not None else StepScope()
+        request = self._request(fn, args, scope=scope)
         try:
             result = self._runner.run(request)
         except BaseException:
@@ -342,11 +338,16 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         fn: Callable[..., Any] | None,
         args: dict[str, Any],
         code: tuple[str, str] | None = None,
+        scope: StepScope | None = None,
     ) -> StepRequest:
         """Validate every option (nothing is recorded yet) and compute the step's identity.
 
         ``fn`` is None for runs opened by hand, whose ``code`` identity the caller supplies.
+        ``scope`` says where the run belongs (a scenario's defaults; see :class:`StepScope`).
         """
+        scope = scope or StepScope()
+        if scope.cache_hydration is not None:
+            args = {"cache_hydration": scope.cache_hydration, **args}
         name = args.get("name") or _name(fn)
         cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
         validate = options.choice(
@@ -425,10 +426,9 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             context_param=("_consist_ctx" if context is True else context) or None,
             capture_dir=capture_folder(capture_dir) if capture_dir is not None else None,
             capture_pattern=args.get("capture_pattern", "*"),
-            parent_run_id=args.get("parent_run_id"),
-            scope=args.get("_scope", ""),
+            parent_run_id=args.get("parent_run_id", scope.parent_run_id),
+            scope=scope,
             cache_hydration=hydration,
-            extra_meta=args.get("_scenario_meta", {}),
             materialize_dir=absolute(materialize_dir) if materialize_dir is not None else None,
             facet=facet,
         )

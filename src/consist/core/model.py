@@ -188,7 +188,8 @@ class Run:
 
     @property
     def cache_hit(self) -> bool:
-        return bool(self.meta.get("cache_hit", False))
+        """Whether this run reused another's outputs (``meta["cache_hit"]``)."""
+        return bool((self.meta or {}).get("cache_hit", False))
 
     @property
     def duration_seconds(self) -> float | None:

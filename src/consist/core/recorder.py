@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from consist.core.cache import is_reusable
 from consist.core.errors import StoreError, StoreLockedError
-from consist.core.model import Artifact, Direction, Link, Run, RunStatus, validate_key
+from consist.core.model import Artifact, Direction, Link, Run, validate_key
+from consist.core.ports.scheduler import Cancellable, Inline, Scheduler
 from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
 from consist.core.snapshot import encode_snapshot
 
@@ -136,11 +137,6 @@ def _link_key(link: Link) -> tuple[str, str, str, str]:
     return (link.run_id, link.artifact_id, link.direction.value, link.key)
 
 
-def is_reusable(run: Run) -> bool:
-    """Only completed runs that actually executed can serve as cache sources."""
-    return run.status is RunStatus.COMPLETED and not run.meta.get("cache_hit", False)
-
-
 class Recorder:
     """Snapshot-then-store recording with grouped commits.
 
@@ -157,6 +153,9 @@ class Recorder:
         Seconds a queued row may wait before a background flush; ``0`` flushes every event.
     journal
         Where queued events are noted first (see the module docstring); none by default.
+    scheduler
+        Locks and the delayed call behind the flush timer (threads, from the api); by
+        default a single-threaded caller's, with no background flush.
     """
 
     def __init__(
@@ -167,6 +166,7 @@ class Recorder:
         *,
         flush_interval: float = 0.1,
         journal: Journal | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.store = store
         self._write_snapshot = write_snapshot
@@ -177,11 +177,12 @@ class Recorder:
         # Journal tokens whose events are not all committed yet (a flush failed).
         self._unwritten: list[Any] = []
         self._stalled = False  # the last flush found the database locked
-        self._lock = threading.RLock()
-        self._flush_lock = threading.Lock()
+        self._scheduler: Scheduler = scheduler if scheduler is not None else Inline()
+        self._lock = self._scheduler.lock(reentrant=True)
+        self._flush_lock = self._scheduler.lock()
         self._queue = _Queue()
         self._inflight: _Queue | None = None
-        self._timer: threading.Timer | None = None
+        self._timer: Cancellable | None = None
         self._closed = False
 
     # -- events ---------------------------------------------------------------------------
@@ -253,9 +254,7 @@ class Recorder:
     # -- flushing ------------------------------------------------------------------------------
     def _schedule(self) -> None:
         if self._timer is None and self._interval > 0 and not self._closed:
-            self._timer = threading.Timer(self._retry, self._timed_flush)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = self._scheduler.call_later(self._retry, self._timed_flush)
 
     def _timed_flush(self) -> None:
         try:

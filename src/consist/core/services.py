@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from consist.core.binding import ParamBinding, config_keys, config_value, plan_binding
-from consist.core.cache import CacheDecision, decide
+from consist.core.cache import CacheDecision, DecisionKind, decide
 from consist.core.errors import (
     ConsistWarning,
     MissingBytesError,
@@ -32,7 +32,6 @@ from consist.core.recovery import PROCESS_STARTED
 from consist.core.session import RunSession
 from consist.core.snapshot import decode_snapshot
 from consist.core.step import (
-    HOST,
     RunnerPorts,
     StepRequest,
     error_summary,
@@ -100,16 +99,16 @@ class StepRunner:
             facet=req.facet,
             meta=initial_meta(req) | self._owner_meta(),
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
-            host=HOST,
-            pid=os.getpid(),
+            host=self.ports.process.host,
+            pid=self.ports.process.pid,
             arguments_digest=sig.arguments or None,
             identity=req.identity,
         )
 
     def _owner_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"workspace": self._roots()}
-        if self.ports.process_started is not None:
-            meta[PROCESS_STARTED] = self.ports.process_started
+        if self.ports.process.started is not None:
+            meta[PROCESS_STARTED] = self.ports.process.started
         return meta
 
     def _roots(self) -> dict[str, Any]:
@@ -180,7 +179,7 @@ class StepRunner:
                 return existing
         decision = self._decide(req, sig.value, look=req.cache_mode != "overwrite")
         run = self._new_run(req, run_id, sig)
-        if decision.candidate is not None and not decision.hit:
+        if decision.kind is DecisionKind.OUTPUTS_MISSING:
             run.meta["cache_miss"] = decision.reason  # explain shows it
         self.ports.events.cache_decided(run, decision)
         if decision.hit and decision.candidate is not None:
@@ -272,7 +271,7 @@ class StepRunner:
         look = req.cache_mode != "overwrite" and reopened is None
         decision = self._decide(req, sig.value, look=look)
         run = self._new_run(req, run_id, sig)
-        if decision.candidate is not None and not decision.hit:
+        if decision.kind is DecisionKind.OUTPUTS_MISSING:
             run.meta["cache_miss"] = decision.reason
         cached: dict[str, Artifact] | None = None
         if reopened is not None:

@@ -6,7 +6,6 @@ Shared by the run use cases (:mod:`consist.core.services`) and the open-run sess
 from __future__ import annotations
 
 import secrets
-import socket
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -26,18 +25,24 @@ from consist.core.checks import (
 from consist.core.errors import ArgumentTypeError, OptionValueError
 from consist.core.identity.canonical import storable_tree
 from consist.core.inputs import InputRef
-from consist.core.model import MAX_KEY_BYTES, Artifact, Run, validate_key
+from consist.core.model import (
+    MAX_KEY_BYTES,
+    Artifact,
+    CacheMode,
+    HashingMode,
+    Run,
+    validate_key,
+)
 from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
+from consist.core.ports.host import ProcessInfo
 from consist.core.recorder import Recorder
 from consist.core.tables import TableSchema
 from consist.core.workspace import Workspace
 
 if TYPE_CHECKING:
     from consist.core.session import RunSession
-
-HOST = socket.gethostname()
 
 
 class FrameIO(Protocol):
@@ -66,6 +71,26 @@ class Events(Protocol):
     def cache_decided(self, run: Run, decision: CacheDecision) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StepScope:
+    """Where a run is opened: inside a scenario, or on its own (the default).
+
+    ``parent_run_id`` and ``cache_hydration`` are defaults the run's own options override;
+    ``header_run`` is the scenario's header run, recorded in the run's meta; ``identity``
+    is folded into the signature (a scenario's traced blocks and its header: they read
+    state the library cannot see, so they are never shared with another scenario).
+    """
+
+    parent_run_id: str | None = None
+    cache_hydration: str | None = None
+    header_run: str | None = None
+    identity: str = ""
+
+    def traced(self, identity: str) -> StepScope:
+        """This scope, with ``identity`` folded into the signature of its runs."""
+        return StepScope(self.parent_run_id, self.cache_hydration, self.header_run, identity)
+
+
 @dataclass(slots=True)
 class StepRequest:
     """A validated ``tracker.run`` call; every option has already been checked."""
@@ -89,18 +114,17 @@ class StepRequest:
     year: int | None = None
     iteration: int | None = None
     parent_run_id: str | None = None
-    cache_mode: str = "reuse"
+    cache_mode: CacheMode = "reuse"
     cache_epoch: int = 0
-    hashing: str = "full"
+    hashing: HashingMode = "full"
     validate_cached_outputs: str = "lazy"
     executor: str = "python"
     output_missing: str = "warn"
     context_param: str | None = None
     capture_dir: Path | None = None
     capture_pattern: str = "*"
-    scope: str = ""
+    scope: StepScope = field(default_factory=StepScope)
     cache_hydration: str = "metadata"
-    extra_meta: Mapping[str, Any] = field(default_factory=dict)
     materialize_dir: Path | None = None
     facet: dict[str, Any] | None = None
     #: Digest of the values bound to the call (fn_args, partial arguments, ``self``).
@@ -145,8 +169,8 @@ class RunnerPorts:
     # Rebuilding a missing csv/parquet input from rows ingested into the database.
     rebuildable: Callable[[Artifact], bool] | None = None
     rebuild: Callable[[Artifact, Path], bool] | None = None
-    # When this process started, recorded so a later tracker can tell it died (recovery).
-    process_started: str | None = None
+    # The executing process, recorded so a later tracker can tell it died (recovery).
+    process: ProcessInfo = field(default_factory=ProcessInfo)
 
 
 def _check_request(req: StepRequest) -> None:
@@ -184,7 +208,9 @@ def _check_request(req: StepRequest) -> None:
 
 
 def initial_meta(req: StepRequest) -> dict[str, Any]:
-    meta: dict[str, Any] = {"cache_hit": False, "hashing": req.hashing, **req.extra_meta}
+    meta: dict[str, Any] = {"cache_hit": False, "hashing": req.hashing}
+    if req.scope.header_run is not None:
+        meta["scenario_run"] = req.scope.header_run
     if req.cache_hydration != "metadata":
         meta["cache_hydration"] = req.cache_hydration
     return meta
@@ -196,12 +222,12 @@ def signature_scope(req: StepRequest) -> str:
     ``year`` and ``iteration`` count for identity: a step's body commonly reads them at run
     time (a loop over years), so the 2030 run must never reuse the 2020 result.
     """
-    parts = [req.scope]
+    parts = [req.scope.identity]
     if req.year is not None:
         parts.append(f"year={req.year}")
     if req.iteration is not None:
         parts.append(f"iteration={req.iteration}")
-    return "\0".join(parts) if len(parts) > 1 else req.scope
+    return "\0".join(parts) if len(parts) > 1 else req.scope.identity
 
 
 def new_run_id(name: str) -> str:

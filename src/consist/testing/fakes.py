@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from consist.core.cache import is_reusable
 from consist.core.errors import StoreError
 from consist.core.facets import document_json, filter_pairs, flatten, typed_leaf
 from consist.core.model import Artifact, Direction, Link, Run, RunArtifacts, RunStatus
@@ -76,14 +77,6 @@ _Leaf = tuple[str, Any]  # (value type, value) as the SQL stores compare them
 
 def _filter_leaves(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, _Leaf]]:
     return [(key, typed_leaf(value)) for key, value in filter_pairs(pairs)]
-
-
-def _is_candidate(run: Run) -> bool:
-    return (
-        run.status is RunStatus.COMPLETED
-        and run.signature is not None
-        and not bool(run.meta.get("cache_hit", False))
-    )
 
 
 class InMemoryStore:
@@ -154,7 +147,7 @@ class InMemoryStore:
         with self._lock:
             self._check_open("look up the cache")
             candidates = [
-                r for r in self._runs.values() if r.signature == signature and _is_candidate(r)
+                r for r in self._runs.values() if r.signature == signature and is_reusable(r)
             ]
             if not candidates:
                 return None

@@ -81,7 +81,7 @@ def run_to_row(run: Run, facet_id: str | None = None) -> Row:
         run.inputs_digest,
         run.code_identity,
         run.cache_epoch,
-        bool(meta.get("cache_hit", False)),
+        run.cache_hit,
         meta.get("cache_source"),
         None if run.config is None else dumps(run.config),
         facet_id,
@@ -217,15 +217,6 @@ def row_to_artifact(row: Row, producer_signature: str | None = None) -> Artifact
 def link_to_row(link: Link) -> Row:
     """The row of ``link`` in ``(run_id, artifact_id, direction, key)`` order."""
     return (link.run_id, link.artifact_id, Direction(link.direction).value, link.key)
-
-
-def is_cache_candidate(run: Run) -> bool:
-    """Whether a cache lookup may return ``run``: completed, executed, with a signature."""
-    return (
-        RunStatus(run.status) is RunStatus.COMPLETED
-        and run.signature is not None
-        and not bool((run.meta or {}).get("cache_hit", False))
-    )
 
 
 def _plain(row: Row) -> list[Any]:

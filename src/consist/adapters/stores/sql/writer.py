@@ -22,13 +22,13 @@ from consist.adapters.stores.sql.rows import (
     artifact_to_row,
     encode_outputs_snapshot,
     encode_run_snapshot,
-    is_cache_candidate,
     link_to_row,
     run_to_row,
     ts_in,
     ts_out,
 )
-from consist.core.model import Direction, Run, RunStatus
+from consist.core.cache import is_reusable, reusable
+from consist.core.model import Direction, Run
 from consist.core.ports.store import WriteBatch
 from consist.core.tables import SCHEMA_COLUMNS, SCHEMA_ID
 
@@ -67,8 +67,12 @@ def write_batch(
     was_indexed, previous = _replace_runs(conn, runs, run_rows, insert)
     write_facets(conn, runs, facets, previous, insert, select)
     artifact_rows = _insert_artifacts(conn, batch, insert)
+    # The cache index holds exactly the reusable runs (the core's rule) that have a
+    # signature to be found by; find_cached only reads it.
     targets = {
-        run.id: row for run, row in zip(runs, run_rows, strict=True) if is_cache_candidate(run)
+        run.id: row
+        for run, row in zip(runs, run_rows, strict=True)
+        if run.signature is not None and is_reusable(run)
     }
     link_state = _write_links(conn, batch, targets.keys(), insert)
     _refresh_cache_index(conn, runs, targets, was_indexed, link_state, artifact_rows, batch, insert)
@@ -88,11 +92,12 @@ def _replace_runs(
     for chunk in chunks([run.id for run in runs], sql.MAX_ROWS):
         old.extend(conn.execute(sql.delete_runs_returning(len(chunk)), list(chunk)).fetchall())
     insert(conn, "run", rows)
-    completed = RunStatus.COMPLETED.value
+    # The old state of a run was indexed iff the same rule held for it, read off the
+    # columns the delete returned (the ``cache_hit`` column is ``Run.cache_hit``).
     was_indexed = {
         run_id
         for run_id, status, signature, cache_hit, _, _ in old
-        if status == completed and signature is not None and not cache_hit
+        if signature is not None and reusable(status, bool(cache_hit))
     }
     return was_indexed, {row[0]: (row[4], row[5]) for row in old}
 

@@ -1,0 +1,49 @@
+"""Time and concurrency for the write-behind recorder: locks and a delayed call.
+
+The recorder groups database writes and flushes them on a short timer from a background
+thread. The core decides *when* to flush; how a delayed call and a lock are made (threads
+today) is the shell's business, so the core stays free of threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None:
+        """Do not make the call, if it has not started yet."""
+
+
+class Scheduler(Protocol):
+    def lock(self, reentrant: bool = False) -> AbstractContextManager[Any]:
+        """A lock shared by the callers and the delayed calls of this scheduler."""
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> Cancellable:
+        """Call ``fn`` once, ``seconds`` from now, without blocking the caller."""
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _NeverCalled:
+    def cancel(self) -> None:
+        pass
+
+
+class Inline:
+    """A scheduler for a single-threaded caller: no-op locks and no background calls (queued
+    rows are written when asked: an explicit flush, a read through the recorder, close)."""
+
+    def lock(self, reentrant: bool = False) -> AbstractContextManager[Any]:
+        return _NoLock()
+
+    def call_later(self, seconds: float, fn: Callable[[], None]) -> Cancellable:
+        return _NeverCalled()
