@@ -249,7 +249,7 @@ def test_concurrent_apply_and_lookups(tmp_path: Path) -> None:
 
 
 def _sql(store: DuckDBStore, statement: str) -> list[tuple]:
-    with store._using("inspect the tables") as conn:
+    with store.db.using("inspect the tables") as conn:
         return conn.execute(statement).fetchall()
 
 
@@ -350,9 +350,9 @@ def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
         )
 
     with DuckDBStore(str(tmp_path / "p.duckdb")) as store:
-        conn, reader = store._lease.handle
+        conn, reader = store.db.lease.handle
         counting = _CountingConnection(conn)
-        store._lease.handle = (counting, reader)
+        store.db.lease.handle = (counting, reader)
         store.apply(batch(RunStatus.RUNNING))
         first = [s for s in counting.statements if "config_facet" in s or "run_config_kv" in s]
         # One read of the 1000 document ids, one bulk insert per table; nothing per run.
@@ -365,7 +365,7 @@ def test_facets_add_no_statement_per_row(tmp_path: Path) -> None:
         store.apply(WriteBatch(runs=[make_run(f"r{i:04}", facet={"j": i}) for i in range(600)]))
         deletes = [s for s in counting.statements if s.startswith("DELETE FROM run_config_kv")]
         assert len(deletes) == 3  # one DELETE ... IN per chunk of 256 re-recorded runs
-        store._lease.handle = (conn, reader)
+        store.db.lease.handle = (conn, reader)
         counts = "SELECT count(*), count(*) FILTER (WHERE key = 'j') FROM run_config_kv"
         assert _sql(store, counts) == [(600 + 400 * 3, 600)]
         found = store.find_runs(RunQuery(facet=(("j", 599),)))

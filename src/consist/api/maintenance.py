@@ -1,7 +1,9 @@
 """Keeping the database in step with the snapshots: rebuilding it from them, importing
 snapshots left pending by a locked database, and marking runs of dead processes crashed.
 
-Mixed into :class:`~consist.api.tracker.Tracker`.
+:class:`SnapshotMaintenance` is the service a ``Tracker`` holds for this: it runs
+:meth:`~SnapshotMaintenance.recover` when the tracker opens and backs
+``tracker.rebuild_from_snapshots``.
 """
 
 from __future__ import annotations
@@ -32,17 +34,36 @@ log = logging.getLogger("consist")
 REBUILD_CHUNK = 500
 
 
-class MaintenanceMixin:
-    """``rebuild_from_snapshots``, and marking runs of dead processes ``crashed``."""
+class SnapshotMaintenance:
+    """``rebuild_from_snapshots``, and marking runs of dead processes ``crashed``.
 
-    if TYPE_CHECKING:  # provided by Tracker
-        read_only: bool
-        _store: MetadataStore
-        _recorder: Recorder
-        _consist_dir: Path
-        _fs: FileSystem
+    Parameters
+    ----------
+    store
+        The metadata store the snapshots' rows are written to.
+    recorder
+        Queues the writes to ``store`` (flushed first) and records crashed runs.
+    fs
+        Writes and removes pending snapshot files.
+    consist_dir
+        This workspace's ``.consist`` folder (``runs/`` and the pending folder).
+    read_only
+        Refuse to rebuild (``ReadOnlyError``).
+    """
 
-        def flush(self) -> None: ...
+    def __init__(
+        self,
+        store: MetadataStore,
+        recorder: Recorder,
+        fs: FileSystem,
+        consist_dir: Path,
+        read_only: bool,
+    ) -> None:
+        self._store = store
+        self._recorder = recorder
+        self._fs = fs
+        self._consist_dir = consist_dir
+        self.read_only = read_only
 
     def rebuild_from_snapshots(
         self,
@@ -77,7 +98,7 @@ class MaintenanceMixin:
                 "this tracker was opened with read_only=True, so it cannot rebuild the "
                 "database; open Tracker(..., read_only=False)."
             )
-        self.flush()
+        self._recorder.flush()
         files = sorted((self._consist_dir / "runs").glob("*.json"))
         skipped: dict[Path, str] = {}
         for start in range(0, len(files), REBUILD_CHUNK):
@@ -127,15 +148,15 @@ class MaintenanceMixin:
                 skipped[path] = f"{type(exc).__name__}: {exc}"
         return skipped
 
-    def _recover(self) -> None:
+    def recover(self) -> None:
         """At open: import pending snapshots, then mark runs of dead processes crashed.
 
         A database another process keeps locked postpones both to the next tracker.
         """
         try:
-            self._import_pending()
+            self.import_pending()
             self._import_other_workspaces()
-            self._mark_crashed()
+            self.mark_crashed()
         except StoreLockedError as exc:
             log.warning("consist: recovery at open postponed: %s", exc)
 
@@ -149,12 +170,12 @@ class MaintenanceMixin:
         for run_dir in known:
             consist_dir = Path(run_dir) / ".consist"
             if run_dir != own and (consist_dir / PENDING_DIR).is_dir():
-                self._import_pending(consist_dir)
+                self.import_pending(consist_dir)
 
     def _pending_files(self, consist_dir: Path | None = None) -> list[Path]:
         return sorted(((consist_dir or self._consist_dir) / PENDING_DIR).glob("*.json"))
 
-    def _import_pending(self, consist_dir: Path | None = None) -> int:
+    def import_pending(self, consist_dir: Path | None = None) -> int:
         """Write the runs a workspace's pending folder lists: copies of snapshots the
         database refused, and the journals of processes that ended before their queued rows
         were committed. Runs still running in a live process are left to it.
@@ -209,7 +230,7 @@ class MaintenanceMixin:
             self._fs.remove(journal.path)
         return len(documents) - len(refused)
 
-    def _mark_crashed(self) -> list[Run]:
+    def mark_crashed(self) -> list[Run]:
         """Mark ``crashed`` the running runs of this host whose process is gone.
 
         Called when a tracker opens the database. The run's own snapshot wins over its row:

@@ -1,4 +1,5 @@
-"""Looking up runs and artifacts (mixed into ``Tracker``; also ``consist.find_runs`` & co).
+"""Looking up runs and artifacts: :class:`RunQueries`, the service a ``Tracker`` holds and
+delegates ``get_run``, ``find_runs`` & co to; also ``consist.find_runs`` & co.
 
 Every lookup first flushes queued writes, so a query always sees this process's own runs.
 """
@@ -23,7 +24,6 @@ from consist.core.ports.store import RunQuery
 
 if TYPE_CHECKING:
     from consist.api.artifacts import ArtifactAccess
-    from consist.api.tracker import Tracker
     from consist.core.ports.store import MetadataStore
     from consist.core.recorder import Recorder
 
@@ -90,16 +90,33 @@ def _facet_filters(facet: object) -> tuple[tuple[str, Any], ...]:
     return tuple(flatten(dict(facet)).items())
 
 
-class QueriesMixin:
-    """Run and artifact lookups."""
+class RunQueries:
+    """Run and artifact lookups over a recorder and its store.
 
-    if TYPE_CHECKING:  # provided by Tracker
-        db_path: str
-        _recorder: Recorder
-        _store: MetadataStore
-        _access: ArtifactAccess
+    Parameters
+    ----------
+    store
+        The metadata store queried.
+    recorder
+        Queues writes to ``store`` (flushed before every query) and answers ``get_run``
+        from rows not yet flushed too.
+    access
+        Attaches every artifact returned to the workspace (so it can be loaded).
+    db_path
+        The store's location, named in "not found" messages.
+    """
 
-        def flush(self) -> None: ...
+    def __init__(
+        self, store: MetadataStore, recorder: Recorder, access: ArtifactAccess, db_path: str
+    ) -> None:
+        self._store = store
+        self._recorder = recorder
+        self._access = access
+        self.db_path = db_path
+
+    def flush(self) -> None:
+        """Write queued records, so the store sees this process's own runs."""
+        self._recorder.flush()
 
     def get_run(self, run_id: str) -> Run:
         """The run with ``run_id``; ``RunNotFoundError`` (a ``LookupError``) if none."""
@@ -268,8 +285,8 @@ _HISTORY_COLUMNS = [
 ]
 
 
-def _tracker(tracker: Any, what: str) -> Tracker:
-    return owner_tracker(tracker, what, "find_runs")  # type: ignore[no-any-return]
+def _tracker(tracker: Any, what: str) -> Any:
+    return owner_tracker(tracker, what, "find_runs")
 
 
 def find_runs(tracker: Any = None, **filters: Any) -> Any:
@@ -279,4 +296,5 @@ def find_runs(tracker: Any = None, **filters: Any) -> Any:
 
 def find_run(tracker: Any = None, **filters: Any) -> Run:
     """Exactly one run matching ``filters`` (see :meth:`Tracker.find_run`)."""
-    return _tracker(tracker, "find_run").find_run(**filters)
+    run: Run = _tracker(tracker, "find_run").find_run(**filters)
+    return run

@@ -2,55 +2,50 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from consist.api import arguments, options, stores
+from consist.api import arguments, options, steps, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
-from consist.api.capture import capture_folder
-from consist.api.code import StepIdentity, step_identity
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
-from consist.api.inputs import resolve_inputs
-from consist.api.lineage import LineageMixin
-from consist.api.maintenance import MaintenanceMixin
+from consist.api.lineage import RunLineage
+from consist.api.maintenance import SnapshotMaintenance
 from consist.api.processes import this_process
-from consist.api.queries import QueriesMixin
+from consist.api.queries import RunQueries
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
+from consist.api.steps import StepSettings, build_request, refuse_unsupported, step_decorator
 from consist.api.tables import TablesMixin
 from consist.api.views import ViewRegistry
-from consist.core.checks import check_int, check_tags
+from consist.core.checks import check_int
 from consist.core.errors import (
     ActiveRunError,
     ArgumentTypeError,
     ConsistError,
     MissingBytesError,
     ReadOnlyError,
-    UnsupportedError,
     redact,
 )
-from consist.core.facets import build_facet
-from consist.core.hydration import check_policy
-from consist.core.identity import canonicalize, tree_digest
-from consist.core.model import Artifact, Run, RunResult, validate_key
+from consist.core.explain import CacheExplanation
+from consist.core.lineage import LineageNode
+from consist.core.model import Artifact, Run, RunArtifacts, RunResult, RunStatus
 from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, SqlEngineProvider
 from consist.core.services import StepRunner
 from consist.core.step import RunnerPorts, StepRequest, StepScope
 from consist.core.workspace import Workspace, absolute
 
-STEP_ATTRIBUTE = "__consist_step__"
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
-class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, MaintenanceMixin):
+class Tracker(RecordingMixin, TablesMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -138,6 +133,11 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._access = ArtifactAccess(self._workspace, self._frames, self._recorder.get_run)
         self._access.rebuild = self._rebuild_for_load
         self._events = TrackerEvents(self._pm.hook)
+        self._queries = RunQueries(self._store, self._recorder, self._access, self.db_path)
+        self._lineage = RunLineage(self._queries)
+        self._maintenance = SnapshotMaintenance(
+            self._store, self._recorder, self._fs, self._consist_dir, self.read_only
+        )
         self._executors: dict[str, Any] = {}
         self._runner = StepRunner(
             RunnerPorts(
@@ -165,8 +165,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         self._scenario: Scenario | None = None
         self._context_token: Any = None
         if not self.read_only:
-            self._recover()
-        self.views = ViewRegistry(self, self._table_store)
+            self._maintenance.recover()
+        self.views = ViewRegistry(
+            self._table_store, self.flush, self._ingest_source, self._access.locate_uri
+        )
         for model in models:
             self.views.register(model)
 
@@ -206,6 +208,122 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
             self._executors[name] = construct(self._registry.get("executor", name))
         return self._executors[name]
 
+    # -- lookups (RunQueries), lineage (RunLineage), maintenance (SnapshotMaintenance) -----
+    def get_run(self, run_id: str) -> Run:
+        """The run with ``run_id``; ``RunNotFoundError`` (a ``LookupError``) if none."""
+        return self._queries.get_run(run_id)
+
+    def get_artifacts_for_run(self, run_id: str) -> RunArtifacts:
+        """The run's input and output artifacts, by key (``.inputs`` / ``.outputs``)."""
+        return self._queries.get_artifacts_for_run(run_id)
+
+    def get_artifact(self, key_or_id: str) -> Artifact:
+        """The artifact with this id, else the newest artifact with this key."""
+        return self._queries.get_artifact(key_or_id)
+
+    def find_artifacts(
+        self,
+        *,
+        creator: str | Run | None = None,
+        consumer: str | Run | None = None,
+        key: str | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts produced by ``creator`` and/or consumed by ``consumer`` (runs or run ids),
+        optionally with ``key``, newest first."""
+        return self._queries.find_artifacts(**{k: v for k, v in locals().items() if k != "self"})
+
+    def find_runs(
+        self,
+        *,
+        model: str | None = None,
+        status: str | RunStatus | None = None,
+        parent_id: str | None = None,
+        year: int | None = None,
+        iteration: int | None = None,
+        tags: Sequence[str] | None = None,
+        facet: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        index_by: str | None = None,
+    ) -> Any:
+        """Runs matching every given filter, newest first (``limit=None``: all of them).
+
+        Tags match exact elements: ``tags=["scenario"]`` does not match ``"scenario_header"``.
+        ``facet={"alpha": 0.2, "solver.tol": 1e-6}`` matches runs whose facet has exactly
+        those values (nested keys dotted). With ``index_by="year"`` (any run field, or
+        ``"facet.<key>"``) the result is a dict keyed by that value, holding the newest run
+        for each value.
+        """
+        return self._queries.find_runs(**{k: v for k, v in locals().items() if k != "self"})
+
+    def find_run(self, **filters: Any) -> Run:
+        """The one run matching ``filters``; ``LookupError`` saying how many matched otherwise."""
+        return self._queries.find_run(**filters)
+
+    def explain(self, run_id: str) -> CacheExplanation:
+        """Why run ``run_id`` was a cache hit (its source), or why it executed: what differs
+        from the nearest earlier run of the same model (code, config keys, inputs, ...)."""
+        return self._queries.explain(run_id)
+
+    def history(self, limit: int | None = 20) -> Any:
+        """Recent runs as a pandas DataFrame, newest first (``limit=None``: all of them)."""
+        return self._queries.history(limit)
+
+    def lineage(self, artifact_or_key: Artifact | str, max_depth: int | None = None) -> LineageNode:
+        """The lineage tree of an artifact (see :func:`consist.api.lineage.lineage`)."""
+        return self._lineage.lineage(artifact_or_key, max_depth)
+
+    def print_lineage(
+        self,
+        artifact_or_key: Artifact | str,
+        max_depth: int | None = None,
+        console: Console | None = None,
+    ) -> None:
+        """Print an artifact's lineage as a tree (see :func:`print_lineage`)."""
+        self._lineage.print_lineage(artifact_or_key, max_depth, console)
+
+    def export_lineage(
+        self,
+        artifact_or_key: Artifact | str,
+        format: str = "openlineage",
+        max_depth: int | None = None,
+    ) -> list[dict[str, Any]] | dict[str, Any] | str:
+        """An artifact's lineage as ``"openlineage"``, ``"prov-json"`` or ``"mermaid"``."""
+        return self._lineage.export_lineage(artifact_or_key, format, max_depth)
+
+    def rebuild_from_snapshots(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        on_skip: Callable[[Path, str], None] | None = None,
+    ) -> int:
+        """Recreate the database rows of every run snapshot in this workspace.
+
+        Each snapshot (``run_dir/.consist/runs/<run_id>.json``) holds a run's last recorded
+        state and every artifact it linked, so a deleted or damaged database can be rebuilt:
+        runs, artifacts, links and facets come back as they were recorded. Rows already in
+        the database are kept (runs are replaced by their snapshot state). Ingested table
+        rows are data, not provenance, and are not in snapshots.
+
+        Parameters
+        ----------
+        progress
+            Called as ``progress(done, total)`` after each group of snapshots.
+        on_skip
+            Called as ``on_skip(path, reason)`` for each snapshot that could not be restored
+            (unreadable, or refused by the database); each is also logged as a warning. The
+            other snapshots are restored regardless.
+
+        Returns
+        -------
+        int
+            The number of runs restored.
+        """
+        return self._maintenance.rebuild_from_snapshots(progress, on_skip=on_skip)
+
+    def _recover(self) -> None:  # at open: pending snapshots in, dead processes' runs crashed
+        self._maintenance.recover()
+
     # -- events ---------------------------------------------------------------------------
     def on_run_start(self, callback: Callback) -> Callback:
         """Call ``callback(run)`` when a run starts executing. Returns the callback."""
@@ -231,22 +349,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         **run_defaults: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorate a function with defaults that :meth:`run` uses when not given explicitly."""
-        allowed = set(inspect.signature(Tracker.run).parameters) - {"self", "fn"}
-        unknown = sorted(set(run_defaults) - allowed)
-        if unknown:
-            raise ArgumentTypeError(
-                f"define_step() got unknown run options {unknown}; allowed: {sorted(allowed)}."
-            )
-        if outputs is not None:
-            arguments.names(outputs, "outputs")
-        defaults = {"outputs": outputs, "tags": tags, "description": description, **run_defaults}
-        defaults = {k: v for k, v in defaults.items() if v is not None}
-
-        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-            setattr(fn, STEP_ATTRIBUTE, defaults)
-            return fn
-
-        return decorate
+        return step_decorator(Tracker.run, outputs, tags, description, run_defaults)
 
     def run(
         self,
@@ -296,16 +399,16 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
                 "e.g. tracker.run(clean_data, ...)."
             )
         given = {k: v for k, v in given.items() if v is not None}
-        args = {**getattr(fn, STEP_ATTRIBUTE, {}), **given}
+        args, name = {**getattr(fn, steps.STEP_ATTRIBUTE, {}), **given}, steps.step_name(fn)
         self._refuse_unsupported(args)
         if self.read_only:
             raise ReadOnlyError(
-                f"this tracker was opened with read_only=True, so run({_name(fn)!r}) cannot "
+                f"this tracker was opened with read_only=True, so run({name!r}) cannot "
                 "record; open Tracker(..., read_only=False) to run steps."
             )
         if self._session is not None:
             raise ActiveRunError(
-                f"run({_name(fn)!r}) was called while run {self._session.run.id!r} is open on "
+                f"run({name!r}) was called while run {self._session.run.id!r} is open on "
                 "this tracker; end that run first, or call the step outside its block."
             )
         scenario = self._scenario
@@ -325,13 +428,7 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         """Open a scenario on this tracker (see :func:`consist.scenario`)."""
         return Scenario(self, name, caller=sys._getframe(1), **options)
 
-    def _refuse_unsupported(self, args: Mapping[str, Any]) -> None:
-        unsupported = {"container": "container" in args}
-        names = [name for name, used in unsupported.items() if used]
-        if names:
-            raise UnsupportedError(
-                f"run() options {names} are not available in this version; omit them."
-            )
+    _refuse_unsupported = staticmethod(refuse_unsupported)
 
     def _request(
         self,
@@ -340,97 +437,10 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
         code: tuple[str, str] | None = None,
         scope: StepScope | None = None,
     ) -> StepRequest:
-        """Validate every option (nothing is recorded yet) and compute the step's identity.
-
-        ``fn`` is None for runs opened by hand, whose ``code`` identity the caller supplies.
-        ``scope`` says where the run belongs (a scenario's defaults; see :class:`StepScope`).
-        """
-        scope = scope or StepScope()
-        if scope.cache_hydration is not None:
-            args = {"cache_hydration": scope.cache_hydration, **args}
-        name = args.get("name") or _name(fn)
-        cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
-        validate = options.choice(
-            "validate_cached_outputs",
-            args.get("validate_cached_outputs", "lazy"),
-            options.VALIDATE_MODES,
-        )
-        output_missing = options.choice(
-            "output_missing", args.get("output_missing", "warn"), options.OUTPUT_MISSING_MODES
-        )
-        executor = args.get("executor", "python")
-        self._registry.get("executor", executor)
-        declared = arguments.names(args.get("outputs") or (), "outputs")
-        output_paths = {
-            validate_key(k, "output_paths key"): Path(
-                arguments.path_text(v, f"output_paths[{k!r}]", "out.csv")
-            )
-            for k, v in arguments.mapping(
-                args.get("output_paths") or {}, "output_paths", "{'result': 'result.csv'}"
-            ).items()
-        }
-        raw_inputs = args.get("inputs")
-        refs = resolve_inputs(raw_inputs, "input", self._workspace)
-        materialize_dir = args.get("materialize_cached_outputs_dir")
-        hydration = check_policy(
-            args.get("cache_hydration", "metadata"),
-            output_paths=output_paths,
-            materialize_dir=materialize_dir,
-        )
-        refs += resolve_inputs(args.get("depends_on"), "depends_on", self._workspace)
-        refs += resolve_inputs(args.get("hash_inputs"), "hash_only", self._workspace)
-        config = args.get("config")
-        tree = canonicalize(config, fallback=self._object_digest)
-        facet = build_facet(args.get("facet"), args.get("facet_from"), config)
-        fn_args = arguments.mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")
-        if code is None:
-            assert fn is not None
-            identity = step_identity(
-                fn, fn_args, self.code_identity, self.project_root, self._object_digest
-            )
-        else:
-            identity = StepIdentity(*code)
-        context = args.get("inject_context", False)
-        capture_dir = args.get("capture_dir")
-        model = args.get("model") or name
-        load_inputs = args.get("load_inputs")
-        if load_inputs is None:
-            load_inputs = isinstance(raw_inputs, Mapping)
-        return StepRequest(
-            fn=fn or _no_step,
-            name=validate_key(name, "run name"),
-            model=validate_key(model, "model name"),
-            code_digest=identity.code_digest,
-            code_mode=identity.code_mode,
-            arguments_digest=identity.arguments_digest,
-            identity=identity.detail,
-            config=config,
-            config_digest=tree_digest(tree),
-            config_tree=tree,
-            inputs=refs,
-            run_id=validate_key(args["run_id"], "run_id") if "run_id" in args else None,
-            description=args.get("description"),
-            outputs=declared,
-            output_paths=output_paths,
-            fn_args=dict(fn_args),
-            load_inputs=bool(load_inputs),
-            tags=check_tags(args.get("tags")),
-            year=args.get("year"),
-            iteration=args.get("iteration"),
-            cache_mode=cache_mode,
-            cache_epoch=self.cache_epoch,
-            hashing=self.hashing,
-            validate_cached_outputs=validate,
-            executor=executor,
-            output_missing=output_missing,
-            context_param=("_consist_ctx" if context is True else context) or None,
-            capture_dir=capture_folder(capture_dir) if capture_dir is not None else None,
-            capture_pattern=args.get("capture_pattern", "*"),
-            parent_run_id=args.get("parent_run_id", scope.parent_run_id),
-            scope=scope,
-            cache_hydration=hydration,
-            materialize_dir=absolute(materialize_dir) if materialize_dir is not None else None,
-            facet=facet,
+        """Validate every option and compute the step's identity (see :func:`build_request`)."""
+        s = StepSettings(self.code_identity, self.project_root, self.cache_epoch, self.hashing)
+        return build_request(
+            fn, args, code, scope, self._registry, self._workspace, self._object_digest, s
         )
 
     def load(self, artifact: Artifact, **kwargs: Any) -> Any:
@@ -472,13 +482,3 @@ class Tracker(RecordingMixin, QueriesMixin, LineageMixin, TablesMixin, Maintenan
 
     def _object_digest(self, obj: Any) -> Any:
         return self._pm.hook.consist_object_digest(obj=obj)
-
-
-def _name(fn: Callable[..., Any] | None) -> str:
-    while isinstance(fn, functools.partial):  # partial(step, k=1) is a call of step
-        fn = fn.func
-    return getattr(fn, "__name__", None) or type(fn).__name__
-
-
-def _no_step() -> None:
-    """Stands in for the function of a run whose body the caller executes."""

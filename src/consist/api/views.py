@@ -25,7 +25,6 @@ from consist.core.model import validate_key
 from consist.core.tables import TableSchema, ViewSource, plan_view
 
 if TYPE_CHECKING:
-    from consist.api.tracker import Tracker
     from consist.core.ports.tables import TableStore
 
 
@@ -43,11 +42,31 @@ class _View:
 
 
 class ViewRegistry:
-    """Registered schemas and their views; attribute access by model class or table name."""
+    """Registered schemas and their views; attribute access by model class or table name.
 
-    def __init__(self, tracker: Tracker, tables: Callable[[str], TableStore]) -> None:
-        self._tracker = tracker
+    Parameters
+    ----------
+    tables
+        The store's table capability (called with what it is needed for).
+    flush
+        Writes queued records, before views are brought up to date.
+    ingest
+        ``ingest(source, table, model)``: loads a file the store cannot read in place.
+    locate_uri
+        ``locate_uri(uri, run_id)``: where a run's recorded bytes are now, or None.
+    """
+
+    def __init__(
+        self,
+        tables: Callable[[str], TableStore],
+        flush: Callable[[], None],
+        ingest: Callable[[ViewSource, str, Any], None],
+        locate_uri: Callable[[str, str | None], Path | None],
+    ) -> None:
         self._tables = tables
+        self._flush = flush
+        self._ingest = ingest
+        self._locate_uri = locate_uri
         self._views: dict[str, _View] = {}
 
     def register(self, model: Any, key: str | None = None) -> type:
@@ -116,7 +135,7 @@ class ViewRegistry:
         if not self._views:
             return
         tables = self._tables("query views")
-        self._tracker.flush()
+        self._flush()
         version = tables.tables_version()
         for view in self._views.values():
             # A file deleted since the build would make every query fail: rebuild without it.
@@ -134,7 +153,7 @@ class ViewRegistry:
             lambda s: s.path is not None and tables.reads_in_place(s.path),
         )
         for source in to_ingest:
-            self._tracker._ingest_source(source, view.table, view.model)
+            self._ingest(source, view.table, view.model)
         fingerprint = f"{plan.fingerprint}:{tables.hot_columns(view.table) is not None}"
         if fingerprint != view.built:
             tables.build_view(plan)
@@ -142,5 +161,5 @@ class ViewRegistry:
             view.files = tuple(s.path for s in plan.files if s.path is not None)
 
     def _resolve(self, source: ViewSource) -> ViewSource:
-        path = self._tracker._access.locate_uri(source.uri, source.provenance.run_id)
+        path = self._locate_uri(source.uri, source.provenance.run_id)
         return replace(source, path=path)

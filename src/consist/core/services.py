@@ -6,28 +6,24 @@ executor, clock), so it is exercised in unit tests with in-memory fakes.
 
 from __future__ import annotations
 
-import os
-import warnings
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consist.core.binding import ParamBinding, config_keys, config_value, plan_binding
+from consist.core.binding import ParamBinding, config_keys, plan_binding
 from consist.core.cache import CacheDecision, DecisionKind, decide
 from consist.core.errors import (
-    ConsistWarning,
     MissingBytesError,
-    OutputError,
-    OutputMissingError,
     RunIdConflictError,
     StoreLockedError,
     redact,
 )
+from consist.core.execution import bind_arguments, collect_outputs
 from consist.core.hydration import Copy, plan_cached_outputs, plan_missing_inputs
 from consist.core.identity.signature import compute_signature, inputs_digest
-from consist.core.inputs import driver_for, identify_input
+from consist.core.inputs import identify_input
 from consist.core.model import Artifact, Run, RunResult, RunStatus, Signature
-from consist.core.outputs import map_return_value, missing_outputs
 from consist.core.recovery import PROCESS_STARTED
 from consist.core.session import RunSession
 from consist.core.snapshot import decode_snapshot
@@ -39,7 +35,18 @@ from consist.core.step import (
     new_run_id,
     signature_scope,
 )
-from consist.core.workspace import absolute
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A run identified and decided, not yet recorded (see :meth:`StepRunner._prepare`)."""
+
+    run: Run
+    decision: CacheDecision
+    inputs: dict[str, Artifact]
+    local_inputs: dict[str, Path]
+    #: The completed run an explicit run id already names with this signature.
+    reopened: Run | None = None
 
 
 class StepRunner:
@@ -170,22 +177,33 @@ class StepRunner:
 
     # -- the use case ----------------------------------------------------------------------
     def run(self, req: StepRequest) -> RunResult:
-        binding = self._plan(req)
+        """A function-shaped step: prepare, then reuse on a hit or execute on a miss."""
+        binding = self._plan(req)  # an unbindable step is refused before anything else
+        p = self._prepare(req)
+        if p.reopened is not None:  # its explicit run id already holds this very step
+            return RunResult(p.reopened, self._outputs_of(p.reopened.id), True)
+        self.ports.events.cache_decided(p.run, p.decision)
+        if p.decision.hit and p.decision.candidate is not None:
+            return self._reuse(req, p.run, p.inputs, p.decision)
+        self._hydrate_inputs(req, p.inputs, p.local_inputs)
+        return self._execute(req, p.run, p.inputs, p.local_inputs, binding)
+
+    def _prepare(self, req: StepRequest) -> _Prepared:
+        """The first half of every run, function-shaped or opened by hand: identify it,
+        check an explicit run id, decide hit or miss, and make its (not yet recorded) run."""
         sig, inputs, local_inputs = self._identify(req)
-        run_id = req.run_id or new_run_id(req.name)
+        reopened = None
         if req.run_id is not None:
-            existing = self._existing(req.run_id, sig.value)
-            if existing is not None and req.cache_mode != "overwrite":
-                return existing
-        decision = self._decide(req, sig.value, look=req.cache_mode != "overwrite")
-        run = self._new_run(req, run_id, sig)
+            # A taken id with another signature is a conflict in every cache mode:
+            # "overwrite" re-executes a step, it never re-purposes an id.
+            existing = self._existing_run(req.run_id, sig.value)
+            reopened = existing if req.cache_mode != "overwrite" else None
+        look = req.cache_mode != "overwrite" and reopened is None
+        decision = self._decide(req, sig.value, look=look)
+        run = self._new_run(req, req.run_id or new_run_id(req.name), sig)
         if decision.kind is DecisionKind.OUTPUTS_MISSING:
             run.meta["cache_miss"] = decision.reason  # explain shows it
-        self.ports.events.cache_decided(run, decision)
-        if decision.hit and decision.candidate is not None:
-            return self._reuse(req, run, inputs, decision)
-        self._hydrate_inputs(req, inputs, local_inputs)
-        return self._execute(req, run, inputs, local_inputs, binding)
+        return _Prepared(run, decision, inputs, local_inputs, reopened)
 
     def _decide(self, req: StepRequest, signature: str, *, look: bool) -> CacheDecision:
         """Hit or miss for ``signature``; ``look=False`` skips the lookup (a forced miss)."""
@@ -208,13 +226,6 @@ class StepRunner:
             load_inputs=req.load_inputs,
             context_param=req.context_param,
         )
-
-    def _existing(self, run_id: str, signature: str) -> RunResult | None:
-        """Reusing an explicit run id: same signature → that run; different → conflict."""
-        found = self._existing_run(run_id, signature)
-        if found is None:
-            return None
-        return RunResult(found, self._outputs_of(found.id), True)
 
     def _existing_run(self, run_id: str, signature: str) -> Run | None:
         """The completed run already holding ``run_id`` with this signature, if any.
@@ -260,19 +271,8 @@ class StepRunner:
         The cache is consulted as for function-shaped runs, but the body runs either way; on
         a hit the session starts linked to the cached outputs.
         """
-        sig, inputs, local_inputs = self._identify(req)
-        run_id = req.run_id or new_run_id(req.name)
-        reopened = None
-        if req.run_id is not None:
-            # A taken id with another signature is a conflict in every cache mode (as for
-            # function-shaped runs): "overwrite" re-executes a step, it never re-purposes an id.
-            existing = self._existing_run(req.run_id, sig.value)
-            reopened = existing if req.cache_mode != "overwrite" else None
-        look = req.cache_mode != "overwrite" and reopened is None
-        decision = self._decide(req, sig.value, look=look)
-        run = self._new_run(req, run_id, sig)
-        if decision.kind is DecisionKind.OUTPUTS_MISSING:
-            run.meta["cache_miss"] = decision.reason
+        p = self._prepare(req)
+        run, decision, inputs, reopened = p.run, p.decision, p.inputs, p.reopened
         cached: dict[str, Artifact] | None = None
         if reopened is not None:
             run.meta.update(cache_hit=True, cache_source=reopened.id)
@@ -282,7 +282,7 @@ class StepRunner:
             cached = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
         self.ports.events.cache_decided(run, decision)
         # The block runs either way, so it gets its inputs either way.
-        self._hydrate_inputs(req, inputs, local_inputs)
+        self._hydrate_inputs(req, inputs, p.local_inputs)
         if cached is not None:
             self._hydrate_outputs(req, run, cached)
         session = RunSession(
@@ -353,7 +353,9 @@ class StepRunner:
         self.ports.events.run_started(run)
         try:
             with self.ports.activate(session):
-                kwargs = self._bind(req, binding, inputs, local_inputs, passed, session)
+                kwargs = bind_arguments(
+                    self.ports, req, binding, inputs, local_inputs, passed, session
+                )
                 capture = (
                     self.ports.capture(session, req.capture_dir, req.capture_pattern)
                     if req.capture_dir is not None
@@ -361,7 +363,7 @@ class StepRunner:
                 )
                 with capture:
                     value = self.ports.executor(req.executor).execute(req.fn, kwargs)
-                self._collect_outputs(req, session, value)
+                collect_outputs(self.ports, req, session, value)
         except BaseException as exc:
             session.end(RunStatus.FAILED, error_summary(exc))
             self.ports.events.run_finished(run)
@@ -369,84 +371,3 @@ class StepRunner:
         session.end(RunStatus.COMPLETED)
         self.ports.events.run_finished(run)
         return RunResult(run, dict(session.outputs), False, dict(session.inputs))
-
-    # -- binding and outputs -----------------------------------------------------------------
-    def _bind(
-        self,
-        req: StepRequest,
-        binding: list[ParamBinding],
-        inputs: dict[str, Artifact],
-        local_inputs: dict[str, Path],
-        passed: set[str],
-        session: RunSession,
-    ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {}
-        for param in binding:
-            if param.source == "fn_args":
-                kwargs[param.name] = req.fn_args[param.name]
-            elif param.source == "context":
-                kwargs[param.name] = self.ports.make_context(session)
-            elif param.source == "config":
-                kwargs[param.name] = req.config
-            elif param.source == "config_key":
-                kwargs[param.name] = config_value(req.config, param.name)
-            elif param.source == "input" and param.name in passed:
-                kwargs[param.name] = self._input_value(param, inputs[param.name], local_inputs)
-        return kwargs
-
-    def _input_value(
-        self, param: ParamBinding, artifact: Artifact, local_inputs: dict[str, Path]
-    ) -> Any:
-        path = local_inputs.get(param.name) or artifact.path
-        if param.load == "artifact":
-            return artifact
-        driver = artifact.driver or driver_for(path)
-        # A directory has no driver, so only files reach the frame engine.
-        if (
-            param.load == "frame"
-            and self.ports.frames.can_read(driver)
-            and self.ports.fs.exists(path)
-        ):
-            assert driver is not None
-            return self.ports.frames.read(path, driver, param.frame_type)
-        return path
-
-    def _collect_outputs(self, req: StepRequest, session: RunSession, value: Any) -> None:
-        step = f"step {req.name!r}"
-        session.commit_pending()
-        for key, item in map_return_value(value, req.outputs, step):
-            if item is not None:
-                self._log_returned(req, session, key, item)
-        for key, path in req.output_paths.items():
-            target = absolute(path, session.artifact_dir)
-            if key not in session.outputs and self.ports.fs.exists(target):
-                session.log_file(target, key=key)
-        gone = missing_outputs([*req.outputs, *req.output_paths], list(session.outputs))
-        if gone:
-            message = (
-                f"{step} did not produce declared outputs {gone}; return them, write them to "
-                "their output_paths, or remove them from outputs=."
-            )
-            if req.output_missing == "error":
-                raise OutputMissingError(message)
-            warnings.warn(message, ConsistWarning, stacklevel=5)
-
-    def _log_returned(self, req: StepRequest, session: RunSession, key: str, item: Any) -> None:
-        if isinstance(item, Artifact):
-            session.log_existing(item, key=key)
-        elif isinstance(item, (str, os.PathLike)):
-            candidates = (absolute(item, session.artifact_dir), absolute(item))
-            found = next((p for p in candidates if self.ports.fs.exists(p)), None)
-            if found is None:
-                raise OutputMissingError(
-                    f"step {req.name!r} returned {str(item)!r} for output {key!r}, but no such "
-                    f"file exists (looked in {session.artifact_dir} and the current directory)."
-                )
-            session.log_file(found, key=key)
-        elif self.ports.frames.is_frame(item):
-            session.log_frame(item, key=key, path=req.output_paths.get(key))
-        else:
-            raise OutputError(
-                f"step {req.name!r} returned a {type(item).__name__} for output {key!r}; "
-                "outputs must be file paths, Artifacts, DataFrames/Series, or None."
-            )

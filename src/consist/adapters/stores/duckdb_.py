@@ -1,8 +1,9 @@
 """The DuckDB metadata store: one embedded database file per project.
 
-Everything on the hot path is the shared qmark SQL of :class:`DbApiStore` on the raw
-``duckdb`` connection. SQLAlchemy is imported only when the database is created (to compile
-DDL) or when a user asks for :meth:`DuckDBStore.sqlalchemy_engine`.
+Everything on the hot path is the shared qmark SQL of :class:`SqlStore` on the raw ``duckdb``
+connection; :class:`DuckDBDialect` holds what DuckDB does its own way. SQLAlchemy is imported
+only when the database is created (to compile DDL) or when a user asks for
+:meth:`DuckDBStore.sqlalchemy_engine`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import duckdb
 
 from consist.adapters.stores.duckdb_tables import DuckDBTables
 from consist.adapters.stores.duckdb_views import DuckDBViews
-from consist.adapters.stores.sql.dbapi import DbApiStore
+from consist.adapters.stores.sql.connection import Connections
+from consist.adapters.stores.sql.dbapi import SqlStore
+from consist.adapters.stores.sql.dialect import Dialect
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
 from consist.adapters.stores.sql.ops import database_path as sql_database_path
 from consist.adapters.stores.sql.statements import MAX_ROWS, TABLE_COLUMNS
 
-__all__ = ["DuckDBStore", "database_path"]
+__all__ = ["DuckDBDialect", "DuckDBStore", "database_path"]
 
 
 # Up to this many rows a multi-row VALUES insert is cheapest; beyond, DuckDB spends ~0.3 ms
@@ -48,80 +51,27 @@ def database_path(location: str) -> str:
     )
 
 
-class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
-    """Metadata store in a DuckDB database file.
+class DuckDBDialect(Dialect):
+    """DuckDB: one process per file, cursors as readers, bulk inserts by ``unnest``."""
 
-    Parameters
-    ----------
-    location : str
-        A path (``provenance.duckdb``) or URL (``duckdb:///provenance.duckdb``); parent
-        directories are created. A new database gets the current schema; a database written
-        by a newer Consist is refused with :class:`SchemaVersionError`.
-
-    Raises
-    ------
-    StoreError
-        If the file cannot be opened (e.g. another process holds its lock, or it is not a
-        DuckDB database).
-    """
-
+    name = "duckdb"
     driver_errors = (duckdb.Error,)
     lock_conflicts = ("Could not set lock",)
     exclusive_file = True
     # Parsing the JSON array into a VARCHAR list compares whole elements (json_each would
     # too, but it needs DuckDB >= 1.3).
     tag_match_sql = "list_contains(from_json(run.tags, '[\"VARCHAR\"]'), ?)"
+    json_text = "json_extract_string"
 
-    def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
-        super().__init__(location, lock_timeout=lock_timeout)
-        self.path = database_path(location)
-        self._open(self.path, "duckdb", duckdb.connect)
+    def connect(self, path: str, timeout: float) -> Any:
+        return duckdb.connect(path)
 
-    def sqlalchemy_engine(self) -> Any:
-        """A SQLAlchemy engine over this store's database (created on first use).
-
-        DuckDB refuses a second connection to an open file from the same process, so the
-        engine's connections are cursors of the store's own database instance: they see
-        every committed :meth:`apply`. While one of them is open the store keeps the
-        database file, so other processes wait until it is closed. The engine is meant for
-        queries: rows written through it bypass the store's cache index.
-
-        Returns
-        -------
-        sqlalchemy.engine.Engine
-            Disposed when the store is closed.
-        """
-        with self._using("create a SQLAlchemy engine"):
-            if self._engine is None:
-                from duckdb_engine import ConnectionWrapper
-                from sqlalchemy import create_engine, event
-                from sqlalchemy.pool import NullPool
-
-                def connect() -> Any:
-                    conn, _ = self._pin("open a SQLAlchemy connection")
-                    try:
-                        return ConnectionWrapper(conn.cursor())
-                    except BaseException:
-                        self._unpin()
-                        raise
-
-                def closed(*_: Any) -> None:
-                    self._unpin()
-
-                # Without pooling, a connection's life is its checkout: the store holds the
-                # file exactly while the user has a connection (or session) open.
-                engine = create_engine("duckdb://", creator=connect, poolclass=NullPool)
-                event.listen(engine.pool, "close", closed)
-                event.listen(engine.pool, "close_detached", closed)
-                self._engine = engine
-            return self._engine
-
-    def _open_reader(self, conn: Any) -> Any:
+    def open_reader(self, conn: Any, path: str, timeout: float) -> Any:
         # A cursor is a second connection to the same database instance: it reads the last
         # committed state while a background flush holds the main connection.
         return conn.cursor()
 
-    def _insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
+    def insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
         if len(rows) <= _VALUES_UP_TO:
             insert_values(conn, table, rows)
         else:
@@ -130,7 +80,7 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
                 _unnest_insert(table), [list(column) for column in zip(*rows, strict=True)]
             )
 
-    def _select_in(
+    def select_in(
         self, conn: Any, table: str, columns: tuple[str, ...], key: str, ids: Iterable[Any]
     ) -> list[Row]:
         # DuckDB plans a bound IN list as a join over a scan of the table, not as index
@@ -141,3 +91,62 @@ class DuckDBStore(DuckDBTables, DuckDBViews, DbApiStore):
         if len(unique) <= MAX_ROWS:
             return select_in(conn, table, columns, key, unique)
         return conn.execute(_unnest_select(table, columns, key), [unique]).fetchall()
+
+    def sqlalchemy_engine(self, db: Connections, conn: Any) -> Any:
+        """An engine whose connections are cursors of the store's own database instance.
+
+        DuckDB refuses a second connection to an open file from the same process, so the
+        engine's connections see every committed write of the store. While one of them is
+        open the store keeps the database file, so other processes wait until it is closed.
+        """
+        from duckdb_engine import ConnectionWrapper
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import NullPool
+
+        def connect() -> Any:
+            pinned, _ = db.pin("open a SQLAlchemy connection")
+            try:
+                return ConnectionWrapper(pinned.cursor())
+            except BaseException:
+                db.unpin()
+                raise
+
+        def closed(*_: Any) -> None:
+            db.unpin()
+
+        # Without pooling, a connection's life is its checkout: the store holds the file
+        # exactly while the user has a connection (or session) open.
+        engine = create_engine("duckdb://", creator=connect, poolclass=NullPool)
+        event.listen(engine.pool, "close", closed)
+        event.listen(engine.pool, "close_detached", closed)
+        return engine
+
+
+class DuckDBStore(SqlStore):
+    """Metadata store in a DuckDB database file.
+
+    A :class:`SqlStore` with the :class:`DuckDBDialect`, DuckDB's hot tables
+    (:class:`DuckDBTables`) and views (:class:`DuckDBViews`). Its
+    :meth:`~SqlStore.sqlalchemy_engine` hands out cursors of the store's own database: while
+    one is open the store keeps the file, so other processes wait until it is closed.
+
+    Parameters
+    ----------
+    location : str
+        A path (``provenance.duckdb``) or URL (``duckdb:///provenance.duckdb``); parent
+        directories are created. A new database gets the current schema; a database written
+        by a newer Consist is refused with :class:`SchemaVersionError`.
+    lock_timeout : float, optional
+        Seconds to wait for another process's lock (default ``$CONSIST_LOCK_TIMEOUT`` or
+        10 s). Past it, reads and writes raise :class:`StoreLockedError`.
+
+    Raises
+    ------
+    StoreError
+        If the file cannot be opened (e.g. it is not a DuckDB database).
+    """
+
+    def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
+        self.path = database_path(location)
+        db = Connections(location, self.path, DuckDBDialect(), lock_timeout=lock_timeout)
+        super().__init__(db, tables=DuckDBTables(db), views=DuckDBViews(db))

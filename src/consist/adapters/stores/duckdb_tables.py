@@ -1,6 +1,6 @@
-"""Hot tables in DuckDB: ingestion, captured schemas and rows read back (part of the
-:class:`~consist.core.ports.tables.TableStore` capability of
-:class:`~consist.adapters.stores.duckdb_.DuckDBStore`; views are in ``duckdb_views``).
+"""Hot tables in DuckDB: ingestion, captured schemas and rows read back (a component of
+:class:`~consist.adapters.stores.duckdb_.DuckDBStore`, which delegates the
+:class:`~consist.core.ports.tables.TableStore` methods to it; views are in ``duckdb_views``).
 
 Ingestion is one ``INSERT … BY NAME SELECT … FROM read_parquet(?)`` (or ``read_csv`` /
 ``read_json`` / a registered in-memory frame) per artifact: DuckDB's native bulk path.
@@ -85,9 +85,8 @@ def hot_table(table: str) -> str:
 
 
 class DuckDBTables(HotTableCatalog):
-    """Mixed into the DuckDB store: its ``_using``/``_reading`` give locked connections."""
+    """The DuckDB store's hot tables, over the store's ``db`` (locked connections)."""
 
-    json_text = "json_extract_string"
     #: Frames (pandas, polars, Arrow) are scanned in place by DuckDB.
     accepts_frames = True
 
@@ -100,7 +99,7 @@ class DuckDBTables(HotTableCatalog):
         """Load ``job``'s rows into its hot table in one transaction (see the port)."""
         table = job.table
         with (
-            self._using(f"ingest into table {table!r}") as shared,
+            self.db.using(f"ingest into table {table!r}") as shared,
             _private(shared) as conn,
         ):
             done = self._ingestion(conn, job.provenance.artifact_id, table)
@@ -117,7 +116,7 @@ class DuckDBTables(HotTableCatalog):
         """Raise ``SchemaValidationError`` if ``job``'s data does not fit its model; write
         nothing."""
         with (
-            self._using(f"check data for table {job.table!r}") as shared,
+            self.db.using(f"check data for table {job.table!r}") as shared,
             _private(shared) as conn,
             self._source(conn, job) as (source, params),
         ):
@@ -204,7 +203,7 @@ class DuckDBTables(HotTableCatalog):
         ]
         selected += [f"CAST(? AS {t}) AS {quote(n)}" for n, t in system]
         provenance = job.provenance.values()
-        with self._transaction(conn):
+        with self.db.transaction(conn):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HOT_SCHEMA}")
             columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
@@ -229,7 +228,7 @@ class DuckDBTables(HotTableCatalog):
 
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """An artifact's hot rows: its own columns (as ingested), in the order ingested."""
-        with self._using(f"read artifact {artifact_id!r} from table {table!r}") as conn:
+        with self.db.using(f"read artifact {artifact_id!r} from table {table!r}") as conn:
             names = self._own_columns(conn, table, artifact_id, table_columns(conn, table) or [])
             rows = conn.execute(
                 f"SELECT {', '.join(quote(n) for n in names)} FROM {hot_table(table)} "

@@ -1,4 +1,4 @@
-"""Cross-run views in DuckDB (part of :class:`~consist.adapters.stores.duckdb_.DuckDBStore`).
+"""Cross-run views in DuckDB (a component of :class:`~consist.adapters.stores.duckdb_.DuckDBStore`).
 
 A view is the union of the hot table and the parquet/csv files of matching artifacts read in
 place, joined to a small catalogue table (file → run, scenario, year …) so the provenance
@@ -11,7 +11,7 @@ patterns (the api ingests those files instead). Identifiers are always quoted.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consist.adapters.stores.duckdb_tables import (
     READERS,
@@ -20,6 +20,7 @@ from consist.adapters.stores.duckdb_tables import (
     sql_type,
     table_columns,
 )
+from consist.adapters.stores.sql.connection import Connections
 from consist.adapters.stores.sql.hot import UNFINISHED, quote
 from consist.core.errors import StoreError
 from consist.core.tables import (
@@ -46,29 +47,24 @@ def _literal(path: Path) -> str:
 
 
 class DuckDBViews:
-    """Mixed into the DuckDB store: its ``_using``/``_reading`` give locked connections."""
+    """The DuckDB store's views, over the store's ``db`` (locked connections)."""
 
-    if TYPE_CHECKING:  # provided by DbApiStore
-
-        def _using(self, operation: str) -> Any: ...
-
-        def _reading(self, operation: str) -> Any: ...
-
-        def _transaction(self, conn: Any) -> Any: ...
+    def __init__(self, db: Connections) -> None:
+        self.db = db
 
     def hot_columns(self, table: str) -> list[str] | None:
-        with self._reading(f"describe table {table!r}") as conn:
+        with self.db.reading(f"describe table {table!r}") as conn:
             return table_columns(conn, table)
 
     def build_view(self, plan: ViewPlan) -> None:
-        with self._using(f"build view {plan.name!r}") as conn:
+        with self.db.using(f"build view {plan.name!r}") as conn:
             parts: list[str] = []
             hot = table_columns(conn, plan.table)
             if hot is not None:
                 parts.append(
                     _select(plan.model, set(hot), hot_table(plan.table), "", where=UNFINISHED)
                 )
-            with self._transaction(conn):
+            with self.db.transaction(conn):
                 conn.execute(_CATALOGUE_DDL)
                 conn.execute(f"DELETE FROM {_CATALOGUE} WHERE view_name = ?", [plan.name])
                 for driver, sources in plan.files_by_driver().items():

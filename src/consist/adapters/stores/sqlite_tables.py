@@ -1,5 +1,5 @@
-"""Hot tables and views in SQLite (the table capability of
-:class:`~consist.adapters.stores.sqlite_.SQLiteStore`).
+"""Hot tables and views in SQLite (the table component of
+:class:`~consist.adapters.stores.sqlite_.SQLiteStore`, which delegates the table port to it).
 
 SQLite cannot read parquet or scan a DataFrame, so rows arrive as plain tuples (the api
 converts them with the frame engine) and are inserted with ``executemany`` in one
@@ -70,9 +70,9 @@ def _columns(conn: Any, table: str) -> list[str] | None:
 
 
 class SQLiteTables(HotTableCatalog):
-    """Mixed into the SQLite store: its ``_using``/``_reading`` give locked connections."""
+    """The SQLite store's hot tables and views, over the store's ``db`` (locked
+    connections)."""
 
-    json_text = "json_extract"
     #: Rows arrive as ``IngestJob.records``; frames and files are read by the api.
     accepts_frames = False
 
@@ -98,7 +98,7 @@ class SQLiteTables(HotTableCatalog):
         table = _check_name(job.table)
         data, rows = self._records(job)
         observed = data.without_system()
-        with self._using(f"ingest into table {table!r}") as conn:
+        with self.db.using(f"ingest into table {table!r}") as conn:
             done = self._ingestion(conn, job.provenance.artifact_id, table)
             if done is not None:
                 return IngestResult(
@@ -112,7 +112,7 @@ class SQLiteTables(HotTableCatalog):
             names = [n for _, n in positions] + [c.name for c in SYSTEM_COLUMNS]
             system = list(job.provenance.values().values())
             values = [[_plain(row[i]) for i, _ in positions] + system for row in rows]
-            with self._transaction(conn):
+            with self.db.transaction(conn):
                 columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(table)} ({columns})")
                 existing = set(_columns(conn, table) or ())
@@ -142,7 +142,7 @@ class SQLiteTables(HotTableCatalog):
         return IngestResult(table, len(rows), observed)
 
     def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self._reading(f"read artifact {artifact_id!r} from table {table!r}") as conn:
+        with self.db.reading(f"read artifact {artifact_id!r} from table {table!r}") as conn:
             names = self._own_columns(conn, table, artifact_id, _columns(conn, table) or [])
             rows = conn.execute(
                 f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(table)} "
@@ -152,18 +152,18 @@ class SQLiteTables(HotTableCatalog):
         return names, rows
 
     def hot_columns(self, table: str) -> list[str] | None:
-        with self._reading(f"describe table {table!r}") as conn:
+        with self.db.reading(f"describe table {table!r}") as conn:
             return _columns(conn, table)
 
     def build_view(self, plan: ViewPlan) -> None:
-        with self._using(f"build view {plan.name!r}") as conn:
+        with self.db.using(f"build view {plan.name!r}") as conn:
             present = set(_columns(conn, plan.table) or ())
             items = []
             for column in (*plan.model.columns, *SYSTEM_COLUMNS):
                 value = quote(column.name) if column.name in present else "NULL"
                 items.append(f"CAST({value} AS {_sql_type(column.type)}) AS {quote(column.name)}")
             source = f"FROM {quote(plan.table)} WHERE {UNFINISHED}" if present else "WHERE 0"
-            with self._transaction(conn):
+            with self.db.transaction(conn):
                 conn.execute(f"DROP VIEW IF EXISTS {quote(plan.name)}")
                 conn.execute(
                     f"CREATE VIEW {quote(plan.name)} AS SELECT {', '.join(items)} {source}"

@@ -1,19 +1,32 @@
 """What every SQL store's table capability shares: the ingestion records, captured schemas,
 and which artifacts belong in a view (plain SQL over Consist's own tables).
 
-Stores mix in :class:`HotTableCatalog` and name their JSON text function
-(:attr:`~HotTableCatalog.json_text`).
+Each store's table component (``DuckDBTables``, ``SQLiteTables``) extends
+:class:`HotTableCatalog`, built on the store's
+:class:`~consist.adapters.stores.sql.connection.Connections`; the dialect names the JSON text
+function. :class:`ViewBuilder` is what a store's view component offers.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
+from consist.adapters.stores.sql.connection import Connections
 from consist.adapters.stores.sql.ops import first_row
 from consist.adapters.stores.sql.writer import insert_schemas
-from consist.core.tables import SYSTEM_NAMES, Provenance, TableSchema, ViewSource
+from consist.core.tables import (
+    SYSTEM_NAMES,
+    IngestJob,
+    IngestResult,
+    Provenance,
+    TableSchema,
+    ViewPlan,
+    ViewSource,
+)
 
 # Hot rows of artifacts whose producing run did not complete (failed, crashed, running) stay
 # out of views, as their files do.
@@ -37,25 +50,49 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class HotTableCatalog:
-    """Ingestion records, captured schemas and view sources, for any qmark SQL store."""
+class ViewBuilder(Protocol):
+    """The view half of the table port, as a store's view component offers it."""
 
-    #: The dialect's function extracting a JSON value as text.
-    json_text: ClassVar[str] = "json_extract"
+    def hot_columns(self, table: str) -> list[str] | None: ...
 
-    if TYPE_CHECKING:  # provided by DbApiStore
+    def build_view(self, plan: ViewPlan) -> None: ...
 
-        def _using(self, operation: str) -> Any: ...
 
-        def _reading(self, operation: str) -> Any: ...
+class HotTableCatalog(ABC):
+    """Ingestion records, captured schemas and view sources, for any qmark SQL store.
 
-        def _transaction(self, conn: Any) -> Any: ...
+    Parameters
+    ----------
+    db : Connections
+        The store's database: locked connections, transactions and the dialect.
+    """
 
-        def _insert(self, conn: Any, table: str, rows: Sequence[Any]) -> None: ...
+    #: Whether :meth:`ingest` takes ``IngestJob.frame`` (else jobs carry ``records``).
+    accepts_frames: ClassVar[bool] = False
+
+    def __init__(self, db: Connections) -> None:
+        self.db = db
+        self.json_text = db.dialect.json_text
+
+    @abstractmethod
+    def ingest(self, job: IngestJob) -> IngestResult:
+        """Load ``job``'s rows into its hot table in one transaction (see the port)."""
+
+    @abstractmethod
+    def validate(self, job: IngestJob) -> None:
+        """Raise ``SchemaValidationError`` if ``job``'s data does not fit its model."""
+
+    @abstractmethod
+    def read_rows(self, table: str, artifact_id: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """An artifact's hot rows: its own columns (as ingested), in the order ingested."""
+
+    @abstractmethod
+    def reads_in_place(self, path: Path) -> bool:
+        """Whether the database reads ``path`` by name (else pass its rows)."""
 
     # -- ingestion records -----------------------------------------------------------------
     def ingested_table(self, artifact_id: str) -> str | None:
-        with self._reading(f"look up the ingestion of {artifact_id!r}") as conn:
+        with self.db.reading(f"look up the ingestion of {artifact_id!r}") as conn:
             row = first_row(
                 conn,
                 "SELECT table_name FROM ingestion WHERE artifact_id = ? ORDER BY ingested_at "
@@ -82,8 +119,8 @@ class HotTableCatalog:
         schema: TableSchema,
         rows: int,
     ) -> None:
-        insert_schemas(conn, {schema.id: (schema.to_json(), now())}, self._insert)
-        self._insert(conn, "ingestion", [(artifact_id, table, run_id, schema.id, rows, now())])
+        insert_schemas(conn, {schema.id: (schema.to_json(), now())}, self.db.insert)
+        self.db.insert(conn, "ingestion", [(artifact_id, table, run_id, schema.id, rows, now())])
 
     def _own_columns(
         self, conn: Any, table: str, artifact_id: str, present: list[str]
@@ -97,11 +134,11 @@ class HotTableCatalog:
 
     # -- captured schemas --------------------------------------------------------------------
     def table_schema(self, schema_id: str) -> TableSchema | None:
-        with self._reading(f"read schema {schema_id!r}") as conn:
+        with self.db.reading(f"read schema {schema_id!r}") as conn:
             return self._schema(conn, schema_id)
 
     def schema_of_artifact(self, artifact_id: str) -> TableSchema | None:
-        with self._reading(f"read the schema of artifact {artifact_id!r}") as conn:
+        with self.db.reading(f"read the schema of artifact {artifact_id!r}") as conn:
             row = first_row(
                 conn,
                 "SELECT coalesce((SELECT schema_id FROM ingestion WHERE artifact_id = ? LIMIT 1),"
@@ -121,7 +158,7 @@ class HotTableCatalog:
     # -- what a view holds --------------------------------------------------------------------
     def tables_version(self) -> tuple[int, ...]:
         """A token that changes when artifacts, completed runs or ingestions are added."""
-        with self._reading("check for new tabular outputs") as conn:
+        with self.db.reading("check for new tabular outputs") as conn:
             return tuple(first_row(conn, _VERSION) or ())
 
     def view_sources(self, names: Sequence[str], table: str) -> list[ViewSource]:
@@ -135,7 +172,7 @@ class HotTableCatalog:
             f"AND (a.key IN ({marks}) OR {self.json_text}(a.meta_json, '$.schema') "
             f"IN ({marks})) ORDER BY a.created_at, a.id"
         )
-        with self._reading("find the artifacts of a view") as conn:
+        with self.db.reading("find the artifacts of a view") as conn:
             rows = conn.execute(statement, [table, *wanted, *wanted]).fetchall()
         return [
             ViewSource(
