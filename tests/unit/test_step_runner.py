@@ -50,6 +50,9 @@ class FakeFS:
     def remove(self, path: Path) -> None:
         self.files.pop(path, None)
 
+    def make_dirs(self, path: Path) -> None:
+        pass  # folders exist implicitly in this fake
+
 
 class Table:
     """Stands in for a DataFrame."""
@@ -153,7 +156,6 @@ def env():
         clock=Clock(),
         events=events,
         attach=Attach(workspace, frames),
-        make_dir=lambda p: None,
         snapshot_dir=ROOT / ".consist" / "runs",
     )
     fs.files[Path("/data/raw.csv")] = b"[1, 2, 3]"

@@ -37,8 +37,13 @@ class FrameIO:
     def _engine_for_value(self, value: Any) -> Any | None:
         # Only modules already imported can have produced the value: never import a library
         # just to ask whether a value belongs to it.
+        # The registry narrows by type name (without importing any frame library); the
+        # engine itself has the last word on whether the value is one of its frames.
         spec = self._registry.frame_engine_for_type(_type_names(value))
-        return self.engine(spec.name) if spec is not None else None
+        if spec is None:
+            return None
+        engine = self.engine(spec.name)
+        return engine if engine.handles(value) else None
 
     def is_frame(self, value: Any) -> bool:
         return self._engine_for_value(value) is not None

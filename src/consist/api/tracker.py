@@ -149,7 +149,6 @@ class Tracker(RecordingMixin, TablesMixin):
                 clock=SystemClock(),
                 events=self._events,
                 attach=self._access.attach,
-                make_dir=lambda p: p.mkdir(parents=True, exist_ok=True),
                 snapshot_dir=self._consist_dir / "runs",
                 activate=self._activate,
                 make_context=self._context,

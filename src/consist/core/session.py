@@ -133,7 +133,7 @@ class RunSession:
         With ``exact_start`` the session also finds the filesystem time at which the run's
         body starts, for ``capture_outputs`` as a plain call (see :meth:`_next_fs_tick`).
         """
-        self.ports.make_dir(self.artifact_dir)
+        self.ports.fs.make_dirs(self.artifact_dir)
         self.record()
         if exact_start:
             self.started_mtime_ns = self._next_fs_tick()
@@ -247,7 +247,7 @@ class RunSession:
         suffix = "." + (driver or "parquet")
         target = absolute(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
         driver = driver or driver_for(target) or "parquet"
-        self.ports.make_dir(target.parent)
+        self.ports.fs.make_dirs(target.parent)
         self.ports.frames.write(frame, target, driver)
         artifact = self._new_artifact(key, target, driver, meta, direction, described=frame)
         # Where a frame is written by default is this library's choice, so on a hit only its

@@ -152,7 +152,6 @@ class RunnerPorts:
     clock: Clock
     events: Events
     attach: Callable[[Artifact], Artifact]
-    make_dir: Callable[[Path], None]
     snapshot_dir: Path
     # Shell hooks around a step's execution (the api makes the session current, builds the
     # RunContext, captures files written into a folder); harmless defaults for tests.

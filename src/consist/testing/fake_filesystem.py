@@ -115,6 +115,9 @@ class MemoryFileSystem:
         if self._files.pop(path, None) is not None:
             self._touch_dir(path.parent)
 
+    def make_dirs(self, path: Path | str) -> None:
+        self._mkdirs(Path(path))
+
     def copy_verified(
         self,
         src: Path | str,

@@ -249,6 +249,13 @@ class LocalFileSystem:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
+    def make_dirs(self, path: Path | str) -> None:
+        """Create the directory ``path`` and its parents; an existing one is fine."""
+        target = Path(path)
+        if target not in self._known_dirs:
+            target.mkdir(parents=True, exist_ok=True)
+            self._known_dirs.add(target)
+
     # -- internals -------------------------------------------------------------------------
 
     def _digest_file(self, path: str, st: os.stat_result, hashing: str) -> str:

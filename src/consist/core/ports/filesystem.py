@@ -48,6 +48,10 @@ class FileSystem(Protocol):
         """Delete the file at ``path`` if it exists."""
         ...
 
+    def make_dirs(self, path: Path) -> None:
+        """Create the directory ``path`` and its parents; an existing one is fine."""
+        ...
+
     def copy_verified(
         self, src: Path, dest: Path, digest: str | None = None, size: int | None = None
     ) -> FileDigest:

@@ -329,6 +329,16 @@ class FileSystemContract(GapsDeclared):
         fs.write_atomic(target, b"2")
         assert self.files(fs).read(target) == b"2"
 
+    def test_make_dirs_creates_parents_and_tolerates_existing(
+        self, fs: FileSystem, tmp_path: Path
+    ) -> None:
+        target = tmp_path / "data" / "a" / "b"
+        fs.make_dirs(target)
+        fs.make_dirs(target)  # already there: no error
+        assert fs.exists(target) and fs.exists(target.parent)
+        fs.write_atomic(target / "f.txt", b"x")
+        assert fs.read_bytes(target / "f.txt") == b"x"
+
     def test_remove_deletes_and_tolerates_missing_files(
         self, fs: FileSystem, tmp_path: Path
     ) -> None:
