@@ -119,6 +119,12 @@ def through_the_api(db: Path, alpha: float, args: argparse.Namespace) -> tuple[f
     return find, pivot
 
 
+def _query(store: DuckDBStore, sql: str) -> list[tuple]:
+    """Rows of a raw query on the store's own connection (the same DuckDB instance)."""
+    with store.db.reading("benchmark query") as conn:
+        return conn.execute(sql).fetchall()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -143,10 +149,10 @@ def main() -> None:
         found = store.find_runs(query)
         assert len(found) == expected and found[0].facet is not None, len(found)
         find_ms = median_ms(lambda: store.find_runs(query), args.queries)
-        rows = store._conn.execute(PIVOT).fetchall()
+        rows = _query(store, PIVOT)
         assert len(rows) == args.runs and rows[0][3] in ("fast", "slow"), rows[:1]
-        pivot_ms = median_ms(lambda: store._conn.execute(PIVOT).fetchall(), args.queries)
-        documents = store._conn.execute("SELECT count(*) FROM config_facet").fetchone()[0]
+        pivot_ms = median_ms(lambda: _query(store, PIVOT), args.queries)
+        documents = _query(store, "SELECT count(*) FROM config_facet")[0][0]
         store.close()
         api_find_ms, api_pivot_ms = through_the_api(Path(tmp) / "facets.duckdb", alpha, args)
 
