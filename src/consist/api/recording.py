@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
     from consist.api.frames import FrameIO
     from consist.api.scenario import Scenario
+    from consist.api.tables import HotTables
     from consist.api.tracker import Tracker
     from consist.core.services import StepRunner
     from consist.core.step import StepRequest
@@ -88,6 +89,7 @@ class RecordingMixin:
         _runner: StepRunner
         _events: TrackerEvents
         _frames: FrameIO
+        _tables: HotTables
 
         def _request(
             self,
@@ -100,11 +102,6 @@ class RecordingMixin:
         def _refuse_unsupported(self, args: Mapping[str, Any]) -> None: ...
 
         def load(self, artifact: Artifact, **kwargs: Any) -> Any: ...
-
-        @property
-        def _ingests(self) -> bool: ...
-
-        def _check_fits(self, data: Any, schema: Any) -> None: ...
 
         def ingest(
             self, artifact: Artifact | str, data: Any = None, schema: Any = None
@@ -345,13 +342,13 @@ class RecordingMixin:
             )
         self._check_frame_target(session, df, key, path, driver, direction)
         meta = {"schema": _schema_name(schema)} if schema is not None else {}
-        if schema is not None and not isinstance(schema, str) and self._ingests:
-            self._check_fits(df, schema)
+        if schema is not None and not isinstance(schema, str) and self._tables.ingests:
+            self._tables.check_fits(df, schema)
         artifact = session.log_frame(
             df, key=key, path=path, driver=driver, direction=direction, meta=meta
         )
         session.record()
-        if schema is not None and not isinstance(schema, str) and self._ingests:
+        if schema is not None and not isinstance(schema, str) and self._tables.ingests:
             self.ingest(artifact, data=df, schema=schema)
         return artifact
 

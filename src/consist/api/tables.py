@@ -1,11 +1,14 @@
 """Ingestion into hot tables, rebuilding files from them, and exporting captured schemas.
 
-Mixed into :class:`~consist.api.tracker.Tracker`.
+:class:`HotTables` is the service a ``Tracker`` holds for this: it backs ``tracker.ingest``,
+``tracker.export_schema_sqlmodel``, the database fallback of loads and the rebuilds a
+cache hit's hydration asks for.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,7 @@ from consist.core.workspace import absolute
 if TYPE_CHECKING:
     from consist.api.artifacts import ArtifactAccess
     from consist.api.frames import FrameIO
+    from consist.api.queries import RunQueries
     from consist.core.ports.store import MetadataStore
     from consist.core.session import RunSession
 
@@ -47,25 +51,54 @@ def _provenance(artifact_id: str, run: Run | None) -> Provenance:
     return Provenance(artifact_id, run.id, run.parent_run_id, run.year, run.iteration)
 
 
-class TablesMixin:
-    """``ingest``, ``export_schema_sqlmodel`` and the database fallback of loads."""
+class HotTables:
+    """``ingest``, ``export_schema_sqlmodel`` and the database fallback of loads.
 
-    if TYPE_CHECKING:  # provided by Tracker
-        read_only: bool
-        db_path: str
-        _store: MetadataStore
-        _session: RunSession | None
-        _access: ArtifactAccess
-        _frames: FrameIO
-        _consist_dir: Path
+    Parameters
+    ----------
+    store
+        The metadata store; only a store with tables (a ``TableStore``) can ingest.
+    db_path
+        Where the store is (named in errors).
+    frames
+        Frame IO: rows in and out of DataFrames and files.
+    access
+        Artifact access: attaching artifacts and finding their bytes.
+    queries
+        Run and artifact lookups (an artifact by key or id, the run that produced it).
+    flush
+        Writes queued records to the store (before schemas are read).
+    session
+        The run open on the tracker, or None (its run stamps ingested rows).
+    consist_dir
+        This workspace's ``.consist`` folder (files rebuilt for loads go to ``rebuilt/``).
+    read_only
+        Refuse to ingest (``ReadOnlyError``).
+    """
 
-        def flush(self) -> None: ...
+    def __init__(
+        self,
+        store: MetadataStore,
+        db_path: str,
+        frames: FrameIO,
+        access: ArtifactAccess,
+        queries: RunQueries,
+        flush: Callable[[], None],
+        session: Callable[[], RunSession | None],
+        consist_dir: Path,
+        read_only: bool,
+    ) -> None:
+        self._store = store
+        self.db_path = db_path
+        self._frames = frames
+        self._access = access
+        self._queries = queries
+        self._flush = flush
+        self._current_session = session
+        self._consist_dir = consist_dir
+        self.read_only = read_only
 
-        def get_run(self, run_id: str) -> Run: ...
-
-        def get_artifact(self, key_or_id: str) -> Artifact: ...
-
-    def _table_store(self, what: str) -> TableStore:
+    def table_store(self, what: str) -> TableStore:
         store = self._store
         if not isinstance(store, TableStore):
             raise ConsistError(
@@ -76,7 +109,8 @@ class TablesMixin:
 
     # -- ingestion -------------------------------------------------------------------------
     @property
-    def _ingests(self) -> bool:
+    def ingests(self) -> bool:
+        """Whether the store has tables (ingestion and views work)."""
         return isinstance(self._store, TableStore)
 
     def _as_frame(self, data: Any) -> Any:
@@ -97,9 +131,9 @@ class TablesMixin:
         names = list(dict.fromkeys(key for row in data for key in row))
         return self._frames.from_records(names, [tuple(r.get(n) for n in names) for r in data])
 
-    def _check_fits(self, data: Any, schema: Any) -> None:
+    def check_fits(self, data: Any, schema: Any) -> None:
         """Refuse rows that do not fit ``schema`` before anything about them is recorded."""
-        tables = self._table_store("check data")
+        tables = self.table_store("check data")
         job = self._job(
             tables, table_name(schema), Provenance("", None), model_schema(schema), data
         )
@@ -154,7 +188,7 @@ class TablesMixin:
         Rows carry ``consist_run_id`` etc. of the open run, or outside any run, of the run
         that produced the artifact.
         """
-        tables = self._table_store("ingest data")
+        tables = self.table_store("ingest data")
         if self.read_only:
             raise ReadOnlyError(
                 "this tracker was opened with read_only=True, so it cannot ingest; open "
@@ -163,7 +197,7 @@ class TablesMixin:
         artifact = self._artifact(artifact)
         table = table_name(schema) if schema is not None else check_table_name(artifact.key)
         model = model_schema(schema) if schema is not None else None
-        session = self._session
+        session = self._current_session()
         run = session.run if session is not None else self._producer(artifact)
         provenance = _provenance(artifact.id, run)
         if data is not None:
@@ -171,10 +205,10 @@ class TablesMixin:
         path, driver = self._readable(artifact)
         return tables.ingest(self._job(tables, table, provenance, model, path=path, driver=driver))
 
-    def _ingest_source(self, source: ViewSource, table: str, schema: Any) -> None:
+    def ingest_source(self, source: ViewSource, table: str, schema: Any) -> None:
         """Ingest a view's file that the store cannot read in place (rows of its producer)."""
         assert source.path is not None
-        tables = self._table_store("ingest data")
+        tables = self.table_store("ingest data")
         model = model_schema(schema)
         tables.ingest(
             self._job(
@@ -186,7 +220,7 @@ class TablesMixin:
         if isinstance(value, Artifact):
             return self._access.attach(value)
         if isinstance(value, str):
-            return self.get_artifact(value)
+            return self._queries.get_artifact(value)
         raise ArgumentTypeError(
             f"ingest() takes an Artifact (or its key or id), got {type(value).__name__} "
             f"({value!r:.80})."
@@ -196,7 +230,7 @@ class TablesMixin:
         if artifact.run_id is None:
             return None
         try:
-            return self.get_run(artifact.run_id)
+            return self._queries.get_run(artifact.run_id)
         except RunNotFoundError:
             return None
 
@@ -213,12 +247,12 @@ class TablesMixin:
         return path, driver
 
     # -- rows standing in for missing files ------------------------------------------------
-    def _rebuild_for_load(self, artifact: Artifact, db_fallback: str) -> Path | None:
+    def rebuild_for_load(self, artifact: Artifact, db_fallback: str) -> Path | None:
         """For a load whose file is gone: a copy rebuilt from ingested rows, if allowed."""
         if db_fallback == "never" or artifact.driver not in VIEW_DRIVERS:
             return None
         if db_fallback == "inputs-only":
-            session = self._session
+            session = self._current_session()
             if session is None or artifact not in session.inputs.values():
                 return None
         dest = self._consist_dir / "rebuilt" / f"{artifact.id}.{artifact.driver}"
@@ -243,6 +277,7 @@ class TablesMixin:
         return True
 
     def is_rebuildable(self, artifact: Artifact) -> bool:
+        """Whether ``artifact``'s file can be rebuilt from its ingested rows."""
         store = self._store
         return (
             isinstance(store, TableStore)
@@ -275,8 +310,8 @@ class TablesMixin:
             raise ArgumentError(
                 "export_schema_sqlmodel() takes exactly one of artifact_id=... or schema_id=...."
             )
-        tables = self._table_store("export schemas")
-        self.flush()
+        tables = self.table_store("export schemas")
+        self._flush()
         name = "table"
         if artifact_id is not None:
             artifact = self._artifact(artifact_id)

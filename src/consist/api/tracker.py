@@ -21,7 +21,7 @@ from consist.api.queries import RunQueries
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
 from consist.api.steps import StepSettings, build_request, refuse_unsupported, step_decorator
-from consist.api.tables import TablesMixin
+from consist.api.tables import HotTables
 from consist.api.views import ViewRegistry
 from consist.core.checks import check_int
 from consist.core.errors import (
@@ -39,13 +39,14 @@ from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, SqlEngineProvider
 from consist.core.services import StepRunner
 from consist.core.step import RunnerPorts, StepRequest, StepScope
+from consist.core.tables import IngestResult
 from consist.core.workspace import Workspace, absolute
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-class Tracker(RecordingMixin, TablesMixin):
+class Tracker(RecordingMixin):
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -131,9 +132,20 @@ class Tracker(RecordingMixin, TablesMixin):
         self._workspace = Workspace(self.run_dir, self.mounts)
         self._frames = FrameIO(self._registry)
         self._access = ArtifactAccess(self._workspace, self._frames, self._recorder.get_run)
-        self._access.rebuild = self._rebuild_for_load
         self._events = TrackerEvents(self._pm.hook)
         self._queries = RunQueries(self._store, self._recorder, self._access, self.db_path)
+        self._tables = HotTables(
+            self._store,
+            self.db_path,
+            self._frames,
+            self._access,
+            self._queries,
+            self._recorder.flush,
+            lambda: self._session,
+            self._consist_dir,
+            self.read_only,
+        )
+        self._access.rebuild = self._tables.rebuild_for_load
         self._lineage = RunLineage(self._queries)
         self._maintenance = SnapshotMaintenance(
             self._store, self._recorder, self._fs, self._consist_dir, self.read_only
@@ -166,7 +178,10 @@ class Tracker(RecordingMixin, TablesMixin):
         if not self.read_only:
             self._maintenance.recover()
         self.views = ViewRegistry(
-            self._table_store, self.flush, self._ingest_source, self._access.locate_uri
+            self._tables.table_store,
+            self.flush,
+            self._tables.ingest_source,
+            self._access.locate_uri,
         )
         for model in models:
             self.views.register(model)
@@ -478,6 +493,69 @@ class Tracker(RecordingMixin, TablesMixin):
             readable = artifact.driver is not None and self._frames.can_read(artifact.driver)
             bundle[key] = self.load(artifact) if readable and expected.is_file() else expected
         return bundle
+
+    # -- hot tables (HotTables) -----------------------------------------------------------
+    def ingest(
+        self, artifact: Artifact | str, data: Any = None, schema: Any = None
+    ) -> IngestResult:
+        """Load a tabular artifact's rows into the database (its hot table).
+
+        Parameters
+        ----------
+        artifact
+            The artifact (or its key or id). Its csv, parquet or json file is read in bulk by
+            the database unless ``data`` is given.
+        data
+            The rows instead of the file: a DataFrame (pandas or polars), an Arrow table, or a
+            list of row dicts.
+        schema
+            A SQLModel table class. Its ``__tablename__`` names the table (default: the
+            artifact key) and the data must fit it: a column the model does not declare, or
+            values that cannot be cast to its types, raise ``SchemaValidationError`` naming
+            them, and nothing is written.
+
+        Returns
+        -------
+        IngestResult
+            ``table``, ``rows`` and ``already`` (True when this artifact was ingested into
+            the table before; ingesting again never duplicates rows).
+
+        Rows carry ``consist_run_id`` etc. of the open run, or outside any run, of the run
+        that produced the artifact.
+        """
+        return self._tables.ingest(artifact, data, schema)
+
+    def rebuild_from_rows(self, artifact: Artifact, dest: Path) -> bool:
+        """Write ``artifact``'s ingested rows to ``dest`` as its driver; False if it was
+        never ingested (or the store has no tables)."""
+        return self._tables.rebuild_from_rows(artifact, dest)
+
+    def is_rebuildable(self, artifact: Artifact) -> bool:
+        return self._tables.is_rebuildable(artifact)
+
+    def export_schema_sqlmodel(
+        self,
+        artifact_id: str | None = None,
+        schema_id: str | None = None,
+        class_name: str | None = None,
+        table_name: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """Render a captured schema as an editable SQLModel class (Python source).
+
+        Parameters
+        ----------
+        artifact_id, schema_id
+            Exactly one: the artifact whose captured schema to export (by id or key), or a
+            schema id.
+        class_name, table_name
+            Default to the artifact key in CapWords and as is.
+        out_path
+            Also write the source to this file.
+        """
+        return self._tables.export_schema_sqlmodel(
+            artifact_id, schema_id, class_name, table_name, out_path
+        )
 
     def _object_digest(self, obj: Any) -> Any:
         return self._pm.hook.consist_object_digest(obj=obj)
