@@ -14,8 +14,6 @@ import os
 import socket
 from functools import lru_cache
 
-from consist.core.ports.host import ProcessInfo
-
 #: This machine's name, as runs record it.
 HOST = socket.gethostname()
 
@@ -39,14 +37,30 @@ def start_token(pid: int) -> str | None:
     return f"{TOKEN_PREFIX}{created:.6f}"
 
 
-@lru_cache(maxsize=1)
 def this_process_token() -> str | None:
-    return start_token(os.getpid())
+    """The start token of the calling process (computed once per process, fork-safe)."""
+    return _token_of(os.getpid())
 
 
-def this_process() -> ProcessInfo:
-    """The host, pid and start token of the calling process."""
-    return ProcessInfo(HOST, os.getpid(), this_process_token())
+@lru_cache(maxsize=8)
+def _token_of(pid: int) -> str | None:
+    return start_token(pid)
+
+
+class ThisProcess:
+    """The calling process, read when a run asks: the start token (which needs psutil) is
+    not computed until the first run, so opening a tracker does not pay for it, and a
+    forked child reports its own pid and token."""
+
+    host = HOST
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()
+
+    @property
+    def started(self) -> str | None:
+        return this_process_token()
 
 
 def token_time(token: str | None) -> float | None:

@@ -16,7 +16,7 @@ from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.lineage import RunLineage
 from consist.api.maintenance import SnapshotMaintenance
-from consist.api.processes import this_process
+from consist.api.processes import ThisProcess
 from consist.api.queries import RunQueries
 from consist.api.recording import RecordingMixin
 from consist.api.scenario import Scenario
@@ -168,7 +168,7 @@ class Tracker(RecordingMixin):
                 locate=self._access.locate,
                 rebuild=self.rebuild_from_rows,
                 rebuildable=self.is_rebuildable,
-                process=this_process(),
+                process=ThisProcess(),
             )
         )
         self.current_run: Run | None = None

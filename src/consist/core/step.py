@@ -36,7 +36,7 @@ from consist.core.model import (
 from consist.core.ports.clock import Clock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
-from consist.core.ports.host import ProcessInfo
+from consist.core.ports.host import ProcessIdentity, ProcessInfo
 from consist.core.recorder import Recorder
 from consist.core.tables import TableSchema
 from consist.core.workspace import Workspace
@@ -169,7 +169,7 @@ class RunnerPorts:
     rebuildable: Callable[[Artifact], bool] | None = None
     rebuild: Callable[[Artifact, Path], bool] | None = None
     # The executing process, recorded so a later tracker can tell it died (recovery).
-    process: ProcessInfo = field(default_factory=ProcessInfo)
+    process: ProcessIdentity = field(default_factory=ProcessInfo)
 
 
 def _check_request(req: StepRequest) -> None:

@@ -7,6 +7,20 @@ The core only carries these values; the api reads them from the operating system
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class ProcessIdentity(Protocol):
+    """What a run records about the process executing it (read when a run is created)."""
+
+    @property
+    def host(self) -> str | None: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def started(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
