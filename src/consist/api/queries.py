@@ -186,14 +186,7 @@ class RunQueries:
         limit: int | None = None,
         index_by: str | None = None,
     ) -> Any:
-        """Runs matching every given filter, newest first (``limit=None``: all of them).
-
-        Tags match exact elements: ``tags=["scenario"]`` does not match ``"scenario_header"``.
-        ``facet={"alpha": 0.2, "solver.tol": 1e-6}`` matches runs whose facet has exactly
-        those values (nested keys dotted). With ``index_by="year"`` (any run field, or
-        ``"facet.<key>"``) the result is a dict keyed by that value, holding the newest run
-        for each value.
-        """
+        """Runs matching every filter, newest first (documented on ``Tracker.find_runs``)."""
         for name, text in (("model", model), ("parent_id", parent_id)):
             check_text(text, name, optional=True)
         query = RunQuery(
