@@ -368,12 +368,12 @@ class StoreContract(FacetContract):
 
     def test_workspaces_are_registered_once_each(self, store: MetadataStore) -> None:
         assert store.workspaces() == []
-        store.add_workspace("/work/b")
-        store.add_workspace("/work/a")
-        store.add_workspace("/work/b")
-        assert store.workspaces() == ["/work/a", "/work/b"]
+        store.add_workspace("/srv/sweeps/b")
+        store.add_workspace("/srv/sweeps/a")
+        store.add_workspace("/srv/sweeps/b")
+        assert store.workspaces() == ["/srv/sweeps/a", "/srv/sweeps/b"]
         store.apply(WriteBatch(runs=[make_run("r1")]))  # runs and workspaces do not mix
-        assert store.workspaces() == ["/work/a", "/work/b"]
+        assert store.workspaces() == ["/srv/sweeps/a", "/srv/sweeps/b"]
 
     def test_close_is_idempotent_and_final(self, store: MetadataStore) -> None:
         store.apply(WriteBatch(runs=[make_run("r1")]))
