@@ -85,8 +85,23 @@ def sweep(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return workdir
 
 
+_CHILDREN: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    """A test that fails while a child waits (for a file that will never appear) must not
+    leave it polling for ever."""
+    yield
+    while _CHILDREN:
+        child = _CHILDREN.pop()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
 def _start(workdir: Path, *args: object, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, *map(str, args)],
         cwd=workdir,
         env={**os.environ, **env},
@@ -94,6 +109,8 @@ def _start(workdir: Path, *args: object, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _CHILDREN.append(child)
+    return child
 
 
 def _finish(process: subprocess.Popen[str], timeout: float = 240) -> str:
