@@ -110,4 +110,4 @@ class RunContext:
         As a plain call: files created or modified since the run started. As a context
         manager (``with ctx.capture_outputs(d):``): files created or modified in the block.
         """
-        return self._tracker._capture(self._session, directory, pattern, recursive)
+        return Capture(self._session, directory, pattern, recursive)

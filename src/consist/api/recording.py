@@ -1,21 +1,21 @@
 """Manual run lifecycle (``begin_run`` / ``end_run`` / ``start_run`` / ``trace``) and logging.
 
-Mixed into :class:`~consist.api.tracker.Tracker`. One run is open per tracker at a time; the
-open run is also the "current run" of this thread or task for the module-level
-``consist.log_*`` functions.
+:class:`RunRecording` is a service the :class:`~consist.api.tracker.Tracker` delegates to. It
+owns the open run: one run is open per tracker at a time; the open run is also the "current
+run" of this thread or task for the module-level ``consist.log_*`` functions (the tracker,
+the service's ``owner``, is published in a ContextVar while a run is open).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from consist.api.capture import Capture
 from consist.api.code import block_code_identity
 from consist.api.context import RunContext, current_tracker_var
 from consist.api.inputs import named_values
@@ -41,10 +41,8 @@ if TYPE_CHECKING:
     from consist.api.frames import FrameIO
     from consist.api.scenario import Scenario
     from consist.api.tables import HotTables
-    from consist.api.tracker import Tracker
     from consist.core.services import StepRunner
     from consist.core.step import StepRequest
-    from consist.core.tables import IngestResult
 
 # Options a manually opened run accepts (a subset of tracker.run's).
 RUN_OPTIONS = frozenset(
@@ -76,49 +74,48 @@ def _schema_name(schema: Any) -> str:
     return check_table_name(schema, "schema") if isinstance(schema, str) else table_name(schema)
 
 
-class RecordingMixin:
-    """Opening runs by hand and logging artifacts into the open run."""
+class RunRecording:
+    """Opening runs by hand and logging artifacts into the open run.
 
-    if TYPE_CHECKING:  # provided by Tracker
-        current_run: Run | None
-        _scenario: Scenario | None
-        read_only: bool
-        code_identity: str
-        project_root: Path | None
-        _context_token: Any
-        _runner: StepRunner
-        _events: TrackerEvents
-        _frames: FrameIO
-        _tables: HotTables
+    ``owner`` (the tracker) is opaque here: it is published as the current tracker while a
+    run is open, handed to :class:`RunContext`, and yielded by ``start_run`` / ``trace``.
+    """
 
-        def _request(
-            self,
-            fn: Any,
-            args: dict[str, Any],
-            code: tuple[str, str] | None = None,
-            scope: StepScope | None = None,
-        ) -> StepRequest: ...
+    def __init__(
+        self,
+        request: Callable[..., StepRequest],
+        refuse_unsupported: Callable[[Mapping[str, Any]], None],
+        runner: StepRunner,
+        events: TrackerEvents,
+        frames: FrameIO,
+        tables: HotTables,
+        scenario: Callable[[], Scenario | None],
+        owner: Any,
+        read_only: bool,
+        code_identity: str,
+        project_root: Path | None,
+    ) -> None:
+        self._request = request
+        self._refuse_unsupported = refuse_unsupported
+        self._runner = runner
+        self._events = events
+        self._frames = frames
+        self._tables = tables
+        self._scenario_of = scenario
+        self._owner = owner
+        self.read_only = read_only
+        self.code_identity = code_identity
+        self.project_root = project_root
+        self.session: RunSession | None = None
+        self.current_run: Run | None = None
+        self._context_token: Any = None
 
-        def _refuse_unsupported(self, args: Mapping[str, Any]) -> None: ...
-
-        def load(self, artifact: Artifact, **kwargs: Any) -> Any: ...
-
-        def ingest(
-            self, artifact: Artifact | str, data: Any = None, schema: Any = None
-        ) -> IngestResult: ...
-
-    _session: RunSession | None
+    @property
+    def _scenario(self) -> Scenario | None:
+        return self._scenario_of()
 
     # -- opening and closing runs --------------------------------------------------------------
-    def begin_run(self, run_id: str | None = None, model: str | None = None, **options: Any) -> Run:
-        """Open a run whose work you do yourself; close it with :meth:`end_run`.
-
-        The cache is consulted (``tracker.is_cached`` tells whether this is a hit), but nothing
-        is skipped: that is up to you.
-        """
-        return self._begin(run_id, model, options, sys._getframe(1))
-
-    def _begin(
+    def begin(
         self,
         run_id: str | None,
         model: str | None,
@@ -127,9 +124,9 @@ class RecordingMixin:
         name: str | None = None,
         traced: str = "",
     ) -> Run:
-        if self._session is not None:
+        if self.session is not None:
             raise ActiveRunError(
-                f"run {self._session.run.id!r} is still open on this tracker; end it with "
+                f"run {self.session.run.id!r} is still open on this tracker; end it with "
                 "tracker.end_run() (or leave its with-block) before starting another."
             )
         unknown = sorted(set(options) - RUN_OPTIONS)
@@ -155,7 +152,7 @@ class RecordingMixin:
 
     def end_run(self, status: str = "completed", error: BaseException | str | None = None) -> Run:
         """Close the open run as ``"completed"`` (default) or ``"failed"``."""
-        session = self._session
+        session = self.session
         if session is None:
             raise NoActiveRunError(
                 "end_run() was called but no run is open on this tracker; open one with "
@@ -177,37 +174,37 @@ class RecordingMixin:
         return session.run
 
     @contextmanager
-    def start_run(self, run_id: str, model: str | None = None, **options: Any) -> Iterator[Tracker]:
+    def start_run(self, run_id: str, model: str | None = None, **options: Any) -> Iterator[Any]:
         """A run as a ``with`` block: completed on normal exit, failed on an exception."""
-        self._begin(run_id, model, options, sys._getframe(2))
+        self.begin(run_id, model, options, sys._getframe(2))
         yield from self._close_when_done()
 
     @contextmanager
-    def trace(self, name: str, run_id: str | None = None, **options: Any) -> Iterator[Tracker]:
+    def trace(self, name: str, run_id: str | None = None, **options: Any) -> Iterator[Any]:
         """An inline block recorded as a run named ``name``. The block always executes, also
         on a cache hit (check ``tracker.is_cached`` to skip work)."""
         model = options.pop("model", None) or name
-        self._begin(run_id, model, options, sys._getframe(2), name=name)
+        self.begin(run_id, model, options, sys._getframe(2), name=name)
         yield from self._close_when_done()
 
-    def _close_when_done(self) -> Iterator[Tracker]:
+    def _close_when_done(self) -> Iterator[Any]:
         try:
-            yield self  # type: ignore[misc]  # always a Tracker: this is its mixin
+            yield self._owner
         except BaseException as exc:
-            if self._session is not None:
+            if self.session is not None:
                 self.end_run("failed", exc)
             raise
-        if self._session is not None:
+        if self.session is not None:
             self.end_run()
 
     # -- the open run ----------------------------------------------------------------------
     def _enter(self, session: RunSession) -> None:
-        self._session = session
+        self.session = session
         self.current_run = session.run
-        self._context_token = current_tracker_var.set(self)
+        self._context_token = current_tracker_var.set(self._owner)
 
     def _leave(self) -> None:
-        self._session = None
+        self.session = None
         self.current_run = None
         token, self._context_token = self._context_token, None
         try:
@@ -216,8 +213,8 @@ class RecordingMixin:
             current_tracker_var.set(None)
 
     @contextmanager
-    def _activate(self, session: RunSession) -> Iterator[None]:
-        previous = self._session
+    def activate(self, session: RunSession) -> Iterator[None]:
+        previous = self.session
         if previous is not None:
             raise ActiveRunError(
                 f"tracker.run() was called while run {previous.run.id!r} is open on the same "
@@ -230,21 +227,16 @@ class RecordingMixin:
             self._leave()
 
     def _require_session(self, what: str) -> RunSession:
-        if self._session is None:
+        if self.session is None:
             raise NoActiveRunError(
                 f"{what}() needs an open run; call it inside tracker.run(...), a "
                 "'with tracker.trace(...)' / 'with tracker.start_run(...)' block, or after "
                 "tracker.begin_run(...)."
             )
-        return self._session
+        return self.session
 
-    def _context(self, session: RunSession) -> RunContext:
-        return RunContext(self, session)  # type: ignore[arg-type]  # self is the Tracker
-
-    def _capture(
-        self, session: RunSession, folder: Any, pattern: str = "*", recursive: bool = False
-    ) -> Capture:
-        return Capture(session, folder, pattern, recursive)
+    def context(self, session: RunSession) -> RunContext:
+        return RunContext(self._owner, session)
 
     def run_artifact_dir(self) -> Path:
         """The artifact directory of the open run (it exists already)."""
@@ -349,7 +341,7 @@ class RecordingMixin:
         )
         session.record()
         if schema is not None and not isinstance(schema, str) and self._tables.ingests:
-            self.ingest(artifact, data=df, schema=schema)
+            self._tables.ingest(artifact, df, schema)
         return artifact
 
     def _check_frame_target(

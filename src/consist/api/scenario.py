@@ -239,7 +239,7 @@ class Scenario:
         options = {k: v for k, v in options.items() if v is not None}
         declared = [validate_key(k, "output key") for k in outputs or ()]
         paths = {validate_key(k, "output_paths key"): v for k, v in (output_paths or {}).items()}
-        tracker._begin(
+        tracker._recording.begin(
             run_id,
             model or name,
             options,

@@ -6,19 +6,21 @@ import os
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consist.api import arguments, options, steps, stores
 from consist.api.artifacts import ArtifactAccess
 from consist.api.bootstrap import build_registry, construct, get_plugin_manager
+from consist.api.capture import Capture
 from consist.api.events import Callback, TrackerEvents
 from consist.api.frames import FrameIO
 from consist.api.lineage import RunLineage
 from consist.api.maintenance import SnapshotMaintenance
 from consist.api.processes import ThisProcess
 from consist.api.queries import RunQueries
-from consist.api.recording import RecordingMixin
+from consist.api.recording import RunRecording
 from consist.api.scenario import Scenario
 from consist.api.steps import StepSettings, build_request, refuse_unsupported, step_decorator
 from consist.api.tables import HotTables
@@ -38,6 +40,7 @@ from consist.core.model import Artifact, Run, RunArtifacts, RunResult, RunStatus
 from consist.core.ports.clock import SystemClock
 from consist.core.ports.store import MetadataStore, SqlEngineProvider
 from consist.core.services import StepRunner
+from consist.core.session import RunSession
 from consist.core.step import RunnerPorts, StepRequest, StepScope
 from consist.core.tables import IngestResult
 from consist.core.workspace import Workspace, absolute
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-class Tracker(RecordingMixin):
+class Tracker:
     """Records and caches runs in ``run_dir``, with provenance in the database at ``db_path``.
 
     Parameters
@@ -141,7 +144,7 @@ class Tracker(RecordingMixin):
             self._access,
             self._queries,
             self._recorder.flush,
-            lambda: self._session,
+            lambda: self._recording.session,
             self._consist_dir,
             self.read_only,
         )
@@ -162,19 +165,29 @@ class Tracker(RecordingMixin):
                 events=self._events,
                 attach=self._access.attach,
                 snapshot_dir=self._consist_dir / "runs",
-                activate=self._activate,
-                make_context=self._context,
-                capture=self._capture,
+                activate=lambda session: self._recording.activate(session),
+                make_context=lambda session: self._recording.context(session),
+                capture=Capture,
                 locate=self._access.locate,
                 rebuild=self.rebuild_from_rows,
                 rebuildable=self.is_rebuildable,
                 process=ThisProcess(),
             )
         )
-        self.current_run: Run | None = None
-        self._session = None
         self._scenario: Scenario | None = None
-        self._context_token: Any = None
+        self._recording = RunRecording(
+            self._request,
+            self._refuse_unsupported,
+            self._runner,
+            self._events,
+            self._frames,
+            self._tables,
+            lambda: self._scenario,
+            self,
+            self.read_only,
+            self.code_identity,
+            self.project_root,
+        )
         if not self.read_only:
             self._maintenance.recover()
         self.views = ViewRegistry(
@@ -211,6 +224,15 @@ class Tracker(RecordingMixin):
         self.flush()
         self.views.refresh()
         return self._store.sqlalchemy_engine()
+
+    @property
+    def current_run(self) -> Run | None:
+        """The run open on this tracker (``None`` outside a run)."""
+        return self._recording.current_run
+
+    @property
+    def _session(self) -> RunSession | None:
+        return self._recording.session
 
     @property
     def is_cached(self) -> bool:
@@ -337,6 +359,88 @@ class Tracker(RecordingMixin):
 
     def _recover(self) -> None:  # at open: pending snapshots in, dead processes' runs crashed
         self._maintenance.recover()
+
+    # -- runs opened by hand and logging (RunRecording) ------------------------------------
+    def begin_run(self, run_id: str | None = None, model: str | None = None, **options: Any) -> Run:
+        """Open a run whose work you do yourself; close it with :meth:`end_run`.
+
+        The cache is consulted (``tracker.is_cached`` tells whether this is a hit), but nothing
+        is skipped: that is up to you.
+        """
+        return self._recording.begin(run_id, model, options, sys._getframe(1))
+
+    def end_run(self, status: str = "completed", error: BaseException | str | None = None) -> Run:
+        """Close the open run as ``"completed"`` (default) or ``"failed"``."""
+        return self._recording.end_run(status, error)
+
+    def start_run(
+        self, run_id: str, model: str | None = None, **options: Any
+    ) -> AbstractContextManager[Tracker]:
+        """A run as a ``with`` block: completed on normal exit, failed on an exception."""
+        return self._recording.start_run(run_id, model, **options)
+
+    def trace(
+        self, name: str, run_id: str | None = None, **options: Any
+    ) -> AbstractContextManager[Tracker]:
+        """An inline block recorded as a run named ``name``. The block always executes, also
+        on a cache hit (check ``tracker.is_cached`` to skip work)."""
+        return self._recording.trace(name, run_id, **options)
+
+    def run_artifact_dir(self) -> Path:
+        """The artifact directory of the open run (it exists already)."""
+        return self._recording.run_artifact_dir()
+
+    def log_artifact(
+        self,
+        path_or_artifact: str | os.PathLike[str] | Artifact,
+        key: str | None = None,
+        direction: str = "output",
+        schema: Any = None,
+        driver: str | None = None,
+        **meta: Any,
+    ) -> Artifact:
+        """Record a file (or an existing artifact) as an input or output of the open run."""
+        return self._recording.log_artifact(
+            path_or_artifact, key, direction, schema, driver, **meta
+        )
+
+    def log_input(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Record a file or artifact the open run consumed."""
+        return self._recording.log_input(path_or_artifact, key, **kwargs)
+
+    def log_output(self, path_or_artifact: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Record a file or artifact the open run produced."""
+        return self._recording.log_output(path_or_artifact, key, **kwargs)
+
+    def log_artifacts(
+        self,
+        paths: Iterable[Any] | Mapping[str, Any],
+        direction: str = "output",
+        **meta: Any,
+    ) -> dict[str, Artifact]:
+        """Record several files at once (keyed by mapping key, else by file stem)."""
+        return self._recording.log_artifacts(paths, direction, **meta)
+
+    def log_dataframe(
+        self,
+        df: Any,
+        key: str,
+        schema: Any = None,
+        path: str | os.PathLike[str] | None = None,
+        driver: str | None = None,
+        direction: str = "output",
+    ) -> Artifact:
+        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it.
+
+        With ``schema`` (a SQLModel table class) the rows are also ingested into the
+        schema's table, validated against it (see :meth:`ingest`), and the artifact joins
+        the schema's view.
+        """
+        return self._recording.log_dataframe(df, key, schema, path, driver, direction)
+
+    def log_meta(self, **values: Any) -> None:
+        """Add key/value metadata to the open run (``run.meta``)."""
+        self._recording.log_meta(**values)
 
     # -- events ---------------------------------------------------------------------------
     def on_run_start(self, callback: Callback) -> Callback:

@@ -9,6 +9,7 @@ from consist.testing.contracts.filesystem import FileSystemContract
 from consist.testing.contracts.frames import FrameEngineContract
 from consist.testing.contracts.gaps import GapsDeclared
 from consist.testing.contracts.store import StoreContract
+from consist.testing.contracts.tables import TableStoreContract
 
 __all__ = [
     "ExecutorContract",
@@ -16,4 +17,5 @@ __all__ = [
     "FrameEngineContract",
     "GapsDeclared",
     "StoreContract",
+    "TableStoreContract",
 ]

@@ -9,6 +9,7 @@ Use it like the store contract; the fixture gives a fresh, empty store that is b
         def store(self, tmp_path):
             yield MyStore(str(tmp_path / "db"))
 
+Known gaps are declared with ``notimpl`` (see :mod:`consist.testing.contracts.gaps`).
 Jobs carry plain ``records``, which every table store accepts. This module imports no pytest.
 """
 
@@ -29,6 +30,7 @@ from consist.core.tables import (
     TableSchema,
     ViewPlan,
 )
+from consist.testing.contracts.gaps import GapsDeclared
 from consist.testing.contracts.store_data import make_artifact, make_run
 
 DATA = TableSchema((Column("person_id", "integer"), Column("age", "integer")))
@@ -48,7 +50,7 @@ def job(artifact_id: str, rows: list[tuple[Any, ...]] = ROWS, **fields: Any) -> 
     return IngestJob(**values)
 
 
-class TableStoreContract:
+class TableStoreContract(GapsDeclared):
     """Contract tests for the table capability; subclasses provide a ``store`` fixture."""
 
     def test_is_a_table_store(self, store: Any) -> None:
