@@ -358,3 +358,29 @@ def _leaves_of(tree: object) -> list[object]:
     if isinstance(tree, list):
         return [leaf for item in tree for leaf in _leaves_of(item)]
     return [tree]
+
+
+class Reporter:
+    """A typical model class: settings, plus a logger and a compiled pattern."""
+
+    def __init__(self, level: int, channel: str) -> None:
+        import logging
+        import re
+
+        self.level = level
+        self.log = logging.getLogger(channel)
+        self.pattern = re.compile(r"\d+")
+        self.raw = b"\x00\x01"
+
+    def step(self) -> None:
+        self.log.debug("level %s", self.level)
+
+
+def test_instances_holding_loggers_patterns_and_bytes_count_by_their_identity(
+    tracker: Tracker,
+) -> None:
+    assert not tracker.run(Reporter(1, "model.a").step).cache_hit
+    assert tracker.run(Reporter(1, "model.a").step).cache_hit
+    assert not tracker.run(Reporter(1, "model.b").step).cache_hit  # another logger
+    assert not tracker.run(Reporter(2, "model.a").step).cache_hit
+    assert tracker.run(Reporter(2, "model.a").step, fn_args={}).cache_hit

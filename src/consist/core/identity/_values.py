@@ -16,6 +16,8 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import logging
+import re
 import types
 from collections.abc import Callable
 from typing import Any
@@ -57,9 +59,25 @@ def _partial_token(partial: functools.partial) -> bytes:
         return b"partial-types:" + repr(names).encode()
 
 
-def _standin(value: Any) -> Any:
+def known_standin(value: Any) -> Any:
+    """Stand-ins for common values that are not data but have a stable identity: bytes,
+    a logger (its name: where it writes is configuration, not what the code computes), a
+    compiled regular expression and a module. None for anything else."""
     if isinstance(value, bytes | bytearray):
         return ["\x00bytes", bytes(value).hex()]
+    if isinstance(value, logging.Logger):
+        return {"\x00logger": value.name}
+    if isinstance(value, re.Pattern):
+        return {"\x00pattern": value.pattern, "flags": int(value.flags)}
+    if isinstance(value, types.ModuleType):
+        return {"\x00module": value.__name__}
+    return None
+
+
+def _standin(value: Any) -> Any:
+    known = known_standin(value)
+    if known is not None:
+        return known
     if callable(value):  # their code is folded in as a dependency; here only the name
         return "\x00callable:" + _qualified(value)
     state = instance_state(value)

@@ -27,7 +27,13 @@ from typing import Any
 
 from consist.core.errors import ArgumentHashError, ConfigHashError
 from consist.core.identity._targets import _targets
-from consist.core.identity._values import _is_code, _once, _qualified, instance_state
+from consist.core.identity._values import (
+    _is_code,
+    _once,
+    _qualified,
+    instance_state,
+    known_standin,
+)
 from consist.core.identity.canonical import Fallback, canonicalize, storable_tree, tree_digest
 
 __all__ = ["ArgumentsIdentity", "arguments_identity"]
@@ -151,6 +157,9 @@ def _canonical(value: Any, path: str, standin: Fallback) -> Any:
 
 def _standin(fallback: Fallback | None, code_digest: Callable[[Any], str] | None) -> Fallback:
     def standin(value: Any) -> Any:
+        known = known_standin(value)
+        if known is not None:
+            return known
         if _is_code(value) or isinstance(value, types.BuiltinFunctionType):
             # A function passed as an argument is code the step runs: its code counts.
             digest = code_digest(value) if code_digest is not None else ""
