@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from consist.api.lineage import LineageMixin, render_lineage
+from consist.api.lineage import RunLineage, render_lineage
 from consist.core.errors import OptionValueError, RunNotFoundError
 from consist.core.lineage import (
     LineageNode,
@@ -304,12 +304,17 @@ def test_mermaid_sanitises_ids_and_escapes_labels() -> None:
     assert '"quoted"' not in text and "<key>" not in text
 
 
-class FakeTracker(LineageMixin):
-    """The three lookups lineage needs, from a FakeStore (runs listed newest first)."""
+class FakeTracker:
+    """The three lookups lineage needs, from a FakeStore (runs listed newest first), and the
+    lineage methods over them, as the tracker has them."""
 
     def __init__(self, store: FakeStore, outputs: dict[str, dict[str, Artifact]]) -> None:
         self.store = store
         self.outputs = outputs
+        service = RunLineage(self)
+        self.lineage = service.lineage
+        self.print_lineage = service.print_lineage
+        self.export_lineage = service.export_lineage
 
     def get_run(self, run_id: str) -> Run:
         found = self.store.get_run(run_id)

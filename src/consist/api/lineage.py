@@ -2,9 +2,9 @@
 
 :class:`RunLineage` is the service a tracker holds and delegates these methods to, over its
 run queries (any :class:`LineageSource`); the module functions of the same names take the
-tracker (or any other source) as their first argument. :class:`LineageMixin` gives the same
-methods to any class that is itself a source. The tree itself and the export formats live
-in :mod:`consist.core.lineage`; this module only feeds it from the tracker's store.
+tracker (or any other source) as their first argument. The tree itself and the export
+formats live in :mod:`consist.core.lineage`; this module only feeds it from the tracker's
+store.
 """
 
 from __future__ import annotations
@@ -232,37 +232,3 @@ class RunLineage:
     ) -> list[dict[str, Any]] | dict[str, Any] | str:
         """An artifact's lineage as ``"openlineage"``, ``"prov-json"`` or ``"mermaid"``."""
         return export_lineage(self._source, artifact_or_key, format, max_depth)
-
-
-class LineageMixin:
-    """The lineage methods, for a class that is itself a :class:`LineageSource`."""
-
-    if TYPE_CHECKING:  # provided by the class mixing it in
-
-        def get_run(self, run_id: str) -> Run: ...
-
-        def get_artifacts_for_run(self, run_id: str) -> RunArtifacts: ...
-
-        def get_artifact(self, key_or_id: str) -> Artifact: ...
-
-    def lineage(self, artifact_or_key: Artifact | str, max_depth: int | None = None) -> LineageNode:
-        """The lineage tree of an artifact (see :func:`consist.api.lineage.lineage`)."""
-        return lineage(self, artifact_or_key, max_depth)
-
-    def print_lineage(
-        self,
-        artifact_or_key: Artifact | str,
-        max_depth: int | None = None,
-        console: Console | None = None,
-    ) -> None:
-        """Print an artifact's lineage as a tree (see :func:`print_lineage`)."""
-        print_lineage(self, artifact_or_key, max_depth, console)
-
-    def export_lineage(
-        self,
-        artifact_or_key: Artifact | str,
-        format: str = "openlineage",
-        max_depth: int | None = None,
-    ) -> list[dict[str, Any]] | dict[str, Any] | str:
-        """An artifact's lineage as ``"openlineage"``, ``"prov-json"`` or ``"mermaid"``."""
-        return export_lineage(self, artifact_or_key, format, max_depth)

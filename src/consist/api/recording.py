@@ -181,8 +181,7 @@ class RunRecording:
 
     @contextmanager
     def trace(self, name: str, run_id: str | None = None, **options: Any) -> Iterator[Any]:
-        """An inline block recorded as a run named ``name``. The block always executes, also
-        on a cache hit (check ``tracker.is_cached`` to skip work)."""
+        """Documented on ``Tracker.trace``."""
         model = options.pop("model", None) or name
         self.begin(run_id, model, options, sys._getframe(2), name=name)
         yield from self._close_when_done()
@@ -321,12 +320,7 @@ class RunRecording:
         driver: str | None = None,
         direction: str = "output",
     ) -> Artifact:
-        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it.
-
-        With ``schema`` (a SQLModel table class) the rows are also ingested into the
-        schema's table, validated against it (see :meth:`ingest`), and the artifact joins
-        the schema's view.
-        """
+        """Documented on ``Tracker.log_dataframe``."""
         session = self._require_session("log_dataframe")
         if not self._frames.is_frame(df):
             raise ArgumentTypeError(
