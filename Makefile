@@ -9,13 +9,14 @@ STAMP := $(VENV)/.consist-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,polars]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/quickstart.py
 
 test: $(STAMP)
+	./scripts/system-deps.sh
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/consist/core src/consist/api
 	$(BIN)/python -m pytest -q

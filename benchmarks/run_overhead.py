@@ -57,7 +57,7 @@ def timed_steps(sc, raw: Path, configs: list[dict]) -> list[float]:
 
 def fill(tracker: Tracker, total: int, batch: int = 2000) -> None:
     """Add synthetic completed runs straight through the store, in large transactions."""
-    store = tracker._store  # a benchmark may reach in: it only pads the database
+    store = tracker.services.store  # a benchmark may reach in: it only pads the database
     now = datetime.now(UTC)
     existing = len(tracker.find_runs())
     for start in range(existing, total, batch):

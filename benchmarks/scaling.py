@@ -87,7 +87,7 @@ def _fill(db: Path, run_dir: Path, total: int) -> None:
     from consist.core.ports.store import WriteBatch
 
     with Tracker(run_dir=run_dir, db_path=db) as tracker:
-        store = tracker._store  # a benchmark may pad the database directly
+        store = tracker.services.store  # a benchmark may pad the database directly
         now = datetime.now(UTC)
         for start in range(0, total, 5000):
             store.apply(

@@ -72,7 +72,9 @@ _EXPORTS: dict[str, str] = {
     "UnsafeAddressError": "consist.core.errors:UnsafeAddressError",
     "ViewNotFoundError": "consist.core.errors:ViewNotFoundError",
     "UnsupportedError": "consist.core.errors:UnsupportedError",
+    "ContainerError": "consist.core.containers:ContainerError",
     "IngestResult": "consist.core.tables:IngestResult",
+    "MatrixViewFactory": "consist.api.matrix:MatrixViewFactory",
 }
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "ConfigHashError",
     "ConsistError",
     "ConsistWarning",
+    "ContainerError",
     "Coupler",
     "IngestResult",
     "InputNotFoundError",
@@ -93,6 +96,7 @@ __all__ = [
     "InvalidKeyError",
     "KeyNotFoundError",
     "LineageNode",
+    "MatrixViewFactory",
     "MissingBytesError",
     "MountNotFoundError",
     "NoActiveRunError",
@@ -166,6 +170,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         log_output,
     )
     from consist.api.loading import load
+    from consist.api.matrix import MatrixViewFactory
     from consist.api.queries import find_run, find_runs
     from consist.api.scenario import Scenario, scenario
     from consist.api.sql import db_session, run_query

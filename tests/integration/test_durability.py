@@ -212,7 +212,7 @@ def test_a_tracker_in_another_workspace_imports_what_a_killed_process_left(
     printed = _run_and_kill(script, [str(tmp_path / "first"), str(db), "0"], 0.2)
     with Tracker(run_dir=tmp_path / "second", db_path=db) as tracker:
         assert all(tracker.get_run(run_id).status is RunStatus.COMPLETED for run_id in printed)
-        assert str(tmp_path / "second") in tracker._store.workspaces()
+        assert str(tmp_path / "second") in tracker.services.store.workspaces()
     assert not list((tmp_path / "first" / ".consist" / "pending").glob("*.json"))
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import consist
-from consist.api.bootstrap import get_plugin_manager
+from consist.api.plugins import get_plugin_manager
 
 
 def step(raw: Path):

@@ -28,7 +28,7 @@ def step(config) -> None:
 def test_suffix_or_scheme_picks_the_store(tmp_path: Path, location: str, store: str) -> None:
     db = location.format(root=tmp_path) if "://" in location else tmp_path / location
     with Tracker(run_dir=tmp_path / "runs", db_path=db) as tracker:
-        assert type(tracker._store).__name__ == store
+        assert type(tracker.services.store).__name__ == store
         tracker.run(step, config={"a": 1})
         assert tracker.run(step, config={"a": 1}).cache_hit
     with Tracker(run_dir=tmp_path / "runs", db_path=db) as reopened:

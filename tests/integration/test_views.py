@@ -169,7 +169,7 @@ def test_view_is_rebuilt_only_when_artifacts_were_added(
     tracker: Tracker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds: list[str] = []
-    store = tracker._store
+    store = tracker.services.store
     original = store.build_view
 
     def counting(plan: Any) -> None:

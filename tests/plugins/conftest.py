@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from consist.api.bootstrap import AUTOLOAD_SWITCH, ENTRY_POINT_GROUP, get_plugin_manager
+from consist.api.plugins import AUTOLOAD_SWITCH, ENTRY_POINT_GROUP, get_plugin_manager
 
 
 def install_distribution(

@@ -13,7 +13,7 @@ import pluggy
 import pytest
 
 import consist
-from consist.api.bootstrap import DEFAULT_PLUGINS, _check_pending, get_plugin_manager
+from consist.api.plugins import DEFAULT_PLUGINS, _check_pending, get_plugin_manager
 from consist.core import hookspecs
 
 # A third-party plugin with a misspelt observer hook ("consist_run_finishd"), next to a

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import consist
-from consist.api.bootstrap import ENTRY_POINT_GROUP, build_registry, construct, get_plugin_manager
+from consist.api.plugins import ENTRY_POINT_GROUP, build_registry, construct, get_plugin_manager
 from consist.testing.contracts import StoreContract
 
 # A store plugin as a separate package would ship it: an in-memory store opened from a
@@ -122,16 +122,16 @@ def test_tracker_records_and_caches_in_the_plugin_store(teststore: Any, tmp_path
         run_dir=tmp_path / "runs", db_path="teststore://anything", project_root=tmp_path
     )
     try:
-        assert type(tracker._store).__name__ == "PluginStore"
-        assert tracker._store.location == "teststore://anything"
+        assert type(tracker.services.store).__name__ == "PluginStore"
+        assert tracker.services.store.location == "teststore://anything"
         step, counter = counting_step()
         first = tracker.run(step, config={"a": 1})
         # Write the queued records now, so the cache lookup below is answered by the store.
         tracker.flush()
-        stored = tracker._store.get_run(first.run.id)
+        stored = tracker.services.store.get_run(first.run.id)
         assert stored is not None and stored.status is consist.RunStatus.COMPLETED
         assert first.run.signature is not None
-        cached = tracker._store.find_cached(first.run.signature)
+        cached = tracker.services.store.find_cached(first.run.signature)
         assert cached is not None and cached.run.id == first.run.id
 
         second = tracker.run(step, config={"a": 1})
@@ -149,7 +149,7 @@ def test_plugins_option_allows_blocks_and_refuses_unknown_names(
     with consist.Tracker(
         tmp_path / "runs", "teststore://x", project_root=tmp_path, plugins=["teststore"]
     ) as tracker:
-        assert type(tracker._store).__name__ == "PluginStore"
+        assert type(tracker.services.store).__name__ == "PluginStore"
     with pytest.raises(consist.ConsistError, match="no metadata store serves"):
         consist.Tracker(tmp_path / "runs", "teststore://x", plugins=["-teststore"])
     # A misspelt name would allow or block nothing; it is refused with what is installed.
@@ -199,7 +199,7 @@ def test_a_plugin_that_fails_to_load_warns_and_is_skipped(
     with consist.Tracker(
         run_dir=tmp_path / "runs", db_path=tmp_path / "p.duckdb", project_root=tmp_path
     ) as tracker:
-        assert type(tracker._store).__name__ == "DuckDBStore"
+        assert type(tracker.services.store).__name__ == "DuckDBStore"
         step, _ = counting_step()
         assert not tracker.run(step, config={"a": 1}).cache_hit
         assert tracker.run(step, config={"a": 1}).cache_hit

@@ -14,6 +14,7 @@ from consist.core.errors import ConsistWarning
 from consist.core.inputs import InputRef
 from consist.core.model import Artifact, RunStatus
 from consist.core.ports.filesystem import FileDigest
+from consist.core.ports.runs import LocalArtifacts
 from consist.core.ports.store import RunQuery
 from consist.core.recorder import Recorder
 from consist.core.services import StepRunner
@@ -88,6 +89,11 @@ class Executor:
         return fn(**kwargs)
 
 
+class Executors:
+    def executor(self, name: str) -> Executor:
+        return Executor()
+
+
 class Clock:
     def __init__(self) -> None:
         self.t = datetime(2026, 1, 1, tzinfo=UTC)
@@ -114,11 +120,14 @@ class Events:
         self.seen.append("hit" if decision.hit else "miss")
 
 
-class Attach:
-    def __init__(self, workspace: Workspace, frames: FakeFrames) -> None:
+class Attach(LocalArtifacts):
+    """Artifacts in the fake workspace, loadable through the fake frames."""
+
+    def __init__(self, workspace: Workspace, frames: FakeFrames, fs: FakeFS) -> None:
+        super().__init__(workspace, fs)
         self.workspace, self.frames = workspace, frames
 
-    def __call__(self, artifact: Artifact) -> Artifact:
+    def attach(self, artifact: Artifact) -> Artifact:
         artifact._resolver = self
         return artifact
 
@@ -151,11 +160,11 @@ def env():
         recorder=recorder,
         fs=fs,
         frames=frames,
-        executor=lambda name: Executor(),
+        executors=Executors(),
         workspace=workspace,
         clock=Clock(),
         events=events,
-        attach=Attach(workspace, frames),
+        artifacts=Attach(workspace, frames, fs),
         snapshot_dir=ROOT / ".consist" / "runs",
     )
     fs.files[Path("/data/raw.csv")] = b"[1, 2, 3]"

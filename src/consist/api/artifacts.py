@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from consist.api.frames import FrameIO
 from consist.core.errors import (
@@ -21,7 +21,21 @@ from consist.core.errors import (
 )
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run
+from consist.core.ports.filesystem import FileSystem
 from consist.core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from consist.api.remote import ObjectStores
+
+
+class RowSource(Protocol):
+    """Ingested rows that can be written back as an artifact's file (the hot tables)."""
+
+    def is_rebuildable(self, artifact: Artifact) -> bool: ...
+
+    def rebuild_from_rows(self, artifact: Artifact, dest: Path) -> bool: ...
+
+    def rebuild_for_load(self, artifact: Artifact, db_fallback: str) -> Path | None: ...
 
 
 def recorded_workspace(run: Run | None) -> Workspace | None:
@@ -43,12 +57,20 @@ class ArtifactAccess:
         self.frames = frames
         self._get_run = get_run
         self._producers: dict[str, Workspace | None] = {}
-        #: ``(artifact, db_fallback) -> path`` of a file rebuilt from ingested rows, or None.
-        self.rebuild: Callable[[Artifact, str], Path | None] | None = None
+        #: Rows ingested into the database, standing in for lost files (set once built).
+        self.rows: RowSource | None = None
+        #: Object stores behind remote mounts and object URLs (see ``api/remote.py``).
+        self.remote: ObjectStores | None = None
 
     def attach(self, artifact: Artifact) -> Artifact:
         artifact._resolver = self
         return artifact
+
+    def rebuildable(self, artifact: Artifact) -> bool:
+        return self.rows is not None and self.rows.is_rebuildable(artifact)
+
+    def rebuild(self, artifact: Artifact, dest: Path) -> bool:
+        return self.rows is not None and self.rows.rebuild_from_rows(artifact, dest)
 
     def _candidates(self, uri: str, run_id: str | None) -> list[Path]:
         found: list[Path] = []
@@ -77,10 +99,20 @@ class ArtifactAccess:
                 f"expected an Artifact, got {type(artifact).__name__} ({artifact!r:.80}); "
                 "get one from result.outputs or tracker.get_artifact(key)."
             )
+        if self.remote is not None and self.remote.is_remote(artifact.uri):
+            return self.remote.locate(artifact)  # a verified local copy, fetched if need be
         return self.locate_uri(artifact.uri, artifact.run_id)
+
+    def present(self, artifact: Artifact) -> bool:
+        """Whether the artifact's bytes can be had, without downloading remote ones."""
+        if self.remote is not None and self.remote.is_remote(artifact.uri):
+            return self.remote.present(artifact)
+        return self.locate(artifact) is not None
 
     def locate_uri(self, uri: str, run_id: str | None) -> Path | None:
         """Where the bytes recorded at ``uri`` by run ``run_id`` are now, or None."""
+        if self.remote is not None and self.remote.is_remote(uri):
+            return self.remote.locate_uri(uri)
         try:
             local = self.workspace.to_path(uri)
             if local.exists():  # the common case: no database lookup at all
@@ -112,8 +144,8 @@ class ArtifactAccess:
         if engine is not None:
             self.frames.check_engine(engine)
         path = self.locate(artifact)
-        if path is None and self.rebuild is not None:
-            path = self.rebuild(artifact, db_fallback)
+        if path is None and self.rows is not None:
+            path = self.rows.rebuild_for_load(artifact, db_fallback)
         if path is None:
             path = self.local_path(artifact)
         driver = artifact.driver or driver_for(path)
@@ -130,5 +162,29 @@ class ArtifactAccess:
                 f"artifact {artifact.key!r} has no driver (file {path.name}); "
                 "read it yourself from artifact.path."
             )
-        frame_type = f"{engine}.DataFrame" if engine else ""
-        return self.frames.read(path, driver, frame_type, **kwargs)
+        if engine is not None:
+            return self.frames.read_with(engine, path, driver, **kwargs)
+        return self.frames.read(path, driver, **kwargs)
+
+    def materialize(self, artifact: Artifact, dest: Path, fs: FileSystem) -> Path:
+        """Copy the artifact's bytes to ``dest``, verified against the recorded digest."""
+        source = self.locate(artifact)
+        if source is None:
+            raise MissingBytesError(artifact.key, artifact.uri, dest)
+        if source != dest:
+            fs.copy_verified(source, dest, artifact.digest, artifact.size)
+        return dest
+
+    def input_bundle(self, inputs: dict[str, Artifact], fs: FileSystem) -> dict[str, Any]:
+        """Inputs made local (copied in where missing) and loaded: frames for tabular
+        files, local paths for the rest."""
+        bundle: dict[str, Any] = {}
+        for key, artifact in inputs.items():
+            expected = self.workspace.to_path(artifact.uri)
+            if not expected.exists():
+                self.materialize(artifact, expected, fs)
+            readable = artifact.driver is not None and self.frames.can_read(artifact.driver)
+            bundle[key] = (
+                self.load(self.attach(artifact)) if readable and expected.is_file() else expected
+            )
+        return bundle

@@ -1,173 +1,271 @@
-"""The composition root: plugin discovery, the adapter registry, adapter construction.
+"""The composition root: every service a tracker delegates to, built in one place.
 
-This is the only place that names adapter modules, and it names them as dotted strings, so
-the api never imports an adapter statically and discovering plugins imports no heavy library.
+:func:`bootstrap` takes validated :class:`TrackerSettings` and builds the adapters from the
+plugin registry, unless they are injected: pass ``store=``, ``filesystem=``, ``executors=``
+or ``clock=`` (e.g. the fakes in :mod:`consist.testing`) and the same services run on them.
+Nothing else in the api constructs a service or an adapter.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import os
-import warnings
-from collections.abc import Iterable
-from functools import lru_cache
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pluggy
 
-from consist.api.arguments import listing
-from consist.core import hookspecs
-from consist.core.errors import (
-    ArgumentTypeError,
-    ConsistWarning,
-    OptionValueError,
-    PluginError,
-)
-from consist.core.registry import AdapterSpec, Registry
-
-log = logging.getLogger("consist")
-
-DEFAULT_PLUGINS: tuple[str, ...] = (
-    "consist.adapters.stores.plugin",
-    "consist.adapters.filesystems.plugin",
-    "consist.adapters.frames.plugin",
-    "consist.adapters.executors.plugin",
-)
-ENTRY_POINT_GROUP = "consist.plugins"
-AUTOLOAD_SWITCH = "CONSIST_DISABLE_PLUGIN_AUTOLOAD"
-
-
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
-            continue
-        try:
-            pm.register(ep.load(), name=ep.name)
-        except Exception as exc:  # a broken plugin must not take the library down
-            warnings.warn(
-                f"consist plugin {ep.name!r} ({ep.value}) failed to load and is skipped: "
-                f"{type(exc).__name__}: {exc}",
-                ConsistWarning,
-                stacklevel=2,
-            )
+from consist.api import stores
+from consist.api.arguments import removed_if_refused
+from consist.api.artifacts import ArtifactAccess
+from consist.api.events import TrackerEvents
+from consist.api.frames import FrameIO
+from consist.api.journal import FileJournal
+from consist.api.lineage import RunLineage
+from consist.api.maintenance import SnapshotMaintenance
+from consist.api.options import HashingMode
+from consist.api.plugins import build_registry, construct, get_plugin_manager
+from consist.api.processes import ThisProcess
+from consist.api.queries import RunQueries
+from consist.api.recording import RunRecording
+from consist.api.remote import ObjectStores, RemoteRoot, RemoteWorkspace
+from consist.api.runs import ScenarioSlot, StepRuns
+from consist.api.scheduling import ThreadScheduler
+from consist.api.shell import OpenRun
+from consist.api.staging import StagedFileSystem
+from consist.api.steps import StepRequests, StepSettings
+from consist.api.tables import HotTables
+from consist.api.views import ViewRegistry
+from consist.core.ports.clock import Clock, SystemClock
+from consist.core.ports.executor import Executor
+from consist.core.ports.filesystem import FileSystem
+from consist.core.ports.store import MetadataStore
+from consist.core.recorder import Recorder
+from consist.core.registry import Registry
+from consist.core.services import StepRunner
+from consist.core.step import RunnerPorts
+from consist.core.workspace import Workspace
 
 
-@lru_cache(maxsize=1)
-def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager with built-in and installed plugins registered."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    for dotted in DEFAULT_PLUGINS:
-        pm.register(importlib.import_module(dotted), name=dotted)
-    if os.environ.get(AUTOLOAD_SWITCH, "").strip() not in ("1", "true", "yes"):
-        _load_entry_points(pm)
-    _check_pending(pm)
-    return pm
+@dataclass(frozen=True, slots=True)
+class TrackerSettings:
+    """A tracker's options, each already checked (see ``Tracker.__init__``)."""
+
+    run_dir: Path
+    db_path: str
+    mounts: dict[str, Path]
+    project_root: Path | None
+    hashing: HashingMode
+    code_identity: str
+    cache_epoch: int
+    read_only: bool
+    flush_interval: float
+    #: Plugin allow/block list, checked when the registry is built (see ``plugins.py``).
+    plugins: Iterable[str] | None = None
+    #: Mounts on object stores (see ``api/remote.py``), by name.
+    remote_mounts: dict[str, RemoteRoot] = field(default_factory=dict)
+
+    @property
+    def consist_dir(self) -> Path:
+        """Where snapshots, the journal and the hash cache live."""
+        return self.run_dir / ".consist"
 
 
-def _check_pending(pm: pluggy.PluginManager) -> None:
-    """Fail loudly on hook implementations no hookspec declares (a misspelt hook name).
+class ExecutorPool:
+    """The :class:`~consist.core.ports.runs.Executors` port: executors built on first use."""
 
-    A built-in plugin that does so is a bug in Consist and raises; a third-party one is
-    unregistered with a warning naming it, like a plugin that fails to load.
+    def __init__(self, registry: Registry, given: dict[str, Executor] | None = None) -> None:
+        self._registry = registry
+        self._built: dict[str, Executor] = dict(given or {})
+
+    def executor(self, name: str) -> Executor:
+        if name not in self._built:
+            self._built[name] = construct(self._registry.get("executor", name))
+        return self._built[name]
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything a tracker delegates to (each service owns one concern)."""
+
+    settings: TrackerSettings
+    plugins: pluggy.PluginManager
+    registry: Registry
+    store: MetadataStore
+    recorder: Recorder
+    fs: FileSystem
+    workspace: Workspace
+    frames: FrameIO
+    access: ArtifactAccess
+    events: TrackerEvents
+    queries: RunQueries
+    tables: HotTables
+    lineage: RunLineage
+    maintenance: SnapshotMaintenance
+    requests: StepRequests
+    runner: StepRunner
+    scenarios: ScenarioSlot
+    recording: RunRecording
+    steps: StepRuns
+    views: ViewRegistry
+    #: Releases what :func:`bootstrap` acquired (the shared store); idempotent.
+    release: Any
+
+
+def bootstrap(
+    settings: TrackerSettings,
+    *,
+    store: MetadataStore | None = None,
+    filesystem: FileSystem | None = None,
+    executors: dict[str, Executor] | None = None,
+    clock: Clock | None = None,
+    models: Sequence[type] = (),
+) -> Services:
+    """Build a tracker's services; adapters come from the registry unless injected.
+
+    An injected ``store`` gets a recorder of its own (it is not shared with other trackers
+    in this process, as a store opened from ``settings.db_path`` is).
     """
-    while True:
-        try:
-            pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            name = pm.get_name(exc.plugin)
-            if name is None or name in DEFAULT_PLUGINS:
-                raise
-            pm.unregister(exc.plugin)
-            warnings.warn(
-                f"consist plugin {name!r} is skipped: it implements a hook Consist does not "
-                f"define: {exc}",
-                ConsistWarning,
-                stacklevel=3,
-            )
-        else:
-            return
-
-
-def build_registry(pm: pluggy.PluginManager, plugins: Iterable[str] | None = None) -> Registry:
-    """Collect adapter specs from every registered plugin (minus the blocked ones).
-
-    ``plugins`` entries starting with ``-`` block that plugin; any other entries form an
-    allow-list of third-party plugins (built-in plugins are always on).
-    """
-    wanted = _plugin_names(plugins)
-    installed = [name for name, _ in pm.list_name_plugin()]
-    for name in wanted:
-        if name.lstrip("-") not in installed:
-            # A misspelt name would otherwise allow or block nothing, silently.
-            raise OptionValueError(
-                "plugins",
-                name,
-                installed,
-                "Prefix a name with '-' to block it.",
-            )
-    blocked = {p[1:] for p in wanted if p.startswith("-")}
-    allowed = {p for p in wanted if not p.startswith("-")}
-    registry = Registry()
-    providers: tuple[pluggy.HookCaller, ...] = (
-        pm.hook.consist_stores,
-        pm.hook.consist_filesystems,
-        pm.hook.consist_frame_engines,
-        pm.hook.consist_executors,
+    pm = get_plugin_manager()
+    registry = build_registry(pm, settings.plugins)
+    fs = filesystem or construct(
+        registry.get("filesystem", "local"), cache_dir=settings.consist_dir
     )
-    for hook in providers:
-        # One implementation at a time (in registration order), so a plugin whose hook
-        # raises is skipped with a warning naming it instead of hiding every other plugin.
-        for impl in hook.get_hookimpls():
-            name = impl.plugin_name
-            if name in blocked or (allowed and name not in allowed and name not in DEFAULT_PLUGINS):
-                continue
-            try:
-                specs = cast("list[AdapterSpec] | None", impl.function()) or []
-            except Exception as exc:
-                warnings.warn(
-                    f"consist plugin {name!r} failed in {hook.name}() and is skipped: {exc}",
-                    ConsistWarning,
-                    stacklevel=2,
-                )
-                continue
-            registry.extend(_stamp(spec, name) for spec in specs)
-    return registry
-
-
-def _plugin_names(plugins: Iterable[str] | None) -> list[str]:
-    """``plugins=`` as a list of names (a bare string would be split into letters)."""
-    if plugins is None:
-        return []
-    names = listing(plugins, "plugins", "['my_plugin'] (allow) or ['-my_plugin'] (block)")
-    for name in names:
-        if not isinstance(name, str) or not name.strip("-"):
-            raise ArgumentTypeError(
-                f"plugins holds {name!r:.80}; plugin names are non-empty strings."
-            )
-    return names
-
-
-def _stamp(spec: AdapterSpec, plugin_name: str) -> AdapterSpec:
-    """Record which plugin supplied a spec, so errors can name it."""
-    if spec.plugin:
-        return spec
-    import dataclasses
-
-    return dataclasses.replace(spec, plugin=plugin_name)
-
-
-def construct(spec: AdapterSpec, *args: Any, **kwargs: Any) -> Any:
-    """Instantiate an adapter from its spec, translating import failures into clear errors."""
-    factory = spec.load()
+    recorder, release = _recorder(settings, registry, fs, store)
     try:
-        return factory(*args, **kwargs)
-    except PluginError:
+        return _assemble(settings, pm, registry, fs, recorder, release, executors, clock, models)
+    except BaseException:  # a refused tracker releases the shared store at once
+        release()
         raise
-    except TypeError as exc:
-        raise PluginError(
-            f"adapter {spec.name!r} from plugin {spec.plugin or '?'} could not be built: {exc}"
-        ) from exc
+
+
+def _recorder(
+    settings: TrackerSettings, registry: Registry, fs: FileSystem, store: MetadataStore | None
+) -> tuple[Recorder, Any]:
+    if store is not None:
+        recorder = Recorder(
+            store,
+            fs.write_atomic,
+            fs.remove,
+            flush_interval=settings.flush_interval,
+            journal=FileJournal(),
+            scheduler=ThreadScheduler(),
+        )
+        return recorder, _Once(recorder.close)
+    spec = registry.store_for(settings.db_path)
+    with removed_if_refused(settings.run_dir):  # a refused tracker leaves no folder behind
+        settings.run_dir.mkdir(parents=True, exist_ok=True)
+        recorder = stores.acquire(
+            settings.db_path,
+            lambda: construct(spec, settings.db_path),
+            fs.write_atomic,
+            fs.remove,
+            settings.flush_interval,
+        )
+    return recorder, _Once(lambda: stores.release(settings.db_path))
+
+
+class _Once:
+    """Calls ``action`` the first time it is called, never again."""
+
+    def __init__(self, action: Any) -> None:
+        self._action: Any = action
+
+    def __call__(self) -> None:
+        action, self._action = self._action, None
+        if action is not None:
+            action()
+
+
+def _assemble(
+    settings: TrackerSettings,
+    pm: pluggy.PluginManager,
+    registry: Registry,
+    fs: FileSystem,
+    recorder: Recorder,
+    release: Any,
+    executors: dict[str, Executor] | None,
+    clock: Clock | None,
+    models: Sequence[type],
+) -> Services:
+    s = settings
+    store = recorder.store
+    # Object stores: remote mounts resolve to staging folders, staged outputs are uploaded
+    # when digested, and remote artifacts are fetched into the download cache.
+    objects = ObjectStores(s.remote_mounts, s.consist_dir, registry, fs)
+    fs = StagedFileSystem(fs, objects)
+    workspace = RemoteWorkspace(s.run_dir, {**s.mounts, **objects.staging}, objects=objects)
+    frames = FrameIO(registry)
+    access = ArtifactAccess(workspace, frames, recorder.get_run)
+    access.remote = objects
+    events = TrackerEvents(pm.hook)
+    queries = RunQueries(store, recorder, access, s.db_path)
+    scenarios = ScenarioSlot()
+    shell = OpenRun()
+    tables = HotTables(
+        store,
+        s.db_path,
+        frames,
+        access,
+        queries,
+        recorder.flush,
+        lambda: shell.session,
+        s.consist_dir,
+        s.read_only,
+    )
+    access.rows = tables
+    requests = StepRequests(
+        StepSettings(s.code_identity, s.project_root, s.cache_epoch, s.hashing),
+        registry,
+        workspace,
+        lambda obj: pm.hook.consist_object_digest(obj=obj),
+    )
+    runner = StepRunner(
+        RunnerPorts(
+            recorder=recorder,
+            fs=fs,
+            frames=frames,
+            executors=ExecutorPool(registry, executors),
+            workspace=workspace,
+            clock=clock or SystemClock(),
+            events=events,
+            snapshot_dir=s.consist_dir / "runs",
+            artifacts=access,
+            shell=shell,
+            process=ThisProcess(),
+        )
+    )
+    recording = RunRecording(
+        requests, runner, events, frames, tables, scenarios, shell, s.read_only
+    )
+    maintenance = SnapshotMaintenance(store, recorder, fs, s.consist_dir, s.read_only)
+    if not s.read_only:
+        maintenance.recover()
+    views = ViewRegistry(
+        tables.table_store, recorder.flush, tables.ingest_source, access.locate_uri
+    )
+    for model in models:
+        views.register(model)
+    return Services(
+        settings=s,
+        plugins=pm,
+        registry=registry,
+        store=store,
+        recorder=recorder,
+        fs=fs,
+        workspace=workspace,
+        frames=frames,
+        access=access,
+        events=events,
+        queries=queries,
+        tables=tables,
+        lineage=RunLineage(queries),
+        maintenance=maintenance,
+        requests=requests,
+        runner=runner,
+        scenarios=scenarios,
+        recording=recording,
+        steps=StepRuns(requests, runner, scenarios, lambda: shell.session, s.read_only),
+        views=views,
+        release=release,
+    )

@@ -12,7 +12,7 @@ from consist.core.model import Artifact
 
 def _open(what: str) -> Any:
     tracker = current_tracker()
-    if tracker is None or tracker._session is None:
+    if tracker is None or tracker.services.recording.session is None:
         raise NoActiveRunError(
             f"consist.{what}() was called outside any run; call it inside a step run by "
             "tracker.run(...), inside a 'with tracker.trace(...)' block, or after "

@@ -71,8 +71,28 @@ class SnapshotMaintenance:
         *,
         on_skip: Callable[[Path, str], None] | None = None,
     ) -> int:
-        """Recreate the rows of every snapshot here (documented on
-        ``Tracker.rebuild_from_snapshots``); returns the number of runs restored."""
+        """Recreate the database rows of every run snapshot in this workspace.
+
+        Each snapshot (``run_dir/.consist/runs/<run_id>.json``) holds a run's last recorded
+        state and every artifact it linked, so a deleted or damaged database can be rebuilt:
+        runs, artifacts, links and facets come back as they were recorded. Rows already in
+        the database are kept (runs are replaced by their snapshot state). Ingested table
+        rows are data, not provenance, and are not in snapshots.
+
+        Parameters
+        ----------
+        progress
+            Called as ``progress(done, total)`` after each group of snapshots.
+        on_skip
+            Called as ``on_skip(path, reason)`` for each snapshot that could not be restored
+            (unreadable, or refused by the database); each is also logged as a warning. The
+            other snapshots are restored regardless.
+
+        Returns
+        -------
+        int
+            The number of runs restored.
+        """
         if self.read_only:
             raise ReadOnlyError(
                 "this tracker was opened with read_only=True, so it cannot rebuild the "

@@ -17,7 +17,7 @@ from consist.core.errors import (
     RunNotFoundError,
     redact,
 )
-from consist.core.explain import CacheExplanation, explain_miss
+from consist.core.explain import CacheExplanation, command_log, explain_miss
 from consist.core.facets import flatten
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
 from consist.core.ports.store import RunQuery
@@ -186,7 +186,14 @@ class RunQueries:
         limit: int | None = None,
         index_by: str | None = None,
     ) -> Any:
-        """Runs matching every filter, newest first (documented on ``Tracker.find_runs``)."""
+        """Runs matching every given filter, newest first (``limit=None``: all of them).
+
+        Tags match exact elements: ``tags=["scenario"]`` does not match ``"scenario_header"``.
+        ``facet={"alpha": 0.2, "solver.tol": 1e-6}`` matches runs whose facet has exactly
+        those values (nested keys dotted). With ``index_by="year"`` (any run field, or
+        ``"facet.<key>"``) the result is a dict keyed by that value, holding the newest run
+        for each value.
+        """
         for name, text in (("model", model), ("parent_id", parent_id)):
             check_text(text, name, optional=True)
         query = RunQuery(
@@ -228,7 +235,10 @@ class RunQueries:
         from the nearest earlier run of the same model (code, config keys, inputs, ...)."""
         run = self.get_run(run_id)
         if run.cache_hit:
-            return CacheExplanation(run.id, True, source_run_id=run.meta.get("cache_source"))
+            source = run.meta.get("cache_source")
+            return CacheExplanation(
+                run.id, True, source_run_id=source, log=self._source_log(source)
+            )
         earlier = [
             r
             for r in self.find_runs(model=run.model_name, status="completed")
@@ -241,6 +251,15 @@ class RunQueries:
             inputs=self.get_artifacts_for_run(run.id).inputs,
             previous_inputs=self.get_artifacts_for_run(previous.id).inputs if previous else {},
         )
+
+    def _source_log(self, source: Any) -> str | None:
+        """The container log of the run a hit reused (None if it has none or is gone)."""
+        if not isinstance(source, str):
+            return None
+        try:
+            return command_log(self.get_run(source))
+        except LookupError:
+            return None
 
     def history(self, limit: int | None = 20) -> Any:
         """Recent runs as a pandas DataFrame, newest first (``limit=None``: all of them)."""

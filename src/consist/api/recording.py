@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from consist.api.code import block_code_identity
-from consist.api.context import RunContext, current_tracker_var
 from consist.api.inputs import named_values
 from consist.api.schemas import table_name
+from consist.api.shell import OpenRun
+from consist.api.steps import refuse_unsupported
 from consist.core.checks import check_text, storable_text
 from consist.core.errors import (
     ActiveRunError,
@@ -32,17 +33,17 @@ from consist.core.errors import (
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run, RunStatus, validate_key
 from consist.core.session import RunSession, check_direction
-from consist.core.step import StepScope, error_summary
+from consist.core.step import error_summary
 from consist.core.tables import check_table_name
 from consist.core.workspace import absolute
 
 if TYPE_CHECKING:
     from consist.api.events import TrackerEvents
     from consist.api.frames import FrameIO
-    from consist.api.scenario import Scenario
+    from consist.api.runs import OpenScenario, ScenarioSlot
+    from consist.api.steps import StepRequests
     from consist.api.tables import HotTables
     from consist.core.services import StepRunner
-    from consist.core.step import StepRequest
 
 # Options a manually opened run accepts (a subset of tracker.run's).
 RUN_OPTIONS = frozenset(
@@ -83,36 +84,36 @@ class RunRecording:
 
     def __init__(
         self,
-        request: Callable[..., StepRequest],
-        refuse_unsupported: Callable[[Mapping[str, Any]], None],
+        requests: StepRequests,
         runner: StepRunner,
         events: TrackerEvents,
         frames: FrameIO,
         tables: HotTables,
-        scenario: Callable[[], Scenario | None],
-        owner: Any,
+        scenarios: ScenarioSlot,
+        shell: OpenRun,
         read_only: bool,
-        code_identity: str,
-        project_root: Path | None,
     ) -> None:
-        self._request = request
-        self._refuse_unsupported = refuse_unsupported
+        self._requests = requests
         self._runner = runner
         self._events = events
         self._frames = frames
         self._tables = tables
-        self._scenario_of = scenario
-        self._owner = owner
+        self._scenarios = scenarios
+        self.shell = shell
         self.read_only = read_only
-        self.code_identity = code_identity
-        self.project_root = project_root
-        self.session: RunSession | None = None
-        self.current_run: Run | None = None
-        self._context_token: Any = None
 
     @property
-    def _scenario(self) -> Scenario | None:
-        return self._scenario_of()
+    def session(self) -> RunSession | None:
+        """The run open on the tracker (opened by hand or executing a step), if any."""
+        return self.shell.session
+
+    @property
+    def current_run(self) -> Run | None:
+        return self.shell.current_run
+
+    @property
+    def _scenario(self) -> OpenScenario | None:
+        return self._scenarios.current
 
     # -- opening and closing runs --------------------------------------------------------------
     def begin(
@@ -134,20 +135,21 @@ class RunRecording:
             raise ArgumentTypeError(
                 f"unknown run options {unknown}; allowed: {sorted(RUN_OPTIONS)}."
             )
-        self._refuse_unsupported(options)
+        refuse_unsupported(options)
         if self.read_only:
             raise ReadOnlyError(
                 "this tracker was opened with read_only=True, so it cannot open runs; "
                 "open Tracker(..., read_only=False) to record."
             )
-        scope = self._scenario.step_scope() if self._scenario is not None else StepScope()
-        code = block_code_identity(self.code_identity, self.project_root, caller)
+        scope = self._scenarios.scope()
+        settings = self._requests.settings
+        code = block_code_identity(settings.code_identity, settings.project_root, caller)
         step_name = name or model or run_id or "run"
         args = {**options, "run_id": run_id, "model": model or step_name, "name": step_name}
         args = {k: v for k, v in args.items() if v is not None}
-        request = self._request(None, args, code, scope.traced(traced))
+        request = self._requests.build(None, args, code, scope.traced(traced))
         session = self._runner.open(request)
-        self._enter(session)
+        self.shell.enter(session)
         return session.run
 
     def end_run(self, status: str = "completed", error: BaseException | str | None = None) -> Run:
@@ -167,7 +169,7 @@ class RunRecording:
         try:
             session.end(final, message)
         finally:
-            self._leave()
+            self.shell.leave()
         if self._scenario is not None:
             self._scenario.absorb(session.run, session.inputs, session.outputs)
         self._events.run_finished(session.run)
@@ -188,7 +190,7 @@ class RunRecording:
 
     def _close_when_done(self) -> Iterator[Any]:
         try:
-            yield self._owner
+            yield self.shell.owner
         except BaseException as exc:
             if self.session is not None:
                 self.end_run("failed", exc)
@@ -197,34 +199,6 @@ class RunRecording:
             self.end_run()
 
     # -- the open run ----------------------------------------------------------------------
-    def _enter(self, session: RunSession) -> None:
-        self.session = session
-        self.current_run = session.run
-        self._context_token = current_tracker_var.set(self._owner)
-
-    def _leave(self) -> None:
-        self.session = None
-        self.current_run = None
-        token, self._context_token = self._context_token, None
-        try:
-            current_tracker_var.reset(token)
-        except (ValueError, RuntimeError):  # closed from another context than it was opened in
-            current_tracker_var.set(None)
-
-    @contextmanager
-    def activate(self, session: RunSession) -> Iterator[None]:
-        previous = self.session
-        if previous is not None:
-            raise ActiveRunError(
-                f"tracker.run() was called while run {previous.run.id!r} is open on the same "
-                "tracker; end that run first, or run the step outside it."
-            )
-        self._enter(session)
-        try:
-            yield
-        finally:
-            self._leave()
-
     def _require_session(self, what: str) -> RunSession:
         if self.session is None:
             raise NoActiveRunError(
@@ -233,9 +207,6 @@ class RunRecording:
                 "tracker.begin_run(...)."
             )
         return self.session
-
-    def context(self, session: RunSession) -> RunContext:
-        return RunContext(self._owner, session)
 
     def run_artifact_dir(self) -> Path:
         """The artifact directory of the open run (it exists already)."""
@@ -320,7 +291,12 @@ class RunRecording:
         driver: str | None = None,
         direction: str = "output",
     ) -> Artifact:
-        """Documented on ``Tracker.log_dataframe``."""
+        """Write ``df`` (parquet by default; csv by ``driver`` or path suffix) and record it.
+
+        With ``schema`` (a SQLModel table class) the rows are also ingested into the
+        schema's table, validated against it (see :meth:`ingest`), and the artifact joins
+        the schema's view.
+        """
         session = self._require_session("log_dataframe")
         if not self._frames.is_frame(df):
             raise ArgumentTypeError(
@@ -354,13 +330,13 @@ class RunRecording:
         suffix_driver = None
         if path is not None:
             target = absolute(path, session.artifact_dir)
-            if target.is_dir():
+            if target.is_dir() and driver_for(target) is None:
                 raise ArgumentError(
                     f"log_dataframe(path={str(path)!r}) names a directory; give a file path "
                     f"such as {str(target / (key + '.parquet'))!r}."
                 )
             suffix_driver = driver_for(target)
-        self._frames.check_writable(df, driver or suffix_driver or "parquet")
+        self._frames.check_writable(df, driver or suffix_driver or self._frames.default_driver(df))
 
     def log_meta(self, **values: Any) -> None:
         """Add key/value metadata to the open run (``run.meta``)."""

@@ -82,7 +82,9 @@ class Scenario:
         self._run_id = validate_key(run_id, "run_id") if run_id is not None else None
         self._header_options = header_options
         self._code = block_code_identity(tracker.code_identity, tracker.project_root, caller)
-        config_digest = tree_digest(canonicalize(config, fallback=tracker._object_digest))
+        config_digest = tree_digest(
+            canonicalize(config, fallback=tracker.services.requests.object_digest)
+        )
         self.scope = hashlib.sha256(f"scenario\0{name}\0{config_digest}".encode()).hexdigest()
         self.coupler = Coupler()
         self.header: Run | None = None
@@ -102,17 +104,17 @@ class Scenario:
                 f"this tracker was opened with read_only=True, so scenario {self.name!r} "
                 "cannot record its header run; open Tracker(..., read_only=False)."
             )
-        if tracker._scenario is not None:
+        if tracker.services.scenarios.current is not None:
             raise ActiveRunError(
-                f"scenario {tracker._scenario.name!r} is still open on this tracker; scenarios "
+                f"scenario {tracker.services.scenarios.current.name!r} is still open on this tracker; scenarios "
                 "do not nest: close it first."
             )
-        if tracker._session is not None:
+        if tracker.services.recording.session is not None:
             raise ActiveRunError(
-                f"run {tracker._session.run.id!r} is open on this tracker; end it before "
+                f"run {tracker.services.recording.session.run.id!r} is open on this tracker; end it before "
                 "opening a scenario."
             )
-        if self._run_id is not None and tracker._recorder.get_run(self._run_id) is not None:
+        if self._run_id is not None and tracker.services.recorder.get_run(self._run_id) is not None:
             raise RunIdConflictError(
                 f"scenario {self.name!r} was given run_id={self._run_id!r}, which an earlier "
                 "run already holds; a scenario never overwrites earlier rows. Pick a new "
@@ -128,23 +130,25 @@ class Scenario:
         }
         if self.config is not None:
             args["config"] = self.config
-        request = tracker._request(None, args, self._code, StepScope(identity=self.scope))
-        self._session = tracker._runner.open(request)
+        request = tracker.services.requests.build(
+            None, args, self._code, StepScope(identity=self.scope)
+        )
+        self._session = tracker.services.runner.open(request)
         self.header = self._session.run
-        tracker._scenario = self
+        tracker.services.scenarios.current = self
         return self
 
     def _free_header_id(self) -> str:
         """The scenario name, or ``name#2``, ``name#3``... when it was entered before:
         re-entering a scenario adds a generation and never overwrites the earlier rows."""
         candidate, generation = self.name, 1
-        while self.tracker._recorder.get_run(candidate) is not None:
+        while self.tracker.services.recorder.get_run(candidate) is not None:
             generation += 1
             candidate = f"{self.name}#{generation}"
         return candidate
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        self.tracker._scenario = None
+        self.tracker.services.scenarios.current = None
         session, self._session = self._session, None
         if session is None:
             return
@@ -153,7 +157,7 @@ class Scenario:
         else:
             where = f"step {self._failed_step} failed: " if self._failed_step else ""
             session.end(RunStatus.FAILED, where + error_summary(exc))
-        self.tracker._events.run_finished(session.run)
+        self.tracker.services.events.run_finished(session.run)
 
     def _require_open(self, what: str) -> RunSession:
         if self._session is None:
@@ -239,7 +243,7 @@ class Scenario:
         options = {k: v for k, v in options.items() if v is not None}
         declared = [validate_key(k, "output key") for k in outputs or ()]
         paths = {validate_key(k, "output_paths key"): v for k, v in (output_paths or {}).items()}
-        tracker._recording.begin(
+        tracker.services.recording.begin(
             run_id,
             model or name,
             options,
@@ -250,10 +254,10 @@ class Scenario:
         try:
             yield tracker
         except BaseException as exc:
-            if tracker._session is not None:
+            if tracker.services.recording.session is not None:
                 tracker.end_run("failed", exc)
             raise
-        session = tracker._session
+        session = tracker.services.recording.session
         if session is not None:
             _log_output_paths(session, paths, declared)
             tracker.end_run()
@@ -271,7 +275,7 @@ class Scenario:
         if name is not None:
             kwargs["name"] = name
         # Content-addressed like tracker.run: the same step in another scenario is a hit.
-        return self.tracker._run_step(fn, kwargs)
+        return self.tracker.services.steps.run(fn, kwargs)
 
     def __repr__(self) -> str:
         state = "open" if self._session is not None else "closed"

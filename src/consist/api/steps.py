@@ -4,24 +4,26 @@ defaults ``define_step`` attaches to a step function."""
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from consist.api import arguments, options
-from consist.api.capture import capture_folder
+from consist.api import arguments
 from consist.api.code import StepIdentity, step_identity
+from consist.api.containers import job_identity
 from consist.api.inputs import resolve_inputs
 from consist.api.options import HashingMode
+from consist.api.remote import staged_output_paths
+from consist.api.run_options import RUN_KEYWORDS, RunOptions
 from consist.core.checks import check_tags
+from consist.core.containers import ContainerJob
 from consist.core.errors import ArgumentTypeError, UnsupportedError
 from consist.core.facets import build_facet
 from consist.core.hydration import check_policy
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import validate_key
 from consist.core.step import StepRequest, StepScope
-from consist.core.workspace import Workspace, absolute
+from consist.core.workspace import Workspace
 
 if TYPE_CHECKING:
     from consist.core.identity.canonical import Fallback
@@ -39,16 +41,58 @@ class StepSettings(NamedTuple):
     hashing: HashingMode
 
 
+def step_setting(name: str) -> Any:
+    """A tracker property reading (and replacing) one of its :class:`StepSettings`; a new
+    value is checked when the next step is built."""
+
+    def read(tracker: Any) -> Any:
+        return getattr(tracker.services.requests.settings, name)
+
+    def write(tracker: Any, value: Any) -> None:
+        requests = tracker.services.requests
+        requests.settings = requests.settings._replace(**{name: value})
+
+    return property(read, write, doc=f"The ``{name}`` every step is identified with.")
+
+
+class StepRequests:
+    """Builds validated requests with one tracker's settings, registry and workspace."""
+
+    def __init__(
+        self,
+        settings: StepSettings,
+        registry: Registry,
+        workspace: Workspace,
+        object_digest: Fallback,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.workspace = workspace
+        #: How values the canonical form does not know are digested (plugin hooks).
+        self.object_digest = object_digest
+
+    def build(
+        self,
+        fn: Callable[..., Any] | None,
+        args: dict[str, Any],
+        code: tuple[str, str] | None = None,
+        scope: StepScope | None = None,
+    ) -> StepRequest:
+        """Validate every option and compute the step's identity (see :func:`build_request`)."""
+        return build_request(
+            fn, args, code, scope, self.registry, self.workspace, self.object_digest, self.settings
+        )
+
+
 def step_decorator(
-    run: Callable[..., Any],
     outputs: Sequence[str] | None,
     tags: Sequence[str] | None,
     description: str | None,
     run_defaults: dict[str, Any],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """What ``define_step`` returns: a decorator attaching the step's run defaults, whose
-    names must be among the options of ``run`` (``Tracker.run``)."""
-    allowed = set(inspect.signature(run).parameters) - {"self", "fn"}
+    names must be among the options of ``Tracker.run``."""
+    allowed = RUN_KEYWORDS
     unknown = sorted(set(run_defaults) - allowed)
     if unknown:
         raise ArgumentTypeError(
@@ -78,7 +122,7 @@ def refuse_unsupported(args: Mapping[str, Any]) -> None:
 
 def build_request(
     fn: Callable[..., Any] | None,
-    args: dict[str, Any],
+    args: Mapping[str, Any],
     code: tuple[str, str] | None,
     scope: StepScope | None,
     registry: Registry,
@@ -86,97 +130,76 @@ def build_request(
     object_digest: Fallback,
     settings: StepSettings,
 ) -> StepRequest:
-    """Validate every option (nothing is recorded yet) and compute the step's identity.
+    """Check every option once (:class:`RunOptions`; nothing is recorded yet) and compute
+    the step's identity.
 
     ``fn`` is None for runs opened by hand, whose ``code`` identity the caller supplies.
     ``scope`` says where the run belongs (a scenario's defaults; see :class:`StepScope`).
     The remaining arguments are the tracker's registry, workspace, digest of objects the
     canonical form does not know, and settings.
     """
-    code_identity, project_root, cache_epoch, hashing = settings
     scope = scope or StepScope()
     if scope.cache_hydration is not None:
         args = {"cache_hydration": scope.cache_hydration, **args}
-    name = args.get("name") or step_name(fn)
-    cache_mode = options.cache_mode(args.get("cache_mode", "reuse"))
-    validate = options.choice(
-        "validate_cached_outputs",
-        args.get("validate_cached_outputs", "lazy"),
-        options.VALIDATE_MODES,
-    )
-    output_missing = options.choice(
-        "output_missing", args.get("output_missing", "warn"), options.OUTPUT_MISSING_MODES
-    )
-    executor = args.get("executor", "python")
-    registry.get("executor", executor)
-    declared = arguments.names(args.get("outputs") or (), "outputs")
-    output_paths = {
-        validate_key(k, "output_paths key"): Path(
-            arguments.path_text(v, f"output_paths[{k!r}]", "out.csv")
-        )
-        for k, v in arguments.mapping(
-            args.get("output_paths") or {}, "output_paths", "{'result': 'result.csv'}"
-        ).items()
-    }
-    raw_inputs = args.get("inputs")
-    refs = resolve_inputs(raw_inputs, "input", workspace)
-    materialize_dir = args.get("materialize_cached_outputs_dir")
+    opts = RunOptions.parse(args)
+    registry.get("executor", opts.executor)
+    name = opts.name or step_name(fn)
+    refs = resolve_inputs(opts.inputs, "input", workspace)
     hydration = check_policy(
-        args.get("cache_hydration", "metadata"),
-        output_paths=output_paths,
-        materialize_dir=materialize_dir,
+        opts.cache_hydration, output_paths=opts.output_paths, materialize_dir=opts.materialize_dir
     )
-    refs += resolve_inputs(args.get("depends_on"), "depends_on", workspace)
-    refs += resolve_inputs(args.get("hash_inputs"), "hash_only", workspace)
-    config = args.get("config")
-    tree = canonicalize(config, fallback=object_digest)
-    facet = build_facet(args.get("facet"), args.get("facet_from"), config)
-    fn_args = arguments.mapping(args.get("fn_args") or {}, "fn_args", "{'alpha': 0.5}")
-    if code is None:
+    refs += resolve_inputs(opts.depends_on, "depends_on", workspace)
+    refs += resolve_inputs(opts.hash_inputs, "hash_only", workspace)
+    tree = canonicalize(opts.config, fallback=object_digest)
+    facet = build_facet(opts.facet, opts.facet_from, opts.config)
+    if isinstance(fn, ContainerJob):  # a container step is its job, not this library's code
+        digest, detail = job_identity(fn)
+        identity = StepIdentity(digest, "container", "", detail)
+    elif code is None:
         assert fn is not None
-        identity = step_identity(fn, fn_args, code_identity, project_root, object_digest)
+        identity = step_identity(
+            fn, opts.fn_args, settings.code_identity, settings.project_root, object_digest
+        )
     else:
         identity = StepIdentity(*code)
-    context = args.get("inject_context", False)
-    capture_dir = args.get("capture_dir")
-    model = args.get("model") or name
-    load_inputs = args.get("load_inputs")
+    context = opts.inject_context
+    load_inputs = opts.load_inputs
     if load_inputs is None:
-        load_inputs = isinstance(raw_inputs, Mapping)
+        load_inputs = isinstance(opts.inputs, Mapping)
     return StepRequest(
         fn=fn or _no_step,
         name=validate_key(name, "run name"),
-        model=validate_key(model, "model name"),
+        model=validate_key(opts.model or name, "model name"),
         code_digest=identity.code_digest,
         code_mode=identity.code_mode,
         arguments_digest=identity.arguments_digest,
         identity=identity.detail,
-        config=config,
+        config=opts.config,
         config_digest=tree_digest(tree),
         config_tree=tree,
         inputs=refs,
-        run_id=validate_key(args["run_id"], "run_id") if "run_id" in args else None,
-        description=args.get("description"),
-        outputs=declared,
-        output_paths=output_paths,
-        fn_args=dict(fn_args),
+        run_id=opts.run_id,
+        description=opts.description,
+        outputs=opts.outputs,
+        output_paths=staged_output_paths(opts.output_paths, workspace),
+        fn_args=dict(opts.fn_args),
         load_inputs=bool(load_inputs),
-        tags=check_tags(args.get("tags")),
-        year=args.get("year"),
-        iteration=args.get("iteration"),
-        cache_mode=cache_mode,
-        cache_epoch=cache_epoch,
-        hashing=hashing,
-        validate_cached_outputs=validate,
-        executor=executor,
-        output_missing=output_missing,
+        tags=check_tags(opts.tags),
+        year=opts.year,
+        iteration=opts.iteration,
+        cache_mode=opts.cache_mode,
+        cache_epoch=settings.cache_epoch,
+        hashing=settings.hashing,
+        validate_cached_outputs=opts.validate_cached_outputs,
+        executor=opts.executor,
+        output_missing=opts.output_missing,
         context_param=("_consist_ctx" if context is True else context) or None,
-        capture_dir=capture_folder(capture_dir) if capture_dir is not None else None,
-        capture_pattern=args.get("capture_pattern", "*"),
-        parent_run_id=args.get("parent_run_id", scope.parent_run_id),
+        capture_dir=opts.capture_dir,
+        capture_pattern=opts.capture_pattern,
+        parent_run_id=opts.parent_run_id or scope.parent_run_id,
         scope=scope,
         cache_hydration=hydration,
-        materialize_dir=absolute(materialize_dir) if materialize_dir is not None else None,
+        materialize_dir=opts.materialize_dir,
         facet=facet,
     )
 

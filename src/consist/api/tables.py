@@ -125,7 +125,12 @@ class HotTables:
                     f"data={data!r:.80} is a {type(data).__name__}; give a DataFrame (pandas "
                     "or polars), an Arrow table, or a list of row dicts."
                 )
-            return data
+            if self._frames.is_frame(data) and not self._frames.is_table(data):
+                raise ArgumentTypeError(
+                    f"data= is a {type(data).__name__}, which has no rows to put in a table; "
+                    "give a DataFrame (pandas or polars), an Arrow table, or row dicts."
+                )
+            return self._frames.collect(data)  # a lazy polars query runs here, once
         if not all(isinstance(row, dict) for row in data):
             raise ArgumentTypeError("data=... as a list must hold one dict per row.")
         names = list(dict.fromkeys(key for row in data for key in row))
@@ -163,7 +168,31 @@ class HotTables:
     def ingest(
         self, artifact: Artifact | str, data: Any = None, schema: Any = None
     ) -> IngestResult:
-        """Load a tabular artifact's rows into its hot table (documented on ``Tracker.ingest``)."""
+        """Load a tabular artifact's rows into the database (its hot table).
+
+        Parameters
+        ----------
+        artifact
+            The artifact (or its key or id). Its csv, parquet or json file is read in bulk by
+            the database unless ``data`` is given.
+        data
+            The rows instead of the file: a DataFrame (pandas or polars), an Arrow table, or a
+            list of row dicts.
+        schema
+            A SQLModel table class. Its ``__tablename__`` names the table (default: the
+            artifact key) and the data must fit it: a column the model does not declare, or
+            values that cannot be cast to its types, raise ``SchemaValidationError`` naming
+            them, and nothing is written.
+
+        Returns
+        -------
+        IngestResult
+            ``table``, ``rows`` and ``already`` (True when this artifact was ingested into
+            the table before; ingesting again never duplicates rows).
+
+        Rows carry ``consist_run_id`` etc. of the open run, or outside any run, of the run
+        that produced the artifact.
+        """
         tables = self.table_store("ingest data")
         if self.read_only:
             raise ReadOnlyError(
@@ -270,8 +299,18 @@ class HotTables:
         table_name: str | None = None,
         out_path: str | os.PathLike[str] | None = None,
     ) -> str:
-        """A captured schema as SQLModel source (documented on
-        ``Tracker.export_schema_sqlmodel``)."""
+        """Render a captured schema as an editable SQLModel class (Python source).
+
+        Parameters
+        ----------
+        artifact_id, schema_id
+            Exactly one: the artifact whose captured schema to export (by id or key), or a
+            schema id.
+        class_name, table_name
+            Default to the artifact key in CapWords and as is.
+        out_path
+            Also write the source to this file.
+        """
         if (artifact_id is None) == (schema_id is None):
             raise ArgumentError(
                 "export_schema_sqlmodel() takes exactly one of artifact_id=... or schema_id=...."

@@ -8,7 +8,20 @@ from typing import Annotated
 
 import typer
 
-from consist.cli.common import NOT_FOUND, DbOption, database, fail
+from consist.cli.common import (
+    NOT_FOUND,
+    DbOption,
+    JsonOption,
+    database,
+    emit_json,
+    fail,
+    open_tracker,
+    progress_bar,
+    reporting,
+    table,
+    wants_json,
+    workspace,
+)
 
 app = typer.Typer(help="Look after the provenance database.", no_args_is_help=True)
 
@@ -26,35 +39,33 @@ def rebuild(
             "folder).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Recreate runs, artifacts, links and facets from the run snapshots.
 
     Use it after deleting or losing the database file (it is created if missing). Rows
     already in the database are kept; each run takes the state of its snapshot.
     """
+    as_json = wants_json(as_json)
     path = database(db, must_exist=False)
-    workspace = (run_dir or path.parent).expanduser().resolve()
-    if not any((workspace / ".consist" / "runs").glob("*.json")):
+    root = (run_dir or workspace(path)).expanduser().resolve()
+    if not any((root / ".consist" / "runs").glob("*.json")):
         fail(
-            f"no run snapshots under {workspace / '.consist' / 'runs'}; pass --run-dir with "
+            f"no run snapshots under {root / '.consist' / 'runs'}; pass --run-dir with "
             "the run_dir the runs were recorded in.",
             NOT_FOUND,
         )
-
-    from rich.progress import Progress
 
     from consist import ConsistError, Tracker
 
     skipped: dict[str, str] = {}
     try:
         with (
-            Tracker(run_dir=workspace, db_path=path) as tracker,
-            Progress(transient=True, disable=as_json) as bar,
+            Tracker(run_dir=root, db_path=path) as tracker,
+            progress_bar("importing snapshots", as_json) as bar,
         ):
-            task = bar.add_task("importing snapshots", total=None)
             restored = tracker.rebuild_from_snapshots(
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=bar,
                 on_skip=lambda snapshot, reason: skipped.update({str(snapshot): reason}),
             )
     except ConsistError as exc:
@@ -62,7 +73,7 @@ def rebuild(
     if as_json:
         typer.echo(json.dumps({"database": str(path), "runs": restored, "skipped": skipped}))
     else:
-        typer.echo(f"rebuilt {path} from {restored} runs in {workspace}")
+        typer.echo(f"rebuilt {path} from {restored} runs in {root}")
         for snapshot, reason in skipped.items():
             typer.echo(f"skipped {snapshot}: {reason}", err=True)
     if skipped:
@@ -74,3 +85,62 @@ def rebuild(
                 err=True,
             )
         raise typer.Exit(NOT_FOUND)
+
+
+@app.command("doctor")
+def doctor(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Check the database and its workspace: schema version, snapshots waiting to be
+    imported, crashed and running runs, and files under outputs/ that no artifact records.
+
+    Exits 1 when something needs action (pending snapshots or orphan files).
+    """
+    from consist.api.inspection import Inspection
+
+    with open_tracker(db) as tracker, reporting():
+        report = Inspection(tracker).doctor()
+    facts = {
+        "database": report.database,
+        "schema_version": report.schema_version,
+        "runs": report.runs,
+        "pending": report.pending,
+        "crashed": report.crashed,
+        "running": report.running,
+        "orphans": report.orphans,
+        "healthy": report.healthy,
+    }
+    if wants_json(as_json):
+        emit_json(facts)
+    else:
+        listed = ("pending", "crashed", "running", "orphans")
+        table(
+            "doctor",
+            ["check", "found"],
+            [
+                ["database", report.database],
+                ["schema version", report.schema_version],
+                ["runs", report.runs],
+                *[[name, _few(facts[name])] for name in listed],
+            ],
+        )
+        if report.pending:
+            typer.echo(
+                "pending snapshots are imported by the next tracker that opens the database "
+                "writable (or run `consist db rebuild`).",
+                err=True,
+            )
+        if report.orphans:
+            typer.echo(
+                "orphan files are under outputs/ but recorded nowhere; delete them if they "
+                "are leftovers, or log them with tracker.log_artifact.",
+                err=True,
+            )
+    if not report.healthy:
+        raise typer.Exit(NOT_FOUND)
+
+
+def _few(items: list[str], shown: int = 5) -> str:
+    """``"none"``, or the count and the first few items."""
+    if not items:
+        return "none"
+    more = f", ... ({len(items) - shown} more)" if len(items) > shown else ""
+    return f"{len(items)}: {', '.join(items[:shown])}{more}"

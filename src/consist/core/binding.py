@@ -96,6 +96,8 @@ def _frame_name_hint(name: str) -> str:
         return f"polars.{leaf}"
     if prefix in ("pd", "pandas"):
         return f"pandas.{leaf}"
+    if prefix in ("xr", "xarray"):
+        return f"xarray.{leaf}"
     return ""
 
 

@@ -294,3 +294,16 @@ class UnsupportedError(ConsistError, NotImplementedError):
 
 class SchemaNotFoundError(ConsistError, LookupError):
     """No column schema was captured for the artifact or schema id asked for."""
+
+
+class ObjectStoreError(ConsistError, OSError):
+    """An object store (S3 or another fsspec protocol) refused or failed a request; the
+    message names the address (without credentials) and what to change."""
+
+
+class ObjectStoreAccessError(ObjectStoreError, PermissionError):
+    """The object store rejected the credentials, or they are missing."""
+
+
+class ObjectNotFoundError(ObjectStoreError, FileNotFoundError):
+    """No object (or no bucket) exists at an object-store address."""

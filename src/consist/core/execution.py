@@ -32,7 +32,7 @@ def bind_arguments(
         if param.source == "fn_args":
             kwargs[param.name] = req.fn_args[param.name]
         elif param.source == "context":
-            kwargs[param.name] = ports.make_context(session)
+            kwargs[param.name] = ports.shell.context(session)
         elif param.source == "config":
             kwargs[param.name] = req.config
         elif param.source == "config_key":
@@ -59,7 +59,8 @@ def _input_value(
 def collect_outputs(ports: RunnerPorts, req: StepRequest, session: RunSession, value: Any) -> None:
     step = f"step {req.name!r}"
     session.commit_pending()
-    for key, item in map_return_value(value, req.outputs, step):
+    single = value is not None and ports.frames.is_frame(value)
+    for key, item in map_return_value(value, req.outputs, step, single=single):
         if item is not None:
             _log_returned(ports, req, session, key, item)
     for key, path in req.output_paths.items():
@@ -96,5 +97,7 @@ def _log_returned(
     else:
         raise OutputError(
             f"step {req.name!r} returned a {type(item).__name__} for output {key!r}; "
-            "outputs must be file paths, Artifacts, DataFrames/Series, or None."
+            "outputs must be file paths, Artifacts, DataFrames/Series (pandas or polars), "
+            "xarray Datasets/DataArrays, or None. Write other values to a file and return "
+            "its path."
         )

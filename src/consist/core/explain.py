@@ -44,6 +44,9 @@ class CacheExplanation:
     captured_changes: list[Change] = field(default_factory=list)
     input_changes: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)
+    #: The end of the log of the command the run executed (container steps); for a hit,
+    #: that of the run it reused.
+    log: str | None = None
 
     @property
     def summary(self) -> str:
@@ -65,7 +68,16 @@ class CacheExplanation:
         return f"run {self.run_id} executed instead of reusing {self.compared_to}: {reasons}"
 
     def __str__(self) -> str:
+        if self.log:
+            return f"{self.summary}\n--- container log (end) ---\n{self.log.rstrip()}"
         return self.summary
+
+
+def command_log(run: Run | None) -> str | None:
+    """The log tail a container step recorded in ``run.meta["container"]``, if any."""
+    record = (run.meta or {}).get("container") if run is not None else None
+    tail = record.get("log_tail") if isinstance(record, Mapping) else None
+    return tail if isinstance(tail, str) else None
 
 
 def config_changes(old: Any, new: Any, prefix: str = "") -> list[Change]:
@@ -112,6 +124,7 @@ def explain_miss(
         False,
         compared_to=previous.id if previous else None,
         refused=(run.meta or {}).get("cache_miss"),
+        log=command_log(run),
     )
     if previous is None:
         return result

@@ -34,6 +34,17 @@ class InputRef:
         return self.role == "input"
 
 
+# zarr format 2 keeps each array's dtype, shape and attributes in dot-named files; those are
+# data, unlike the version-control and editor droppings that dot-names otherwise are.
+DOTTED_DATA_NAMES = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata"})
+
+
+def skipped_in_digest(name: str) -> bool:
+    """Whether a directory digest leaves out an entry called ``name`` (dot-names, except
+    zarr's metadata files)."""
+    return name.startswith(".") and name not in DOTTED_DATA_NAMES
+
+
 def driver_for(path: Path) -> str | None:
     """File format from the suffix (``data.csv.gz`` → ``csv``); None for directories/unknown."""
     suffixes = [s.lower().lstrip(".") for s in path.suffixes]

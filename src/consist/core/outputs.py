@@ -11,18 +11,21 @@ from consist.core.model import validate_key
 DEFAULT_OUTPUT_KEY = "output"
 
 
-def map_return_value(value: Any, declared: Sequence[str], step: str) -> list[tuple[str, Any]]:
+def map_return_value(
+    value: Any, declared: Sequence[str], step: str, *, single: bool = False
+) -> list[tuple[str, Any]]:
     """``(key, value)`` pairs for a return value.
 
     dict → by key; list/tuple → zipped with the declared keys (lengths must match); a single
     value → the single declared key (or ``"output"`` when nothing was declared). ``None``
-    values are skipped by the caller.
+    values are skipped by the caller. ``single``: the value is one output even if it looks
+    like a mapping (an ``xarray.Dataset`` is a mapping of its variables).
     """
     if value is None:
         return []
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping) and not single:
         return [(validate_key(k, f"output key of {step}"), v) for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) and not single:
         if not declared:
             raise OutputError(
                 f"{step} returned a {type(value).__name__} of {len(value)} values but declares "

@@ -26,6 +26,8 @@ class AdapterSpec:
     requires: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
     plugin: str = field(default="", compare=False)
+    #: The ``consist[...]`` extra that installs ``requires`` (default: the adapter's name).
+    extra: str = field(default="", compare=False)
 
     def load(self) -> Any:
         """Import and return the adapter class (or factory callable)."""
@@ -37,7 +39,7 @@ class AdapterSpec:
             raise AdapterNotFoundError(
                 f"adapter {self.name!r} from plugin {self.plugin or '?'} cannot be imported"
                 f"{needs}: {exc}. Install the matching extra, "
-                f"e.g. pip install 'consist[{self.name}]'."
+                f"e.g. pip install 'consist[{self.extra or self.name}]'."
             ) from exc
         return getattr(module, attr)
 

@@ -67,7 +67,7 @@ class StepRunner:
             )
             components.append((f"{ref.role}:{ref.key}", identity))
             if ref.role != "hash_only":
-                artifacts[ref.key] = self.ports.attach(artifact)
+                artifacts[ref.key] = self.ports.artifacts.attach(artifact)
             if ref.path is not None:
                 local[ref.key] = ref.path
         signature = compute_signature(
@@ -131,22 +131,26 @@ class StepRunner:
         return self.ports.workspace.to_path(artifact.uri)
 
     def _locate(self, artifact: Artifact) -> Path | None:
-        if self.ports.locate is not None:
-            return self.ports.locate(artifact)
-        try:
-            path = self._expected(artifact)
-        except LookupError:
-            return None
-        return path if self.ports.fs.exists(path) else None
+        return self.ports.artifacts.locate(artifact)
 
     def _copy(self, copies: list[Copy]) -> None:
         for copy in copies:
+            if copy.source is not None and self._already_there(copy):
+                continue
             if copy.source is not None:
                 self.ports.fs.copy_verified(
                     copy.source, copy.dest, copy.artifact.digest, copy.artifact.size
                 )
-            elif self.ports.rebuild is None or not self.ports.rebuild(copy.artifact, copy.dest):
+            elif not self.ports.artifacts.rebuild(copy.artifact, copy.dest):
                 raise MissingBytesError(copy.key, copy.artifact.uri, copy.dest)
+
+    def _already_there(self, copy: Copy) -> bool:
+        """Whether ``copy.dest`` already holds the artifact's bytes (a repeated hit asking
+        for the same output path): rewriting them would only cost a copy and a rename."""
+        artifact, fs = copy.artifact, self.ports.fs
+        if not artifact.digest or not fs.exists(copy.dest):
+            return False
+        return fs.digest(copy.dest).digest == artifact.digest
 
     def _hydrate_inputs(
         self, req: StepRequest, inputs: dict[str, Artifact], local: dict[str, Path]
@@ -158,7 +162,7 @@ class StepRunner:
             expected=self._expected,
             exists=self.ports.fs.exists,
             locate=self._locate,
-            rebuildable=self.ports.rebuildable,
+            rebuildable=self.ports.artifacts.rebuildable,
         )
         self._copy(copies)
         for copy in copies:
@@ -181,7 +185,10 @@ class StepRunner:
         binding = self._plan(req)  # an unbindable step is refused before anything else
         p = self._prepare(req)
         if p.reopened is not None:  # its explicit run id already holds this very step
-            return RunResult(p.reopened, self._outputs_of(p.reopened.id), True)
+            reused = self._outputs_of(p.reopened.id)
+            # Requested copies are made as for any hit (e.g. another folder's output paths).
+            self._hydrate_outputs(req, p.reopened, reused)
+            return RunResult(p.reopened, reused, True)
         self.ports.events.cache_decided(p.run, p.decision)
         if p.decision.hit and p.decision.candidate is not None:
             return self._reuse(req, p.run, p.inputs, p.decision)
@@ -217,7 +224,7 @@ class StepRunner:
         )
 
     def _plan(self, req: StepRequest) -> list[ParamBinding]:
-        return plan_binding(
+        plan = plan_binding(
             req.fn,
             fn_args=req.fn_args,
             has_config=req.config is not None,
@@ -226,6 +233,13 @@ class StepRunner:
             load_inputs=req.load_inputs,
             context_param=req.context_param,
         )
+        # An annotation asking for an engine whose library is absent (polars.DataFrame on a
+        # pandas-only install) is refused now, not after the run is recorded.
+        check = getattr(self.ports.frames, "check_available", None)
+        for param in plan if check is not None else ():
+            if param.frame_type:
+                check(param.frame_type)
+        return plan
 
     def _existing_run(self, run_id: str, signature: str) -> Run | None:
         """The completed run already holding ``run_id`` with this signature, if any.
@@ -253,7 +267,7 @@ class StepRunner:
             outputs = self.ports.recorder.store.get_run_artifacts(run_id).outputs
         except StoreLockedError:
             outputs = self._recorded_here(run_id)[1]
-        return {k: self.ports.attach(a) for k, a in outputs.items()}
+        return {k: self.ports.artifacts.attach(a) for k, a in outputs.items()}
 
     def _recorded_here(self, run_id: str) -> tuple[Run | None, dict[str, Artifact]]:
         """A run and its outputs as this workspace's snapshot holds them: what an explicit
@@ -279,7 +293,8 @@ class StepRunner:
             cached = self._outputs_of(reopened.id)
         elif decision.hit and decision.candidate is not None:
             run.meta.update(cache_hit=True, cache_source=decision.candidate.run.id)
-            cached = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
+            attach = self.ports.artifacts.attach
+            cached = {k: attach(a) for k, a in decision.candidate.outputs.items()}
         self.ports.events.cache_decided(run, decision)
         # The block runs either way, so it gets its inputs either way.
         self._hydrate_inputs(req, inputs, p.local_inputs)
@@ -304,10 +319,15 @@ class StepRunner:
         and not rebuildable from ingested rows (a stat each); with ``"eager"``, also those
         whose bytes no longer match their recorded digest."""
         gone = []
+        # A locator may answer "is it there?" without fetching (remote objects: one HEAD);
+        # locating a remote artifact would download it just to check.
+        present = getattr(self.ports.artifacts, "present", None)
         for key, artifact in candidate.outputs.items():
+            if validate != "eager" and present is not None and present(artifact):
+                continue
             found = self._locate(artifact)
             if found is None:
-                if self.ports.rebuildable is None or not self.ports.rebuildable(artifact):
+                if not self.ports.artifacts.rebuildable(artifact):
                     gone.append(key)
             elif (
                 validate == "eager"
@@ -325,7 +345,7 @@ class StepRunner:
         run.status = RunStatus.COMPLETED
         run.ended_at = run.started_at
         run.meta.update(cache_hit=True, cache_source=source.id)
-        outputs = {k: self.ports.attach(a) for k, a in decision.candidate.outputs.items()}
+        outputs = {k: self.ports.artifacts.attach(a) for k, a in decision.candidate.outputs.items()}
         self._hydrate_outputs(req, run, outputs)
         if req.cache_mode != "readonly":
             self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
@@ -352,17 +372,17 @@ class StepRunner:
         session.begin(exact_start=req.context_param is not None)
         self.ports.events.run_started(run)
         try:
-            with self.ports.activate(session):
+            with self.ports.shell.activate(session):
                 kwargs = bind_arguments(
                     self.ports, req, binding, inputs, local_inputs, passed, session
                 )
                 capture = (
-                    self.ports.capture(session, req.capture_dir, req.capture_pattern)
+                    self.ports.shell.capture(session, req.capture_dir, req.capture_pattern)
                     if req.capture_dir is not None
                     else nullcontext()
                 )
                 with capture:
-                    value = self.ports.executor(req.executor).execute(req.fn, kwargs)
+                    value = self.ports.executors.executor(req.executor).execute(req.fn, kwargs)
                 collect_outputs(self.ports, req, session, value)
         except BaseException as exc:
             session.end(RunStatus.FAILED, error_summary(exc))

@@ -12,6 +12,7 @@ re-logged are removed, and the run is recorded as having executed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -209,9 +210,9 @@ class RunSession:
             if isinstance(name, str):
                 check_key_text(name, "a meta key")
         check_storable(meta or {}, "meta")
-        local = absolute(path, self.artifact_dir if direction == "output" else None)
+        local = self._local(path, self.artifact_dir if direction == "output" else None)
         if not self.ports.fs.exists(local) and direction == "output":
-            local = absolute(path)
+            local = self._local(path, None)
         key = validate_key(key if key is not None else (local.stem or local.name))
         if not self.ports.fs.exists(local):
             if direction == Direction.INPUT.value:
@@ -244,9 +245,15 @@ class RunSession:
         key = validate_key(key)
         direction = check_direction(direction)  # before the file is written
         check_text(driver, "driver", optional=True)
-        suffix = "." + (driver or "parquet")
-        target = absolute(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
-        driver = driver or driver_for(target) or "parquet"
+        # The value's engine picks the format nothing else names: parquet for frames, a
+        # zarr directory for arrays.
+        chooser = getattr(self.ports.frames, "default_driver", None)  # older FrameIO fakes
+        default = chooser(frame) if chooser is not None else "parquet"
+        suffix = "." + (driver or default)
+        target = (
+            self._local(path, self.artifact_dir) if path else self.artifact_dir / (key + suffix)
+        )
+        driver = driver or driver_for(target) or default
         self.ports.fs.make_dirs(target.parent)
         self.ports.frames.write(frame, target, driver)
         artifact = self._new_artifact(key, target, driver, meta, direction, described=frame)
@@ -255,7 +262,10 @@ class RunSession:
         # may compute its frame from values the signature does not see.
         kept = self.add(key, artifact, direction, match_location=path is not None)
         if kept is not artifact and kept.uri != artifact.uri:
-            self.ports.fs.remove(target)  # a second copy of the cached bytes
+            # A second copy of the cached bytes. A directory store (zarr) cannot be unlinked
+            # as a file; it is left in place, harmless beside the cached one.
+            with contextlib.suppress(IsADirectoryError, PermissionError):
+                self.ports.fs.remove(target)
         return kept
 
     def log_meta(self, values: dict[str, Any]) -> None:
@@ -273,6 +283,13 @@ class RunSession:
         self.run.meta.update(values)
 
     # -- internals -------------------------------------------------------------------------
+    def _local(self, path: str | os.PathLike[str], base: Path | None) -> Path:
+        """A local path; ``mount://rel`` addresses resolve through the workspace (a mount on
+        an object store resolves to its staging folder, uploaded when recorded)."""
+        if isinstance(path, str) and "://" in path:
+            return self.ports.workspace.to_path(path)
+        return absolute(path, base)
+
     def _new_artifact(
         self,
         key: str,
@@ -301,7 +318,7 @@ class RunSession:
         )
         if produced and artifact.driver in VIEW_DRIVERS:
             self._capture_schema(artifact, described)
-        return self.ports.attach(artifact)
+        return self.ports.artifacts.attach(artifact)
 
     def _capture_schema(self, artifact: Artifact, described: Any) -> None:
         """Note the columns of a tabular output (the store keeps each distinct schema once)."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 import secrets
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from consist.core.cache import CacheDecision
 from consist.core.checks import (
@@ -34,15 +33,12 @@ from consist.core.model import (
     validate_key,
 )
 from consist.core.ports.clock import Clock
-from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
 from consist.core.ports.host import ProcessIdentity, ProcessInfo
+from consist.core.ports.runs import ArtifactLocator, Executors, PlainShell, SessionShell
 from consist.core.recorder import Recorder
 from consist.core.tables import TableSchema
 from consist.core.workspace import Workspace
-
-if TYPE_CHECKING:
-    from consist.core.session import RunSession
 
 
 class FrameIO(Protocol):
@@ -55,6 +51,8 @@ class FrameIO(Protocol):
     def read(self, path: Path, driver: str, frame_type: str = "") -> Any: ...
 
     def can_read(self, driver: str | None) -> bool: ...
+
+    def default_driver(self, value: Any) -> str: ...
 
     def describe(self, value: Any, driver: str | None = None) -> TableSchema | None: ...
 
@@ -142,33 +140,21 @@ class StepRequest:
 
 @dataclass(slots=True)
 class RunnerPorts:
-    """The adapters and shell services a runner works through."""
+    """The ports a run's use case works through (each a protocol; see :mod:`consist.core.ports`)."""
 
     recorder: Recorder
     fs: FileSystem
     frames: FrameIO
-    executor: Callable[[str], Executor]
+    executors: Executors
     workspace: Workspace
     clock: Clock
     events: Events
-    attach: Callable[[Artifact], Artifact]
     snapshot_dir: Path
-    # Shell hooks around a step's execution (the api makes the session current, builds the
-    # RunContext, captures files written into a folder); harmless defaults for tests.
-    activate: Callable[[RunSession], AbstractContextManager[Any]] = field(
-        default=lambda session: nullcontext()
-    )
-    make_context: Callable[[RunSession], Any] = field(default=lambda session: session)
-    capture: Callable[[RunSession, Path, str], AbstractContextManager[Any]] = field(
-        default=lambda session, folder, pattern: nullcontext()
-    )
-    # Where an artifact's bytes are now, looking beyond this workspace (e.g. the producing
-    # run's own workspace); None: only the local path counts.
-    locate: Callable[[Artifact], Path | None] | None = None
-    # Rebuilding a missing csv/parquet input from rows ingested into the database.
-    rebuildable: Callable[[Artifact], bool] | None = None
-    rebuild: Callable[[Artifact, Path], bool] | None = None
-    # The executing process, recorded so a later tracker can tell it died (recovery).
+    #: Where artifacts' bytes are (also beyond this workspace) and rebuilding them from rows.
+    artifacts: ArtifactLocator
+    #: What surrounds a step while it executes (current run, run context, file capture).
+    shell: SessionShell = field(default_factory=PlainShell)
+    #: The executing process, recorded so a later tracker can tell it died (recovery).
     process: ProcessIdentity = field(default_factory=ProcessInfo)
 
 

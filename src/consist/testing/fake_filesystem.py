@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from consist.core.errors import IntegrityError, OptionValueError
+from consist.core.inputs import skipped_in_digest
 from consist.core.ports.filesystem import FileDigest
 
 _HASHINGS = ("full", "fast")
@@ -198,7 +199,7 @@ class MemoryFileSystem:
         listed = [
             (rel.as_posix().encode(), entry)
             for rel, entry in self._under(root)
-            if not any(part.startswith(".") for part in rel.parts)
+            if not any(skipped_in_digest(part) for part in rel.parts)
         ]
         manifest = hashlib.blake2b(digest_size=32, key=_DIR_KEY)
         total = 0

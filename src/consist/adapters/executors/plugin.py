@@ -14,5 +14,14 @@ def consist_executors() -> list[ExecutorSpec]:
             factory="consist.adapters.executors.inprocess:InProcessExecutor",
             plugin="consist.adapters.executors.plugin",
             capabilities=("in-process",),
-        )
+        ),
+        # The Docker SDK is imported only when a container step is run.
+        ExecutorSpec(
+            name="container",
+            factory="consist.adapters.executors.container:ContainerExecutor",
+            plugin="consist.adapters.executors.plugin",
+            requires=("docker",),
+            capabilities=("container-jobs", "image-digest"),
+            extra="containers",
+        ),
     ]

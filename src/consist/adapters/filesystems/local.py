@@ -15,6 +15,7 @@ import blake3
 from consist.adapters.filesystems.copying import copy_verified
 from consist.adapters.filesystems.hashcache import DEFAULT_RACY_WINDOW_NS, HashCache
 from consist.core.errors import OptionValueError, SpecialFileError
+from consist.core.inputs import skipped_in_digest
 from consist.core.ports.filesystem import FileDigest
 
 # Below this size, thread start-up costs more than it saves.
@@ -99,7 +100,9 @@ class LocalFileSystem:
     -----
     A directory's digest covers every regular file below it, recursively, by sorted relative
     POSIX path and by that file's own digest, so renaming, adding, removing or editing a file
-    changes it. Deliberately left out: names starting with ``.`` at any depth (version-control
+    changes it (zarr format 2's metadata files, ``.zarray``, ``.zattrs``, ``.zgroup`` and
+    ``.zmetadata``, count as data). Deliberately left out: other names starting with ``.`` at
+    any depth (version-control
     and editor droppings such as ``.git``, ``.DS_Store``, swap files and this adapter's own
     temporary files, which churn without being data), empty directories, and special files
     (FIFOs, sockets, devices), whose reading would block or never end. Symbolic links are
@@ -295,7 +298,7 @@ class LocalFileSystem:
         """Yield ``(relative path, path, stat or None if dangling, link target)`` per file."""
         with os.scandir(directory) as it:
             for entry in it:
-                if entry.name.startswith("."):
+                if skipped_in_digest(entry.name):
                     continue
                 rel = prefix + entry.name
                 try:

@@ -1,4 +1,5 @@
-"""Registers the built-in frame engines (no dataframe library is imported here)."""
+"""Registers the built-in frame engines: pandas (the default), polars, and xarray for
+N-dimensional arrays. No dataframe or array library is imported here."""
 
 from __future__ import annotations
 
@@ -23,5 +24,38 @@ def consist_frame_engines() -> list[FrameEngineSpec]:
             ),
             requires=("pandas", "pyarrow"),
             plugin=_PLUGIN,
+        ),
+        FrameEngineSpec(
+            name="polars",
+            factory="consist.adapters.frames.polars_:PolarsEngine",
+            drivers=("parquet", "csv", "json", "feather", "arrow"),
+            # Short names match annotations written as strings ("pl.LazyFrame"); the
+            # qualified ones match values and resolved annotations.
+            types=(
+                "polars.DataFrame",
+                "polars.LazyFrame",
+                "polars.Series",
+                "polars.dataframe.frame.DataFrame",
+                "polars.lazyframe.frame.LazyFrame",
+                "polars.series.series.Series",
+            ),
+            requires=("polars",),
+            plugin=_PLUGIN,
+        ),
+        FrameEngineSpec(
+            name="xarray",
+            factory="consist.adapters.frames.xarray_:XarrayEngine",
+            # The first driver is where a returned Dataset is written (``<key>.zarr``).
+            drivers=("zarr", "nc"),
+            types=(
+                "xarray.Dataset",
+                "xarray.DataArray",
+                "xarray.core.dataset.Dataset",
+                "xarray.core.dataarray.DataArray",
+            ),
+            requires=("xarray", "zarr"),
+            capabilities=("arrays", "stack"),
+            plugin=_PLUGIN,
+            extra="arrays",
         ),
     ]

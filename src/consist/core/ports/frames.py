@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
 class FrameEngine(Protocol):
-    """Reads and writes tables for one dataframe library (pandas, polars, ...)."""
+    """Reads and writes the values of one data library: tables (pandas, polars) or
+    N-dimensional arrays (xarray), each as files in the formats listed in ``drivers``."""
 
     name: str
     drivers: tuple[str, ...]
@@ -47,4 +49,42 @@ class FrameRecords(Protocol):
 
     def from_records(self, names: list[str], rows: list[tuple[Any, ...]]) -> Any:
         """A frame of ``rows`` with columns ``names``."""
+        ...
+
+
+@runtime_checkable
+class TypedReader(Protocol):
+    """Capability: an engine with several in-memory types, read as the one a step's parameter
+    asks for (a polars ``LazyFrame`` scans instead of loading; an xarray ``DataArray``)."""
+
+    def read_as(self, path: Path, driver: str, type_name: str, **kwargs: Any) -> Any:
+        """Read ``path`` as the engine's type called ``type_name`` (qualified or short)."""
+        ...
+
+
+@runtime_checkable
+class FrameCollector(Protocol):
+    """Capability: an engine whose values may be lazy query plans, made concrete for
+    consumers that need the rows in memory (a database scanning the frame)."""
+
+    def collect(self, value: Any) -> Any:
+        """An in-memory frame with the rows of ``value``."""
+        ...
+
+
+@runtime_checkable
+class FrameStacker(Protocol):
+    """Capability: put one value of several runs side by side along a new dimension."""
+
+    def stack(
+        self,
+        values: Sequence[Any],
+        *,
+        dim: str,
+        labels: Sequence[str],
+        coords: Mapping[str, Sequence[Any]],
+        variables: Sequence[str] | None = None,
+    ) -> Any:
+        """One value holding ``values`` along ``dim`` labelled ``labels``, with ``coords``
+        along ``dim``; only ``variables`` when given (``KeyError`` if a value lacks one)."""
         ...
