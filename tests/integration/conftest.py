@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from consist import Tracker
+from consist.api.bootstrap import TrackerSettings
+from consist.testing.fake_executor import RecordingExecutor as InProcessFake
+from consist.testing.fake_tables import InMemoryTableStore
 
 
 @pytest.fixture
@@ -69,18 +72,36 @@ def raw_csv(workdir: Path) -> Path:
 def make_tracker(workdir: Path, db_file: Path) -> Iterator:
     """Build trackers on the workspace's files; all are closed at the end of the test."""
     made: list[Tracker] = []
+    fakes: dict[str, InMemoryTableStore] = {}
 
     def build(**kwargs) -> Tracker:
         kwargs.setdefault("run_dir", workdir / "runs")
         kwargs.setdefault("db_path", db_file)
         kwargs.setdefault("project_root", workdir)
-        tracker = Tracker(**kwargs)
+        if db_file.suffix == ".fake":  # one in-memory database per path, as files are
+            store = fakes.setdefault(str(kwargs["db_path"]), InMemoryTableStore())
+            tracker = on_fakes(store, **kwargs)
+        else:
+            tracker = Tracker(**kwargs)
         made.append(tracker)
         return tracker
 
     yield build
     for tracker in made:
         tracker.close()
+
+
+def on_fakes(store: InMemoryTableStore, **kwargs: Any) -> Tracker:
+    """A tracker composed by ``bootstrap`` over the in-memory fakes of ``consist.testing``
+    (store with hot tables, executor): the fast lane of this suite."""
+    schemas = kwargs.pop("schemas", None) or ()
+    settings = TrackerSettings.check(**kwargs)
+    return Tracker.from_adapters(
+        settings,
+        store=store,
+        executors={"python": InProcessFake()},
+        models=list(schemas),
+    )
 
 
 @pytest.fixture

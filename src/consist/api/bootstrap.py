@@ -8,14 +8,15 @@ Nothing else in the api constructs a service or an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from consist.api import stores
+from consist.api import arguments, options, remote, stores
 from consist.api.arguments import removed_if_refused
 from consist.api.artifacts import ArtifactAccess
 from consist.api.events import TrackerEvents
@@ -36,6 +37,7 @@ from consist.api.staging import StagedFileSystem
 from consist.api.steps import StepRequests, StepSettings
 from consist.api.tables import HotTables
 from consist.api.views import ViewRegistry
+from consist.core.checks import check_int
 from consist.core.ports.clock import Clock, SystemClock
 from consist.core.ports.executor import Executor
 from consist.core.ports.filesystem import FileSystem
@@ -44,7 +46,7 @@ from consist.core.recorder import Recorder
 from consist.core.registry import Registry
 from consist.core.services import StepRunner
 from consist.core.step import RunnerPorts
-from consist.core.workspace import Workspace
+from consist.core.workspace import Workspace, absolute
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,39 @@ class TrackerSettings:
     plugins: Iterable[str] | None = None
     #: Mounts on object stores (see ``api/remote.py``), by name.
     remote_mounts: dict[str, RemoteRoot] = field(default_factory=dict)
+
+    @classmethod
+    def check(
+        cls,
+        run_dir: str | os.PathLike[str],
+        db_path: str | os.PathLike[str] | None = None,
+        *,
+        mounts: Mapping[str, str | os.PathLike[str]] | None = None,
+        project_root: str | os.PathLike[str] | None = None,
+        hashing: str = "full",
+        code_identity: str = "auto",
+        cache_epoch: int = 0,
+        read_only: bool = False,
+        plugins: Iterable[str] | None = None,
+        flush_interval: float = 0.1,
+    ) -> TrackerSettings:
+        """Settings from ``Tracker``'s arguments, each checked (nothing touches the disk)."""
+        remote.refuse_remote_run_dir(run_dir)  # never a local folder named "s3:"
+        local_mounts, remote_mounts = remote.split_mounts(mounts)
+        root = absolute(run_dir)
+        return cls(
+            run_dir=root,
+            db_path=arguments.store_location(db_path, root),
+            mounts=arguments.mounts(local_mounts),
+            remote_mounts=remote_mounts,
+            project_root=absolute(project_root) if project_root is not None else None,
+            hashing=options.hashing(hashing),
+            code_identity=options.code_identity(code_identity),
+            cache_epoch=check_int(cache_epoch, "cache_epoch"),
+            read_only=arguments.flag(read_only, "read_only"),
+            flush_interval=arguments.seconds(flush_interval, "flush_interval"),
+            plugins=plugins,
+        )
 
     @property
     def consist_dir(self) -> Path:

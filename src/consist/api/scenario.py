@@ -104,14 +104,16 @@ class Scenario:
                 f"this tracker was opened with read_only=True, so scenario {self.name!r} "
                 "cannot record its header run; open Tracker(..., read_only=False)."
             )
-        if tracker.services.scenarios.current is not None:
+        open_scenario = tracker.services.scenarios.current
+        if open_scenario is not None:
             raise ActiveRunError(
-                f"scenario {tracker.services.scenarios.current.name!r} is still open on this tracker; scenarios "
+                f"scenario {open_scenario.name!r} is still open on this tracker; scenarios "
                 "do not nest: close it first."
             )
-        if tracker.services.recording.session is not None:
+        session = tracker.services.recording.session
+        if session is not None:
             raise ActiveRunError(
-                f"run {tracker.services.recording.session.run.id!r} is open on this tracker; end it before "
+                f"run {session.run.id!r} is open on this tracker; end it before "
                 "opening a scenario."
             )
         if self._run_id is not None and tracker.services.recorder.get_run(self._run_id) is not None:

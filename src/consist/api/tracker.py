@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
-from consist.api import arguments, options, remote
+from consist.api import arguments
 from consist.api.bootstrap import Services, TrackerSettings, bootstrap
 from consist.api.events import Callback
 from consist.api.facade import delegate
@@ -26,7 +26,6 @@ from consist.api.run_options import RunKeywords
 from consist.api.scenario import Scenario
 from consist.api.steps import step_decorator, step_setting
 from consist.api.tables import HotTables
-from consist.core.checks import check_int
 from consist.core.errors import ConsistError, redact
 from consist.core.model import Artifact, Run, RunResult
 from consist.core.ports.store import SqlEngineProvider
@@ -83,26 +82,34 @@ class Tracker:
         flush_interval: float = 0.1,
     ) -> None:
         # Every argument is checked before anything is created on disk.
-        remote.refuse_remote_run_dir(run_dir)
-        local_mounts, remote_mounts = remote.split_mounts(mounts)
-        run_root = absolute(run_dir)
-        settings = TrackerSettings(
-            run_dir=run_root,
-            db_path=arguments.store_location(db_path, run_root),
-            mounts=arguments.mounts(local_mounts),
-            remote_mounts=remote_mounts,
-            project_root=absolute(project_root) if project_root is not None else None,
-            hashing=options.hashing(hashing),
-            code_identity=options.code_identity(code_identity),
-            cache_epoch=check_int(cache_epoch, "cache_epoch"),
-            read_only=arguments.flag(read_only, "read_only"),
-            flush_interval=arguments.seconds(flush_interval, "flush_interval"),
+        settings = TrackerSettings.check(
+            run_dir,
+            db_path,
+            mounts=mounts,
+            project_root=project_root,
+            hashing=hashing,
+            code_identity=code_identity,
+            cache_epoch=cache_epoch,
+            read_only=read_only,
             plugins=plugins,
+            flush_interval=flush_interval,
         )
-        self.services: Services = bootstrap(settings, models=arguments.schemas(schemas))
-        self.services.recording.shell.owner = self
-        self._finalizer = weakref.finalize(self, self.services.release)
-        self.views = self.services.views
+        self._attach(bootstrap(settings, models=arguments.schemas(schemas)))
+
+    @classmethod
+    def from_adapters(cls, settings: TrackerSettings, **adapters: Any) -> Tracker:
+        """A tracker over injected adapters (``store=``, ``filesystem=``, ``executors=``,
+        ``clock=``; see :func:`~consist.api.bootstrap.bootstrap`), e.g. the fakes of
+        :mod:`consist.testing`; the rest comes from the registry as usual."""
+        tracker = cls.__new__(cls)
+        tracker._attach(bootstrap(settings, **adapters))
+        return tracker
+
+    def _attach(self, services: Services) -> None:
+        self.services = services
+        services.recording.shell.owner = self
+        self._finalizer = weakref.finalize(self, services.release)
+        self.views = services.views
 
     # -- settings (those entering a step's identity may be changed between steps) ---------
     run_dir = property(lambda self: self.services.settings.run_dir)
