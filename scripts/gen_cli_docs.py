@@ -42,11 +42,13 @@ how to fix it.
 
 **`gc` and removed bytes.** `gc` deletes only files inside the workspace and its mounts, of
 outputs that no run consumed and that either belong to a failed or crashed run or are
-superseded (more than `--keep-last` newer outputs with the same model, key, scenario, year
-and iteration). Runs and artifacts stay in the database; the producing run records the
-deletion in `run.meta["bytes_removed"]` (artifact id to time), which `show`, `artifacts`
-and `validate` report as `removed`. A step whose outputs were deleted runs again when it is
-next asked for.
+superseded: `--keep-last` newer versions of the same computation exist (same model, output
+key, scenario, year, iteration, config and arguments, and inputs read from the same
+addresses or made by the same models; so a newer version is a code change, an input file
+updated in place, or an overwrite, while each point of a sweep is its own computation).
+Runs and artifacts stay in the database; the producing run records the deletion in
+`run.meta["bytes_removed"]` (artifact id to time), which `show`, `artifacts` and `validate`
+report as `removed`. A step whose outputs were deleted runs again when it is next asked for.
 """
 
 

@@ -32,6 +32,10 @@ _EXPORTS: dict[str, str] = {
     "run_query": "consist.api.sql:run_query",
     "db_session": "consist.api.sql:db_session",
     "pivot_facets": "consist.models:pivot_facets",
+    "capture_outputs": "consist.api.functions:capture_outputs",
+    "materialize_artifacts": "consist.api.loading:materialize_artifacts",
+    "RunMatchError": "consist.core.errors:RunMatchError",
+    "ContextParameterError": "consist.core.errors:ContextParameterError",
     "CacheExplanation": "consist.core.explain:CacheExplanation",
     "LineageNode": "consist.core.lineage:LineageNode",
     "RunNode": "consist.core.lineage:RunNode",
@@ -139,6 +143,10 @@ __all__ = [
     "log_meta",
     "log_output",
     "pivot_facets",
+    "capture_outputs",
+    "materialize_artifacts",
+    "RunMatchError",
+    "ContextParameterError",
     "run_query",
     "scenario",
 ]
@@ -161,6 +169,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from consist.api.context import RunContext, current_tracker
     from consist.api.functions import (
+        capture_outputs,
         current_run_dir,
         log_artifact,
         log_artifacts,
@@ -169,7 +178,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         log_meta,
         log_output,
     )
-    from consist.api.loading import load
+    from consist.api.loading import load, materialize_artifacts
     from consist.api.matrix import MatrixViewFactory
     from consist.api.queries import find_run, find_runs
     from consist.api.scenario import Scenario, scenario
@@ -183,6 +192,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ArgumentTypeError,
         BindingError,
         ConfigHashError,
+        ContextParameterError,
         ConsistError,
         ConsistWarning,
         InputNotFoundError,
@@ -198,6 +208,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         PluginError,
         ReadOnlyError,
         RunIdConflictError,
+        RunMatchError,
         RunNotFoundError,
         SchemaVersionError,
         SpecialFileError,

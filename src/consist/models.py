@@ -48,8 +48,8 @@ def _names(value: Any, what: str) -> list[str]:
 
 
 def pivot_facets(
-    namespace: str,
-    keys: Sequence[str],
+    namespace: str | None = None,
+    keys: Sequence[str] = (),
     value_column: str = "value_num",
     value_columns: Mapping[str, str] | None = None,
     label_prefix: str = "",
@@ -62,7 +62,7 @@ def pivot_facets(
     Parameters
     ----------
     namespace
-        The model whose runs' facets are pivoted.
+        The model whose runs' facets are pivoted; ``None``: the runs of every model.
     keys
         Facet keys (nested keys dotted) to turn into columns.
     value_column
@@ -75,7 +75,7 @@ def pivot_facets(
     run_id_label
         Name of the run id column.
     """
-    check_text(namespace, "namespace")
+    check_text(namespace, "namespace", optional=True)
     keys = [check_text(key, "a facet key in keys") or "" for key in _names(keys, "keys")]
     check_text(label_prefix, "label_prefix")
     check_text(run_id_label, "run_id_label")
@@ -91,9 +91,7 @@ def pivot_facets(
         value = _value_column(value_columns.get(key, value_column), key)
         label = label_map.get(key, f"{label_prefix}{key}")
         columns.append(func.max(case((RunConfigKV.key == key, value), else_=None)).label(label))
-    return (
-        select(*columns)
-        .where(RunConfigKV.namespace == namespace)
-        .group_by(RunConfigKV.run_id)
-        .subquery(f"facets_{namespace}")
-    )
+    statement = select(*columns)
+    if namespace is not None:
+        statement = statement.where(RunConfigKV.namespace == namespace)
+    return statement.group_by(RunConfigKV.run_id).subquery(f"facets_{namespace or 'all'}")

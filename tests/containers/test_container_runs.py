@@ -111,3 +111,48 @@ def test_bad_container_options_are_refused_before_recording(
     with pytest.raises(consist.ConsistError, match=message):
         tracker.run(options.pop("fn"), **options)
     assert tracker.find_runs() == []
+
+
+def test_the_cli_shows_the_container_log(workdir: Path, images: ImageSet) -> None:
+    from typer.testing import CliRunner
+
+    from consist.cli import app
+
+    root = prepare(workdir / "a")
+    db = workdir / "provenance.duckdb"
+    with Tracker(workdir / "ws", db) as tracker:
+        options: dict[str, Any] = {
+            "name": "count",
+            "container": container(root, images.one),
+            "output_paths": {"size": root / "out" / "size.txt"},
+        }
+        ran = tracker.run(None, **options).run.id
+        hit = tracker.run(None, **options).run.id
+    for run_id in (ran, hit):
+        shown = CliRunner().invoke(app, ["explain", run_id, "--db", str(db)])
+        assert shown.exit_code == 0, shown.output
+        assert "container log" in shown.output and "counted" in shown.output
+
+
+def test_a_string_command_runs_in_the_shell(
+    tracker: Tracker, workdir: Path, images: ImageSet
+) -> None:
+    root = prepare(workdir / "a")
+    command = "cat /inputs/input.txt | wc -c > /outputs/size.txt && echo piped"
+    result = tracker.run(
+        None,
+        name="piped",
+        container=container(root, images.one, command=command),
+        output_paths={"size": root / "out" / "size.txt"},
+    )
+    assert result.outputs["size"].path.read_text().strip() == "5"
+    assert "piped" in result.run.meta["container"]["log_tail"]
+
+
+def test_a_command_missing_from_the_image_fails_the_run(
+    tracker: Tracker, workdir: Path, images: ImageSet
+) -> None:
+    root = prepare(workdir / "a")
+    with pytest.raises(consist.ContainerError, match="nosuchtool.*command exists in the image"):
+        tracker.run(None, name="nf", container=container(root, images.one, command=["nosuchtool"]))
+    assert [run.status.value for run in tracker.find_runs()] == ["failed"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ from consist.api.bootstrap import TrackerSettings
 from consist.testing.fake_executor import RecordingExecutor as InProcessFake
 from consist.testing.fake_tables import InMemoryTableStore
 
+# The PostgreSQL server fixtures live beside the test folders (tests/postgres_server.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from postgres_server import postgres_cluster, postgres_url  # noqa: E402, F401
+
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -20,18 +25,26 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-#: Every integration test that opens a tracker runs once per store.
-STORES = ("duckdb", "sqlite")
+#: Every integration test that opens a tracker runs once per store. ``postgres`` runs when
+#: a throwaway PostgreSQL cluster could be started (tests/postgres_server.py), else skips.
+STORES = ("duckdb", "sqlite", "postgres")
 
 
 @pytest.fixture(params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
-    """The metadata store under test: ``"duckdb"`` or ``"sqlite"`` (also the file suffix)."""
+    """The metadata store under test: ``"duckdb"``, ``"sqlite"`` (also the file suffix) or
+    ``"postgres"``."""
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_cluster")  # skips, saying why, without a server
     return str(request.param)
 
 
 @pytest.fixture
-def db_file(workdir: Path, store_kind: str) -> Path:
+def db_file(workdir: Path, store_kind: str, request: pytest.FixtureRequest) -> Path | str:
+    """The database under test: a file in the workspace, or (postgres) the URL of a fresh
+    database on the session's cluster."""
+    if store_kind == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
     return workdir / f"provenance.{store_kind}"
 
 
@@ -41,18 +54,22 @@ def hot_table(store_kind: str) -> Callable[[str], str]:
 
     def name(table: str) -> str:
         quoted = '"' + table.replace('"', '""') + '"'
-        return f"global_tables.{quoted}" if store_kind == "duckdb" else quoted
+        return f"global_tables.{quoted}" if store_kind in ("duckdb", "postgres") else quoted
 
     return name
 
 
 @pytest.fixture
-def run_snippet(store_kind: str) -> Callable[..., dict[str, Any]]:
+def run_snippet(store_kind: str, request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
     """Run a usage-guide snippet as written, its database file named for the store under
-    test (``provenance.duckdb`` → ``provenance.sqlite``); returns its globals."""
+    test (``provenance.duckdb`` → ``provenance.sqlite``, or a PostgreSQL URL); returns its
+    globals."""
+    target = f"provenance.{store_kind}"
+    if store_kind == "postgres":
+        target = str(request.getfixturevalue("db_file"))
 
     def run(path: Path, **init_globals: Any) -> dict[str, Any]:
-        code = path.read_text().replace("provenance.duckdb", f"provenance.{store_kind}")
+        code = path.read_text().replace("provenance.duckdb", target)
         namespace: dict[str, Any] = {"__name__": "__snippet__", "__file__": str(path)}
         namespace.update(init_globals)
         exec(compile(code, str(path), "exec"), namespace)  # noqa: S102 - our own test files
@@ -69,7 +86,7 @@ def raw_csv(workdir: Path) -> Path:
 
 
 @pytest.fixture
-def make_tracker(workdir: Path, db_file: Path) -> Iterator:
+def make_tracker(workdir: Path, db_file: Path | str) -> Iterator:
     """Build trackers on the workspace's files; all are closed at the end of the test."""
     made: list[Tracker] = []
     fakes: dict[str, InMemoryTableStore] = {}
@@ -78,7 +95,7 @@ def make_tracker(workdir: Path, db_file: Path) -> Iterator:
         kwargs.setdefault("run_dir", workdir / "runs")
         kwargs.setdefault("db_path", db_file)
         kwargs.setdefault("project_root", workdir)
-        if db_file.suffix == ".fake":  # one in-memory database per path, as files are
+        if str(db_file).endswith(".fake"):  # one in-memory database per path, as files are
             store = fakes.setdefault(str(kwargs["db_path"]), InMemoryTableStore())
             tracker = on_fakes(store, **kwargs)
         else:

@@ -274,3 +274,67 @@ def test_log_dataframe_writes_arrays_where_asked_and_refuses_table_formats(
     assert (grid.driver, store.driver) == ("nc", "zarr")
     assert consist.load(grid).identical(skims(1.0))
     assert consist.load(store)["time"].equals(skims(1.0)["time"])
+
+
+def test_array_stores_are_hydrated_and_bundled(make_tracker, workdir: Path) -> None:
+    first = make_tracker()
+    made = first.run(make_skims, config={"scale": 1.0}, outputs=["skims"])
+    again = first.run(
+        make_skims, config={"scale": 1.0}, outputs=["skims"], cache_hydration="outputs-all"
+    )
+    assert again.cache_hit
+    copies = sorted((workdir / "runs" / "outputs").rglob("skims.zarr"))
+    assert len(copies) == 2  # the cached store, and its verified copy for the hit
+
+    # Another workspace on the same database copies the store in before its step runs.
+    other = make_tracker(run_dir=workdir / "elsewhere")
+    seen = {}
+    used = other.run(
+        lambda skims: seen.setdefault("skims", skims),
+        name="use",
+        inputs={"skims": made.outputs["skims"]},
+        cache_hydration="inputs-missing",
+    )
+    assert seen["skims"].identical(skims(1.0))
+    bundle = other.load_input_bundle(used.run.id)
+    assert isinstance(bundle["skims"], xr.Dataset) and bundle["skims"].identical(skims(1.0))
+
+
+def test_without_xarray_stores_are_still_recorded_and_errors_name_the_extra(
+    workdir: Path, store_kind: str
+) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    skims(1.0).to_zarr(workdir / "skims.zarr", mode="w")
+    code = f"""
+        import sys
+        sys.modules["xarray"] = None  # as if it were not installed
+        import consist
+        with consist.Tracker("runs", db_path="p.{store_kind}") as t:
+            with t.start_run("import", model="m"):
+                art = consist.log_artifact("skims.zarr")
+            print(art.driver, art.digest.startswith("blake3:"))
+            for attempt in (
+                lambda: consist.load(art),
+                lambda: consist.MatrixViewFactory(t).load_matrix_view("skims"),
+            ):
+                try:
+                    attempt()
+                except consist.ConsistError as exc:
+                    print(exc)
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"CONSIST_DISABLE_PLUGIN_AUTOLOAD": "1", "PATH": ""},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "zarr True"
+    assert len(lines) == 3, done.stdout
+    assert all("xarray" in line and "consist[arrays]" in line for line in lines[1:])

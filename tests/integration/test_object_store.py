@@ -394,3 +394,48 @@ def test_a_url_in_a_mount_with_a_password_is_refused(workdir: Path) -> None:
     with pytest.raises(ArgumentError, match="password"):
         Tracker("runs", mounts={"lake": "s3://user:pw@bucket/x"})
     assert not (workdir / "runs").exists()
+
+
+def test_a_directory_output_round_trips_through_the_bucket(
+    workdir: Path, db_file: Path, s3: S3Server, bucket: str, lake: dict[str, Any]
+) -> None:
+    def tiles(config: dict) -> None:
+        # Where this workspace stages lake://tiles; uploaded when the run records it.
+        folder = consist.current_tracker().staging_path("lake://tiles")
+        (folder / "z0").mkdir(parents=True, exist_ok=True)
+        (folder / "z0" / "a.bin").write_bytes(b"a" * 10)
+        (folder / "b.bin").write_bytes(b"b" * 5)
+
+    options = {"config": {"n": 2}, "output_paths": {"tiles": "lake://tiles"}}
+    with Tracker(workdir / "alice", db_file, mounts=lake, project_root=workdir) as alice:
+        made = alice.run(tiles, **options).outputs["tiles"]
+    keys = {o["Key"] for o in s3.client().list_objects_v2(Bucket=bucket)["Contents"]}
+    assert {"lake/tiles/z0/a.bin", "lake/tiles/b.bin"} <= keys
+    with Tracker(workdir / "bob", db_file, mounts=lake, project_root=workdir) as bob:
+        dest = workdir / "copy_of_tiles"
+        hit = bob.run(
+            tiles,
+            **{**options, "output_paths": {"tiles": str(dest)}},
+            cache_hydration="outputs-requested",
+        )
+        assert hit.cache_hit
+        assert (dest / "z0" / "a.bin").read_bytes() == b"a" * 10
+        assert bob.services.fs.digest(dest).digest == made.digest
+
+
+def test_depends_on_and_hash_inputs_on_s3_count_for_identity_only(
+    make_tracker, s3: S3Server, bucket: str, lake: dict[str, Any]
+) -> None:
+    put(s3, bucket, "lake/cfg/model.yaml", b"a: 1\n")
+    tracker = make_tracker(mounts=lake)
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+
+    options = {"depends_on": ["lake://cfg/model.yaml"], "hash_inputs": ["lake://cfg/model.yaml"]}
+    assert not tracker.run(step, **options).cache_hit
+    assert tracker.run(step, **options).cache_hit
+    put(s3, bucket, "lake/cfg/model.yaml", b"a: 2\n")
+    assert not tracker.run(step, **options).cache_hit
+    assert len(calls) == 2

@@ -183,8 +183,9 @@ class ArtifactAccess:
             expected = self.workspace.to_path(artifact.uri)
             if not expected.exists():
                 self.materialize(artifact, expected, fs)
+            # A directory with a readable driver is an array store (zarr): loaded too.
             readable = artifact.driver is not None and self.frames.can_read(artifact.driver)
             bundle[key] = (
-                self.load(self.attach(artifact)) if readable and expected.is_file() else expected
+                self.load(self.attach(artifact)) if readable and expected.exists() else expected
             )
         return bundle

@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 
-from consist.api import arguments, options, remote, stores
+from consist.api import arguments, options, remote_mounts, stores
 from consist.api.arguments import removed_if_refused
 from consist.api.artifacts import ArtifactAccess
 from consist.api.events import TrackerEvents
@@ -29,7 +29,9 @@ from consist.api.plugins import build_registry, construct, get_plugin_manager
 from consist.api.processes import ThisProcess
 from consist.api.queries import RunQueries
 from consist.api.recording import RunRecording
-from consist.api.remote import ObjectStores, RemoteRoot, RemoteWorkspace
+from consist.api.remote import ObjectStores, RemoteWorkspace
+from consist.api.remote_mounts import RemoteRoot
+from consist.api.run_helpers import RunHelpers
 from consist.api.runs import ScenarioSlot, StepRuns
 from consist.api.scheduling import ThreadScheduler
 from consist.api.shell import OpenRun
@@ -62,6 +64,9 @@ class TrackerSettings:
     cache_epoch: int
     read_only: bool
     flush_interval: float
+    #: ``"standard"`` records; ``"analysis"`` records no runs but may ingest and build
+    #: views; ``"read_only"`` writes nothing.
+    access_mode: str = "standard"
     #: Plugin allow/block list, checked when the registry is built (see ``plugins.py``).
     plugins: Iterable[str] | None = None
     #: Mounts on object stores (see ``api/remote.py``), by name.
@@ -75,29 +80,35 @@ class TrackerSettings:
         *,
         mounts: Mapping[str, str | os.PathLike[str]] | None = None,
         project_root: str | os.PathLike[str] | None = None,
-        hashing: str = "full",
+        hashing: str | None = None,
         code_identity: str = "auto",
         cache_epoch: int = 0,
         read_only: bool = False,
         plugins: Iterable[str] | None = None,
         flush_interval: float = 0.1,
+        access_mode: str = "standard",
+        hashing_strategy: str | None = None,
     ) -> TrackerSettings:
         """Settings from ``Tracker``'s arguments, each checked (nothing touches the disk)."""
-        remote.refuse_remote_run_dir(run_dir)  # never a local folder named "s3:"
-        local_mounts, remote_mounts = remote.split_mounts(mounts)
+        remote_mounts.refuse_remote_run_dir(run_dir)  # never a local folder named "s3:"
+        local_mounts, remote = remote_mounts.split_mounts(mounts)
         root = absolute(run_dir)
+        mode = options.access_mode(access_mode, arguments.flag(read_only, "read_only"))
         return cls(
             run_dir=root,
             db_path=arguments.store_location(db_path, root),
             mounts=arguments.mounts(local_mounts),
-            remote_mounts=remote_mounts,
+            remote_mounts=remote,
             project_root=absolute(project_root) if project_root is not None else None,
-            hashing=options.hashing(hashing),
+            hashing=options.hashing(
+                options.alias("hashing", hashing, "full", "hashing_strategy", hashing_strategy)
+            ),
             code_identity=options.code_identity(code_identity),
             cache_epoch=check_int(cache_epoch, "cache_epoch"),
-            read_only=arguments.flag(read_only, "read_only"),
+            read_only=mode == "read_only",
             flush_interval=arguments.seconds(flush_interval, "flush_interval"),
             plugins=plugins,
+            access_mode=mode,
         )
 
     @property
@@ -136,6 +147,7 @@ class Services:
     queries: RunQueries
     tables: HotTables
     lineage: RunLineage
+    helpers: RunHelpers
     maintenance: SnapshotMaintenance
     requests: StepRequests
     runner: StepRunner
@@ -271,10 +283,11 @@ def _assemble(
         )
     )
     recording = RunRecording(
-        requests, runner, events, frames, tables, scenarios, shell, s.read_only
+        requests, runner, events, frames, tables, scenarios, shell, s.access_mode
     )
-    maintenance = SnapshotMaintenance(store, recorder, fs, s.consist_dir, s.read_only)
-    if not s.read_only:
+    recording_allowed = s.access_mode == "standard"
+    maintenance = SnapshotMaintenance(store, recorder, fs, s.consist_dir, not recording_allowed)
+    if recording_allowed:
         maintenance.recover()
     views = ViewRegistry(
         tables.table_store, recorder.flush, tables.ingest_source, access.locate_uri
@@ -295,12 +308,13 @@ def _assemble(
         queries=queries,
         tables=tables,
         lineage=RunLineage(queries),
+        helpers=RunHelpers(queries, access),
         maintenance=maintenance,
         requests=requests,
         runner=runner,
         scenarios=scenarios,
         recording=recording,
-        steps=StepRuns(requests, runner, scenarios, lambda: shell.session, s.read_only),
+        steps=StepRuns(requests, runner, scenarios, lambda: shell.session, s.access_mode),
         views=views,
         release=release,
     )

@@ -54,3 +54,9 @@ def log_meta(**values: Any) -> None:
 def current_run_dir() -> Path:
     """The artifact directory of the current run."""
     return _open("current_run_dir").run_artifact_dir()  # type: ignore[no-any-return]
+
+
+def capture_outputs(directory: Any, pattern: str = "*", recursive: bool = False) -> Any:
+    """Log files written into ``directory`` as outputs of the current run (see
+    ``Tracker.capture_outputs``); a plain call or a ``with`` block."""
+    return _open("capture_outputs").capture_outputs(directory, pattern, recursive)

@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from consist.api.sql import run_query
+from consist.api.collectable import recorded_outputs, unneeded
 from consist.core.checks import check_int
 from consist.core.errors import ArgumentError, ReadOnlyError
-from consist.core.model import Artifact, Run, RunStatus
+from consist.core.model import Artifact, Run
 
 if TYPE_CHECKING:
     from consist.api.tracker import Tracker
@@ -41,23 +41,6 @@ BYTES_REMOVED = "bytes_removed"
 
 Progress = Callable[[int, int], None]
 CheckStatus = Literal["ok", "missing", "altered", "removed", "unreachable"]
-
-# One row per artifact that a run produced, with what decides whether it is still needed:
-# its producer, whether any run consumed it, and when a completed run last handed it out as
-# an output (a cache hit re-links the artifact it reused, so an old file can be current).
-_GC_ROWS = """
-SELECT a.id, a.key, a.uri, a.size, a.run_id, p.status, p.model_name, p.parent_run_id,
-       p.year, p.iteration, p.created_at,
-       MAX(CASE WHEN l.direction = 'input' THEN 1 ELSE 0 END) AS consumed,
-       MAX(CASE WHEN l.direction = 'output' AND u.status = 'completed'
-                THEN u.created_at END) AS last_output
-FROM artifact a
-JOIN run p ON p.id = a.run_id
-LEFT JOIN run_artifact_link l ON l.artifact_id = a.id
-LEFT JOIN run u ON u.id = l.run_id
-GROUP BY a.id, a.key, a.uri, a.size, a.run_id, p.status, p.model_name, p.parent_run_id,
-         p.year, p.iteration, p.created_at
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +108,6 @@ def parse_age(text: str) -> timedelta:
             "45m, 90s or 2w."
         )
     return timedelta(**{units[unit]: int(number)})
-
-
-def _utc(moment: Any) -> datetime | None:
-    """A timestamp read through plain SQL (naive, in UTC) as an aware datetime."""
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Housekeeping:
@@ -218,11 +192,11 @@ class Housekeeping:
     ) -> list[GcCandidate]:
         """The outputs whose bytes :meth:`collect` would delete (``gc --dry-run``).
 
-        An output is collected when no run consumed it as an input, its file lies inside
-        this workspace or one of its mounts, and either its run failed or crashed (it can
-        never be reused), or it is superseded: at least ``keep_last`` newer outputs exist for
-        the same slot (producing model, key, scenario, year and iteration). Outputs of runs
-        still running and external inputs are never touched.
+        An output is collected when nothing needs it (no run consumed it, and its run
+        failed or crashed, or ``keep_last`` newer versions of the same computation exist:
+        see :mod:`consist.api.collectable`) and its file lies inside this workspace or one
+        of its mounts. Outputs of runs still running and external inputs are never touched;
+        neither is a file that an output still needed shares.
 
         Parameters
         ----------
@@ -235,8 +209,8 @@ class Housekeeping:
         """
         keep_last = check_int(keep_last, "keep_last", low=1, high=2**31)
         cutoff = None if older_than is None else (now or datetime.now(UTC)) - older_than
-        rows = [_Row.of(values) for values in run_query(_GC_ROWS, tracker=self._tracker)]
-        reasons = _collectable(rows, keep_last)
+        rows = recorded_outputs(self._tracker)
+        reasons = unneeded(rows, keep_last)
         kept_uris = {row.uri for row in rows if row.id not in reasons}
         planned = []
         for row in sorted(rows, key=lambda r: (r.run_id, r.key, r.id)):
@@ -319,47 +293,6 @@ class Housekeeping:
             if (candidate / f"{run.id}.json").is_file():
                 return candidate
         return self._workspace.run_dir / ".consist" / "runs"
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One artifact of :data:`_GC_ROWS`."""
-
-    id: str
-    key: str
-    uri: str
-    size: int | None
-    run_id: str
-    status: str
-    slot: tuple[Any, ...]
-    consumed: bool
-    last_used: datetime
-
-    @classmethod
-    def of(cls, values: tuple[Any, ...]) -> _Row:
-        ident, key, uri, size, run_id, status, model, parent, year, iteration = values[:10]
-        created, consumed, last_output = values[10:]
-        last_used = _utc(last_output) or _utc(created) or datetime.now(UTC)
-        slot = (model, key, parent, year, iteration)
-        return cls(ident, key, uri, size, run_id, status, slot, bool(consumed), last_used)
-
-
-def _collectable(rows: list[_Row], keep_last: int) -> dict[str, str]:
-    """``{artifact_id: reason}`` of the outputs nothing needs any more."""
-    reasons: dict[str, str] = {}
-    slots: dict[tuple[Any, ...], list[_Row]] = defaultdict(list)
-    for row in rows:
-        if row.status == RunStatus.COMPLETED:
-            slots[row.slot].append(row)  # consumed outputs count as newer versions too
-        elif row.status in (RunStatus.FAILED, RunStatus.CRASHED) and not row.consumed:
-            reasons[row.id] = f"its run {row.run_id} {row.status}; it can never be reused"
-    for slot_rows in slots.values():
-        slot_rows.sort(key=lambda r: (r.last_used, r.id), reverse=True)
-        newest = slot_rows[0]
-        for row in slot_rows[keep_last:]:
-            if not row.consumed:  # another run's input: its lineage keeps it
-                reasons[row.id] = f"superseded by {newest.key!r} of run {newest.run_id}"
-    return reasons
 
 
 def _within(path: Path, root: Path) -> bool:

@@ -51,3 +51,31 @@ def load(
     raise ArgumentError(
         f"artifact {artifact.key!r} is not attached to a tracker; pass tracker=... to consist.load."
     )
+
+
+def materialize_artifacts(tracker: Any, items: Any) -> dict[str, Any]:
+    """Copy recorded artifacts to chosen paths, each verified against its recorded digest.
+
+    ``items`` is a list of ``(artifact, destination)`` pairs (or a mapping of artifact to
+    destination). Every pair is checked before any file is copied; a digest mismatch raises
+    ``IntegrityError`` and leaves no file at that destination. Returns the destination
+    paths by artifact key.
+    """
+    from pathlib import Path
+
+    pairs = list(items.items()) if isinstance(items, dict) else list(items)
+    checked: list[tuple[Artifact, Any]] = []
+    for index, pair in enumerate(pairs):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Artifact)):
+            raise ArgumentTypeError(
+                f"materialize_artifacts() items[{index}] is {pair!r:.80}; give (artifact, "
+                "destination) pairs, e.g. [(result.outputs['table'], 'copy/table.csv')]."
+            )
+        if not isinstance(pair[1], (str, Path)) and not hasattr(pair[1], "__fspath__"):
+            raise ArgumentTypeError(
+                f"materialize_artifacts() items[{index}] has destination {pair[1]!r:.80}; "
+                "give a path."
+            )
+        checked.append(pair)
+    owner = owner_tracker(tracker, "materialize_artifacts", "materialize")
+    return {artifact.key: owner.materialize(artifact, dest) for artifact, dest in checked}

@@ -95,8 +95,9 @@ class SnapshotMaintenance:
         """
         if self.read_only:
             raise ReadOnlyError(
-                "this tracker was opened with read_only=True, so it cannot rebuild the "
-                "database; open Tracker(..., read_only=False)."
+                "this tracker was opened for reading only (read_only=True or "
+                "access_mode='analysis'), so it cannot rebuild the database; open "
+                "Tracker(..., access_mode='standard')."
             )
         self._recorder.flush()
         files = sorted((self._consist_dir / "runs").glob("*.json"))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def max_bytes_from_environment() -> int:
             f"non-negative integer such as {DEFAULT_MAX_BYTES} (20 GiB), or unset it."
         )
     return value
+
+
+def _tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 class DownloadCache:
@@ -86,7 +91,7 @@ class DownloadCache:
         with a warning, so it is downloaded again instead of being handed to a step.
         """
         path = self.path_for(digest)
-        if not path.is_file():
+        if not path.exists():
             return None
         found = self._fs.digest(path, "full").digest
         if found != digest:
@@ -117,8 +122,10 @@ class DownloadCache:
                 marker.touch()
 
     def _discard(self, path: Path) -> None:
+        if path.is_dir():  # a directory output (a zarr store, a folder of tiles)
+            shutil.rmtree(path, ignore_errors=True)
         for victim in (path, path.with_name(path.name + ".used")):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 victim.unlink()
 
     def _entries(self) -> list[tuple[float, int, Path]]:
@@ -134,7 +141,7 @@ class DownloadCache:
                     continue
                 blob = Path(entry.path)
                 try:
-                    size = entry.stat().st_size
+                    size = _tree_size(blob) if entry.is_dir() else entry.stat().st_size
                     used = blob.with_name(blob.name + ".used").stat().st_mtime
                 except FileNotFoundError:
                     used = 0.0

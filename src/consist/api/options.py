@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from typing import cast
 
 from consist.core.checks import check_text
-from consist.core.errors import OptionValueError
+from consist.core.errors import OptionValueError, ReadOnlyError
 from consist.core.hydration import POLICIES
 from consist.core.model import CACHE_MODES, HASHING_MODES, CacheMode, HashingMode
 
 CODE_IDENTITY_MODES = ("auto", "deps", "source", "module", "git")
 VALIDATE_MODES = ("lazy", "eager")
-OUTPUT_MISSING_MODES = ("warn", "error")
+OUTPUT_MISSING_MODES = ("warn", "error", "ignore")
 DB_FALLBACK_MODES = ("inputs-only", "always", "never")
 HYDRATION_MODES = POLICIES
 
@@ -62,3 +62,42 @@ def code_identity(value: object) -> str:
     raise OptionValueError(
         "code_identity", value, (*CODE_IDENTITY_MODES, "<literal version such as 'v3'>")
     )
+
+
+ACCESS_MODES = ("standard", "analysis", "read_only")
+
+
+def access_mode(value: object, read_only: bool) -> str:
+    """``access_mode`` checked, with ``read_only=True`` standing for ``"read_only"``."""
+    mode = choice("access_mode", value, ACCESS_MODES)
+    if read_only and mode == "analysis":
+        raise OptionValueError(
+            "access_mode",
+            mode,
+            ACCESS_MODES,
+            "read_only=True asks for access_mode='read_only'; pass one or the other.",
+        )
+    return "read_only" if read_only else mode
+
+
+def refuse_recording(mode: str, what: str) -> None:
+    """Refuse creating runs unless the tracker's access mode is ``"standard"``."""
+    if mode != "standard":
+        raise ReadOnlyError(
+            f"this tracker was opened with access_mode={mode!r}, which records no runs, so "
+            f"{what}; open Tracker(..., access_mode='standard') (the default, read_only=False) "
+            "to record."
+        )
+
+
+def alias(name: str, value: object, default: object, other: str, other_value: object) -> object:
+    """Option ``name``, given under its own name or as ``other`` (at most one of the two);
+    ``default`` when neither is given."""
+    if value is not None and other_value is not None and value != other_value:
+        raise OptionValueError(
+            name, value, (), f"{other}={other_value!r} is another name for {name}=; give one."
+        )
+    for given in (value, other_value):
+        if given is not None:
+            return given
+    return default

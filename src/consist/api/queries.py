@@ -6,6 +6,7 @@ Every lookup first flushes queued writes, so a query always sees this process's 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,11 @@ from consist.core.checks import check_int, check_storable, check_tags, check_tex
 from consist.core.errors import (
     ArgumentTypeError,
     OptionValueError,
+    RunMatchError,
     RunNotFoundError,
     redact,
 )
-from consist.core.explain import CacheExplanation, command_log, explain_miss
+from consist.core.explain import CacheExplanation, command_log, config_changes, explain_miss
 from consist.core.facets import flatten
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
 from consist.core.ports.store import RunQuery
@@ -209,13 +211,33 @@ class RunQueries:
         if index_by is not None:
             _check_index_by(index_by)
         self.flush()
-        runs = self._store.find_runs(query)
+        header = self._generation(parent_id) if parent_id is not None else None
+        if header is None:
+            runs = self._store.find_runs(query)
+        else:  # the limit counts runs of the chosen generation only
+            wider = dataclasses.replace(query, parent_id=header[0], limit=None)
+            runs = [r for r in self._store.find_runs(wider) if _in_generation(r, header[1])]
+            runs = runs[: query.limit] if query.limit is not None else runs
         if index_by is None:
             return runs
         indexed: dict[Any, Run] = {}
         for run in runs:  # newest first: the first run seen for a value wins
             indexed.setdefault(_index_value(run, index_by), run)
         return indexed
+
+    def _generation(self, parent_id: str) -> tuple[str, str] | None:
+        """For a scenario entered more than once, ``(name, header id)`` of the generation
+        ``parent_id`` addresses: its name the newest, ``name#2`` (``name#1``: the first)
+        that one. None when ``parent_id`` names no such scenario (filter as given)."""
+        name, sep, number = parent_id.rpartition("#")
+        if sep and number.isdigit() and self._store.get_run(f"{name}#2") is not None:
+            return name, parent_id if number != "1" else name
+        if self._store.get_run(f"{parent_id}#2") is None:
+            return None
+        generation = 2
+        while self._store.get_run(f"{parent_id}#{generation + 1}") is not None:
+            generation += 1
+        return parent_id, f"{parent_id}#{generation}"
 
     def find_run(self, **filters: Any) -> Run:
         """The one run matching ``filters``; ``LookupError`` saying how many matched otherwise."""
@@ -224,7 +246,7 @@ class RunQueries:
         if len(runs) != 1:
             described = ", ".join(f"{k}={v!r}" for k, v in filters.items()) or "no filters"
             count = "no run matches" if not runs else "more than one run matches"
-            raise RunNotFoundError(
+            raise RunMatchError(
                 f"{count} {described}; narrow the filters (e.g. model=, year=, parent_id=) or "
                 "use find_runs() to see them all."
             )
@@ -244,7 +266,9 @@ class RunQueries:
             for r in self.find_runs(model=run.model_name, status="completed")
             if r.id != run.id and not r.cache_hit and r.created_at <= run.created_at
         ]
-        previous = earlier[0] if earlier else None
+        # The closest earlier run, not the newest: in a sweep the newest differs in other
+        # parameters too, and would be blamed for them (ties go to the newer run).
+        previous = min(earlier, key=lambda r: _distance(run, r), default=None)
         return explain_miss(
             run,
             previous,
@@ -310,3 +334,18 @@ def find_run(tracker: Any = None, **filters: Any) -> Run:
     """Exactly one run matching ``filters`` (see :meth:`Tracker.find_run`)."""
     run: Run = _tracker(tracker, "find_run").find_run(**filters)
     return run
+
+
+def _in_generation(run: Run, header: str) -> bool:
+    """Whether a scenario step belongs to the generation whose header run is ``header``
+    (runs that name their parent by hand belong to every generation)."""
+    return run.meta.get("scenario_run", header) == header
+
+
+def _distance(run: Run, other: Run) -> int:
+    """How many identity components and config keys differ between two runs of a step."""
+    components = ("code_digest", "inputs_digest", "arguments_digest", "cache_epoch")
+    differing = sum(getattr(run, name) != getattr(other, name) for name in components)
+    if run.config_digest != other.config_digest:
+        differing += max(1, len(config_changes(other.config, run.config)))
+    return differing

@@ -16,19 +16,22 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from consist.api.capture import Capture
 from consist.api.code import block_code_identity
 from consist.api.inputs import named_values
+from consist.api.options import refuse_recording
 from consist.api.schemas import table_name
 from consist.api.shell import OpenRun
 from consist.api.steps import refuse_unsupported
 from consist.core.checks import check_text, storable_text
+from consist.core.declared import declare, settle
 from consist.core.errors import (
     ActiveRunError,
     ArgumentError,
     ArgumentTypeError,
     NoActiveRunError,
     OptionValueError,
-    ReadOnlyError,
+    OutputMissingError,
 )
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run, RunStatus, validate_key
@@ -62,12 +65,23 @@ RUN_OPTIONS = frozenset(
         "facet",
         "facet_from",
         "cache_hydration",
+        "output_missing",
+        "facet_index",
     }
 )
 
 
 # The statuses a run can be closed with by hand.
 _END_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+
+
+def _declares(session: RunSession, value: Any, direction: str) -> bool:
+    """Whether logging ``value`` declares an output whose file is not written yet."""
+    if direction != "output" or not isinstance(value, (str, os.PathLike)):
+        return False
+    if isinstance(value, str) and "://" in value:
+        return False
+    return not absolute(value, session.artifact_dir).exists() and not absolute(value).exists()
 
 
 def _schema_name(schema: Any) -> str:
@@ -91,7 +105,7 @@ class RunRecording:
         tables: HotTables,
         scenarios: ScenarioSlot,
         shell: OpenRun,
-        read_only: bool,
+        access_mode: str,
     ) -> None:
         self._requests = requests
         self._runner = runner
@@ -100,7 +114,7 @@ class RunRecording:
         self._tables = tables
         self._scenarios = scenarios
         self.shell = shell
-        self.read_only = read_only
+        self.access_mode = access_mode
 
     @property
     def session(self) -> RunSession | None:
@@ -136,11 +150,7 @@ class RunRecording:
                 f"unknown run options {unknown}; allowed: {sorted(RUN_OPTIONS)}."
             )
         refuse_unsupported(options)
-        if self.read_only:
-            raise ReadOnlyError(
-                "this tracker was opened with read_only=True, so it cannot open runs; "
-                "open Tracker(..., read_only=False) to record."
-            )
+        refuse_recording(self.access_mode, "it cannot open runs")
         scope = self._scenarios.scope()
         settings = self._requests.settings
         code = block_code_identity(settings.code_identity, settings.project_root, caller)
@@ -163,6 +173,12 @@ class RunRecording:
         if status not in _END_STATUSES:
             raise OptionValueError("status", status, _END_STATUSES)
         final = RunStatus(status)
+        if final is RunStatus.COMPLETED:
+            try:
+                settle(session)  # declared outputs; output_missing="error" fails the run
+            except OutputMissingError as exc:
+                self.end_run("failed", exc)
+                raise
         message = error_summary(error) if isinstance(error, BaseException) else error
         if message is not None:
             message = storable_text(str(message))
@@ -224,6 +240,10 @@ class RunRecording:
     ) -> Artifact:
         """Record a file (or an existing artifact) as an input or output of the open run."""
         session = self._require_session("log_artifact")
+        if _declares(session, path_or_artifact, direction):
+            # An output announced before it is written: digested when the run ends.
+            meta = {**meta, "schema": _schema_name(schema)} if schema is not None else meta
+            return declare(session, path_or_artifact, key, driver, meta)  # type: ignore[arg-type]
         staged = self._stage(session, path_or_artifact, key, direction, schema, driver, meta)
         artifact = session.add(*staged)
         session.record()
@@ -337,6 +357,17 @@ class RunRecording:
                 )
             suffix_driver = driver_for(target)
         self._frames.check_writable(df, driver or suffix_driver or self._frames.default_driver(df))
+
+    def capture_outputs(
+        self, directory: str | os.PathLike[str], pattern: str = "*", recursive: bool = False
+    ) -> Capture:
+        """Log files written into ``directory`` as outputs of the open run, keyed by stem.
+
+        As a plain call: files created or modified since the run started. As a context
+        manager (``with tracker.capture_outputs(d):``): files created or modified in the
+        block. The same as ``ctx.capture_outputs`` of an injected run context.
+        """
+        return Capture(self._require_session("capture_outputs"), directory, pattern, recursive)
 
     def log_meta(self, **values: Any) -> None:
         """Add key/value metadata to the open run (``run.meta``)."""

@@ -22,23 +22,23 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote
 
 from consist.api.objcache import DownloadCache, max_bytes_from_environment
 from consist.api.plugins import construct
+from consist.api.remote_mounts import (
+    LOCAL_SCHEMES,
+    RemoteRoot,
+)
 from consist.core.errors import (
-    ArgumentError,
-    ArgumentTypeError,
     InputNotFoundError,
     MountNotFoundError,
     ObjectNotFoundError,
-    OptionValueError,
-    has_credentials,
     redact,
 )
 from consist.core.inputs import InputRef, Role, driver_for, raw_artifact_id
@@ -49,96 +49,7 @@ from consist.core.registry import FileSystemSpec, Registry
 from consist.core.workspace import Workspace, _relative_part
 
 # Schemes that are never object stores: local files, the workspace.
-_LOCAL_SCHEMES = frozenset({"file", "workspace", ""})
-# A URL typed as a Path loses one slash ("s3:/bucket"); catch that spelling too.
-_URLISH = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:/")
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteRoot:
-    """A mount on an object store: its name, prefix URL and (private) storage options."""
-
-    name: str
-    url: str
-    storage_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def protocol(self) -> str:
-        return self.url.partition("://")[0].lower()
-
-
-def refuse_remote_run_dir(run_dir: object) -> None:
-    """Refuse an object-store ``run_dir`` before anything is created.
-
-    ``run_dir`` holds the database, snapshots, journals and the download cache, which need
-    a local filesystem's renames and locks; left alone, ``Path("s3://b/x")`` would quietly
-    become a local folder named ``s3:``.
-    """
-    if not isinstance(run_dir, (str, os.PathLike)):
-        return
-    text = os.fspath(run_dir)
-    if isinstance(text, str) and _URLISH.match(text) and not text.lower().startswith("file:"):
-        raise ArgumentError(
-            f"run_dir={redact(text)!r} is an object-store URL, but run_dir must be a local "
-            "folder (it holds the database, snapshots and the download cache). Keep run_dir "
-            "local and put artifacts on the store with a mount: "
-            "Tracker('runs', mounts={'lake': 's3://bucket/prefix'}), then use 'lake://...' "
-            "paths for inputs and output_paths."
-        )
-
-
-def _remote_root(name: str, value: object) -> RemoteRoot | None:
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - {"url", "storage_options"})
-        url, options = value.get("url"), value.get("storage_options") or {}
-        if unknown or not isinstance(url, str) or not isinstance(options, Mapping):
-            raise ArgumentTypeError(
-                f"mounts[{name!r}] must be a path, a URL, or {{'url': 's3://bucket/prefix', "
-                f"'storage_options': {{...}}}}; got keys {sorted(value)}."
-            )
-    elif isinstance(value, str) and "://" in value and not value.lower().startswith("file:"):
-        url, options = value, {}
-    else:
-        return None
-    if has_credentials(url):
-        raise ArgumentError(
-            f"mounts[{name!r}] is {redact(url)!r}, a URL with a user name and password in it, "
-            "which would be recorded with every run. Give credentials through the "
-            "environment or storage_options instead."
-        )
-    scheme, _, rest = url.partition("://")
-    if not scheme or not rest.strip("/"):
-        raise ArgumentError(
-            f"mounts[{name!r}] is {url!r}; an object-store mount needs a bucket, e.g. "
-            "'s3://bucket/prefix'."
-        )
-    return RemoteRoot(name, url.rstrip("/"), dict(options))
-
-
-def split_mounts(mounts: object) -> tuple[object, dict[str, RemoteRoot]]:
-    """``(local mounts, remote mounts)``: remote ones are URLs or ``{"url": ...}`` mappings.
-
-    The local part is returned as given, for the usual checks; names of remote mounts are
-    checked here the same way (identifiers other than ``file`` and ``workspace``).
-    """
-    if not isinstance(mounts, Mapping):
-        return mounts, {}
-    local: dict[object, object] = {}
-    remote: dict[str, RemoteRoot] = {}
-    for name, value in mounts.items():
-        root = _remote_root(str(name), value)
-        if root is None:
-            local[name] = value
-            continue
-        if not isinstance(name, str) or not name.isidentifier() or name in _LOCAL_SCHEMES:
-            raise OptionValueError(
-                "mounts",
-                name,
-                ["<identifier other than 'file' or 'workspace'>"],
-                "Mount names become URI schemes, e.g. mounts={'lake': 's3://bucket/prefix'}.",
-            )
-        remote[name] = root
-    return local, remote
+_LOCAL_SCHEMES = LOCAL_SCHEMES
 
 
 class ObjectStores:
@@ -284,7 +195,13 @@ class ObjectStores:
         found = store.download(url, scratch, digest, size)
         dest = self.cache.path_for(found.digest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch, dest)
+        if scratch.is_dir():  # a prefix: a folder blob (replace cannot overwrite a folder)
+            if dest.exists():
+                shutil.rmtree(scratch)
+            else:
+                os.replace(scratch, dest)
+        else:
+            os.replace(scratch, dest)
         stat = store.stat(url)
         if stat is not None and stat.size == found.size:
             self.cache.remember(url, stat.version or stat.etag, found)
@@ -306,13 +223,20 @@ class ObjectStores:
             raise FileNotFoundError(2, "no object at this address", redact(url))
         known = self.cache.known_digest(url, stat.version or stat.etag, stat.size)
         if known is not None:
-            return FileDigest(known, stat.size), self.cache.get(known)
+            # No read at all: the blob (if cached) is verified when a step needs it.
+            return FileDigest(known, stat.size), None
         path, found = self._download(url, None, None)
         return found, path
 
     def upload(self, path: Path, url: str) -> FileDigest:
-        """Upload a staged file to ``url``, digested while it streams."""
-        return self.store(url).upload(path, url)
+        """Upload a staged file to ``url``, digested while it streams; the new object's
+        ETag/version is remembered, so reading it back as an input needs no download."""
+        store = self.store(url)
+        found = store.upload(path, url)
+        stat = store.stat(url)
+        if stat is not None and stat.size == found.size:
+            self.cache.remember(url, stat.version or stat.etag, found)
+        return found
 
     # -- inputs ------------------------------------------------------------------------------
     def input_ref(self, key: str, role: Role, text: str, what: str) -> InputRef:
@@ -321,7 +245,7 @@ class ObjectStores:
         url = self.url_of(text)
         uri = self.portable(url)
         try:
-            found, local = self.identify(url)
+            found, _ = self.identify(url)
         except ObjectNotFoundError:
             raise  # no bucket: its own advice
         except FileNotFoundError:
@@ -335,9 +259,11 @@ class ObjectStores:
             digest=found.digest,
             size=found.size,
             run_id=None,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
         )
-        return InputRef(key, role, local, artifact)
+        # No local path: identity is the digest just found, and the bytes are located (and
+        # verified) through the artifact only if the step executes.
+        return InputRef(key, role, None, artifact)
 
     def locate(self, artifact: Artifact) -> Path | None:
         """A local copy of a remote artifact with the recorded bytes: its staged file when
@@ -348,21 +274,30 @@ class ObjectStores:
             staged = self.staging_path(artifact.uri)
         except LookupError:
             staged = None
-        if staged is not None and staged.is_file():
-            if digest is None or self._fs.digest(staged, "full").digest == digest:
-                return staged
+        # The staged copy counts only while it still holds the recorded bytes: a later run
+        # may have written another version to the same path.
+        if (
+            staged is not None
+            and staged.is_file()
+            and (digest is None or self._fs.digest(staged, "full").digest == digest)
+        ):
+            return staged
         url = self.url_of(artifact.uri)
         if digest is not None and digest.startswith("blake3:"):
             cached = self.cache.get(digest)
             if cached is not None:
                 return cached
-            if self.store(url).stat(url) is None:
+            try:
+                return self.fetch(url, digest, artifact.size)
+            except ObjectNotFoundError:
+                raise
+            except FileNotFoundError:
                 return None
-            return self.fetch(url, digest, artifact.size)
         try:
-            return self.identify(url)[1] or self.fetch(url, None)
+            found, local = self.identify(url)
         except FileNotFoundError:
             return None
+        return local or self.fetch(url, found.digest, found.size)
 
     def locate_uri(self, uri: str) -> Path | None:
         """A local copy of what is at ``uri`` now (no recorded digest to check against: the
@@ -386,18 +321,25 @@ class ObjectStores:
         if digest is None or not digest.startswith("blake3:"):
             return None
         path = self.cache.path_for(digest)
-        return path if path.is_file() else None
+        return path if path.exists() else None
 
     def present(self, artifact: Artifact) -> bool:
         """Whether the artifact's bytes can be had without downloading them to find out: a
         staged or cached copy, or an object of the recorded size on the store."""
-        digest = artifact.digest
-        if digest is not None and digest.startswith("blake3:"):
-            if self.cache.path_for(digest).is_file():
-                return True
+        if self.cached_copy(artifact) is not None:
+            return True
+        try:
+            if self.staging_path(artifact.uri).is_file():
+                return True  # a stat, as for local outputs (checked in full when used)
+        except LookupError:
+            pass
         url = self.url_of(artifact.uri)
-        stat = self.store(url).stat(url)
-        return stat is not None and (artifact.size is None or stat.size == artifact.size)
+        store = self.store(url)
+        stat = store.stat(url)
+        if stat is None:  # no object: perhaps a prefix (a directory output)
+            exists = getattr(store, "exists", None)
+            return bool(exists is not None and exists(url))
+        return artifact.size is None or stat.size == artifact.size
 
 
 def staged_output_paths(paths: Mapping[str, Path], workspace: Workspace) -> dict[str, Path]:

@@ -41,6 +41,8 @@ class RunKeywords(TypedDict, total=False):
     iteration: int
     facet: Any
     facet_from: Sequence[str]
+    facet_index: bool
+    artifact_dir: str | os.PathLike[str]
     hash_inputs: Sequence[Any]
     cache_mode: CacheMode
     cache_hydration: HydrationPolicy
@@ -79,6 +81,8 @@ class RunOptions:
     iteration: Any = None
     facet: Any = None
     facet_from: Any = None
+    facet_index: bool = True
+    artifact_dir: str | None = None
     parent_run_id: str | None = None
     cache_mode: CacheMode = "reuse"
     cache_hydration: str = "metadata"
@@ -122,6 +126,12 @@ class RunOptions:
                 ),
             ),
             run_id=validate_key(args["run_id"], "run_id") if "run_id" in args else None,
+            facet_index=arguments.flag(args.get("facet_index", True), "facet_index"),
+            artifact_dir=(
+                arguments.path_text(args["artifact_dir"], "artifact_dir", "outputs/step")
+                if args.get("artifact_dir") is not None
+                else None
+            ),
             capture_dir=capture_folder(capture_dir) if capture_dir is not None else None,
             materialize_dir=absolute(materialize) if materialize is not None else None,
         )
@@ -138,6 +148,8 @@ def _output_paths(value: Any) -> dict[str, Path]:
 
 
 _DERIVED = {
+    "facet_index",
+    "artifact_dir",
     "outputs",
     "output_paths",
     "fn_args",

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from consist.api import containers, steps
-from consist.core.errors import ActiveRunError, ArgumentTypeError, ReadOnlyError
+from consist.api.options import refuse_recording
+from consist.core.errors import ActiveRunError, ArgumentTypeError
 from consist.core.model import Artifact, Run, RunResult
 from consist.core.step import StepScope
 
@@ -55,13 +56,13 @@ class StepRuns:
         runner: StepRunner,
         scenarios: ScenarioSlot,
         open_session: Callable[[], RunSession | None],
-        read_only: bool,
+        access_mode: str,
     ) -> None:
         self.requests = requests
         self.runner = runner
         self.scenarios = scenarios
         self._open_session = open_session
-        self.read_only = read_only
+        self.access_mode = access_mode
 
     def run(self, fn: Any, given: Mapping[str, Any]) -> RunResult:
         """``run`` after its keyword arguments were gathered (also the path of ``sc.run``)."""
@@ -75,11 +76,7 @@ class StepRuns:
         given = {k: v for k, v in given.items() if v is not None}
         args, name = {**getattr(fn, steps.STEP_ATTRIBUTE, {}), **given}, steps.step_name(fn)
         steps.refuse_unsupported(args)
-        if self.read_only:
-            raise ReadOnlyError(
-                f"this tracker was opened with read_only=True, so run({name!r}) cannot "
-                "record; open Tracker(..., read_only=False) to run steps."
-            )
+        refuse_recording(self.access_mode, f"run({name!r}) cannot record")
         session = self._open_session()
         if session is not None:
             raise ActiveRunError(

@@ -34,7 +34,6 @@ from consist.core.errors import (
     ArgumentTypeError,
     ConsistWarning,
     NoActiveRunError,
-    ReadOnlyError,
     RunIdConflictError,
 )
 from consist.core.identity import canonicalize, tree_digest
@@ -96,14 +95,39 @@ class Scenario:
         """The scenario id: what its steps carry as ``parent_run_id`` / ``scenario_id``."""
         return self.name
 
+    @property
+    def run_id(self) -> str | None:
+        """The id of this scenario's header run (``None`` before the scenario is entered):
+        the name, or ``name#2``, ``name#3``... for later generations."""
+        return self.header.id if self.header is not None else None
+
+    def add_input(self, path_or_artifact: Any, key: str | None = None) -> Artifact:
+        """Record a scenario-level input on the header run and put it on the coupler.
+
+        ``path_or_artifact`` is a file (or folder) path or an artifact recorded earlier;
+        ``key`` defaults to the file stem or the artifact's key. Steps then take it by key
+        (``input_keys=[key]`` or ``inputs={name: key}``).
+        """
+        session = self._require_open("add_input")
+        if isinstance(path_or_artifact, Artifact):
+            artifact = session.log_existing(path_or_artifact, key=key, direction="input")
+        elif isinstance(path_or_artifact, (str, os.PathLike)):
+            artifact = session.log_file(path_or_artifact, key=key, direction="input")
+        else:
+            raise ArgumentTypeError(
+                f"sc.add_input() takes a path or an Artifact, got "
+                f"{type(path_or_artifact).__name__} ({path_or_artifact!r:.80})."
+            )
+        session.record()
+        self.coupler.set(artifact.key if key is None else key, artifact)
+        return artifact
+
     # -- the header run ------------------------------------------------------------------------
     def __enter__(self) -> Scenario:
         tracker = self.tracker
-        if tracker.read_only:
-            raise ReadOnlyError(
-                f"this tracker was opened with read_only=True, so scenario {self.name!r} "
-                "cannot record its header run; open Tracker(..., read_only=False)."
-            )
+        opts.refuse_recording(
+            tracker.access_mode, f"scenario {self.name!r} cannot record its header run"
+        )
         open_scenario = tracker.services.scenarios.current
         if open_scenario is not None:
             raise ActiveRunError(
@@ -113,8 +137,7 @@ class Scenario:
         session = tracker.services.recording.session
         if session is not None:
             raise ActiveRunError(
-                f"run {session.run.id!r} is open on this tracker; end it before "
-                "opening a scenario."
+                f"run {session.run.id!r} is open on this tracker; end it before opening a scenario."
             )
         if self._run_id is not None and tracker.services.recorder.get_run(self._run_id) is not None:
             raise RunIdConflictError(
@@ -278,6 +301,19 @@ class Scenario:
             kwargs["name"] = name
         # Content-addressed like tracker.run: the same step in another scenario is a hit.
         return self.tracker.services.steps.run(fn, kwargs)
+
+    def map(self, fn: Any, items: Any, **kwargs: Any) -> list[Any]:
+        """One step of this scenario per item (each item is the step's ``config``); takes
+        the options of :meth:`Tracker.map` plus ``input_keys``/``optional_input_keys``."""
+        from consist.api.sweeps import map_call
+
+        self._require_open("map")
+        kwargs["inputs"] = self._inputs(
+            kwargs.get("inputs"),
+            kwargs.pop("input_keys", None),
+            kwargs.pop("optional_input_keys", None),
+        )
+        return map_call(self.tracker, fn, items, kwargs)
 
     def __repr__(self) -> str:
         state = "open" if self._session is not None else "closed"

@@ -24,11 +24,13 @@ def db_session(tracker: Any = None) -> Iterator[Any]:
         yield session
 
 
-def run_query(statement: Any, tracker: Any = None) -> list[Any]:
+def run_query(statement: Any, tracker: Any = None, *, scalars: bool | None = None) -> list[Any]:
     """Run a ``select(...)`` (or SQL text) and return the rows as a list.
 
-    A single-column select returns plain values (``select(Run.id)`` → ids,
-    ``select(Run)`` → ``Run`` objects); several columns return row tuples.
+    Rows are SQLAlchemy ``Row`` objects: tuple-like, with ``row.column_name`` and
+    ``row._mapping``. A single-column select returns its plain values instead
+    (``select(Run.id)`` → ids, ``select(Run)`` → ``Run`` objects) unless ``scalars=False``;
+    ``scalars=True`` returns the first column's values whatever the select.
     """
     from sqlalchemy import Executable, text
     from sqlalchemy.exc import DBAPIError
@@ -45,9 +47,10 @@ def run_query(statement: Any, tracker: Any = None) -> list[Any]:
     with db_session(owner) as session:
         try:
             result = session.execute(statement)
-            if len(result.keys()) == 1:
+            single = len(result.keys()) == 1
+            if scalars or (scalars is None and single):
                 return list(result.scalars().all())
-            return [tuple(row) for row in result.all()]
+            return list(result.all())
         except DBAPIError as exc:  # the database refused the statement: say so plainly
             raise StoreError(
                 f"the database {redact(owner.db_path)!r} could not run the query: {exc.orig}"

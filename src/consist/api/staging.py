@@ -51,7 +51,9 @@ class StagedFileSystem:
         if target.is_dir():
             found = self.local.digest(target, hashing)
             for item in sorted(target.rglob("*")):
-                if item.is_file() and not any(p.startswith(".") for p in item.parts):
+                # Dot-names below the folder are not part of its digest, so not sent either.
+                hidden = any(p.startswith(".") for p in item.relative_to(target).parts)
+                if item.is_file() and not hidden:
                     self._send(item)
             return found
         return self._send(target)

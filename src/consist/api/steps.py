@@ -23,7 +23,7 @@ from consist.core.hydration import check_policy
 from consist.core.identity import canonicalize, tree_digest
 from consist.core.model import validate_key
 from consist.core.step import StepRequest, StepScope
-from consist.core.workspace import Workspace
+from consist.core.workspace import Workspace, absolute
 
 if TYPE_CHECKING:
     from consist.core.identity.canonical import Fallback
@@ -111,12 +111,13 @@ def step_decorator(
 
 
 def refuse_unsupported(args: Mapping[str, Any]) -> None:
-    """Refuse the run options this version does not carry out."""
-    unsupported = {"container": "container" in args}
-    names = [name for name, used in unsupported.items() if used]
-    if names:
+    """Refuse ``container=`` where it cannot apply: runs opened by hand (their body is
+    Python) and step defaults (``tracker.run`` turns container steps into jobs first)."""
+    if "container" in args:
         raise UnsupportedError(
-            f"run() options {names} are not available in this version; omit them."
+            "container=... is taken by tracker.run(None, name=..., container={...}) and "
+            "sc.run(...) calls themselves (or run_container(...)), not by trace/start_run/"
+            "begin_run or define_step defaults; pass it in the call."
         )
 
 
@@ -201,6 +202,12 @@ def build_request(
         cache_hydration=hydration,
         materialize_dir=opts.materialize_dir,
         facet=facet,
+        facet_indexed=opts.facet_index,
+        artifact_dir=(
+            absolute(opts.artifact_dir, workspace.run_dir)
+            if opts.artifact_dir is not None
+            else None
+        ),
     )
 
 

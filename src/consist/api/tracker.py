@@ -22,6 +22,7 @@ from consist.api.lineage import RunLineage
 from consist.api.maintenance import SnapshotMaintenance
 from consist.api.queries import RunQueries
 from consist.api.recording import RunRecording
+from consist.api.run_helpers import RunHelpers
 from consist.api.run_options import RunKeywords
 from consist.api.scenario import Scenario
 from consist.api.steps import step_decorator, step_setting
@@ -53,7 +54,7 @@ class Tracker:
         ``None`` (default): found from each step's own source file (the nearest folder above
         it holding ``pyproject.toml``, ``setup.cfg``, ``setup.py`` or ``.git``).
     hashing
-        ``"full"`` (BLAKE3 of the bytes, memoised) or ``"fast"`` (size and mtime).
+        ``"full"`` (default: BLAKE3 of the bytes, memoised) or ``"fast"`` (size and mtime).
     code_identity
         ``"auto"``, ``"deps"``, ``"source"``, ``"module"``, ``"git"`` or a literal version.
     schemas
@@ -64,6 +65,12 @@ class Tracker:
         Allow lookups and loads only; anything that would record raises ``ReadOnlyError``.
     plugins
         Plugin names to allow (third-party allow-list) or, prefixed with ``-``, to block.
+    access_mode
+        ``"standard"`` (default) records; ``"analysis"`` records no runs or artifacts but
+        may ingest data and build views; ``"read_only"`` (same as ``read_only=True``)
+        writes nothing.
+    hashing_strategy
+        Another name for ``hashing`` (give one or the other).
     """
 
     def __init__(
@@ -73,13 +80,15 @@ class Tracker:
         *,
         mounts: Mapping[str, str | os.PathLike[str]] | None = None,
         project_root: str | os.PathLike[str] | None = None,
-        hashing: str = "full",
+        hashing: str | None = None,
         code_identity: str = "auto",
         schemas: Sequence[type] | None = None,
         cache_epoch: int = 0,
         read_only: bool = False,
         plugins: Iterable[str] | None = None,
         flush_interval: float = 0.1,
+        access_mode: str = "standard",
+        hashing_strategy: str | None = None,
     ) -> None:
         # Every argument is checked before anything is created on disk.
         settings = TrackerSettings.check(
@@ -88,11 +97,13 @@ class Tracker:
             mounts=mounts,
             project_root=project_root,
             hashing=hashing,
+            hashing_strategy=hashing_strategy,
             code_identity=code_identity,
             cache_epoch=cache_epoch,
             read_only=read_only,
             plugins=plugins,
             flush_interval=flush_interval,
+            access_mode=access_mode,
         )
         self._attach(bootstrap(settings, models=arguments.schemas(schemas)))
 
@@ -116,6 +127,7 @@ class Tracker:
     db_path = property(lambda self: self.services.settings.db_path)
     mounts = property(lambda self: self.services.settings.mounts)
     read_only = property(lambda self: self.services.settings.read_only)
+    access_mode = property(lambda self: self.services.settings.access_mode)
     project_root = step_setting("project_root")
     hashing = step_setting("hashing")
     code_identity = step_setting("code_identity")
@@ -169,6 +181,13 @@ class Tracker:
     print_lineage = delegate("lineage", RunLineage.print_lineage)
     export_lineage = delegate("lineage", RunLineage.export_lineage)
     rebuild_from_snapshots = delegate("maintenance", SnapshotMaintenance.rebuild_from_snapshots)
+    find_latest_run = delegate("helpers", RunHelpers.find_latest_run)
+    get_latest_run_id = delegate("helpers", RunHelpers.get_latest_run_id)
+    get_run_outputs = delegate("helpers", RunHelpers.get_run_outputs)
+    get_run_inputs = delegate("helpers", RunHelpers.get_run_inputs)
+    get_run_config = delegate("helpers", RunHelpers.get_run_config)
+    diff_runs = delegate("helpers", RunHelpers.diff_runs)
+    resolve_uri = delegate("helpers", RunHelpers.resolve_uri)
 
     # -- runs opened by hand, and logging into the open run -------------------------------
     def begin_run(self, run_id: str | None = None, model: str | None = None, **options: Any) -> Run:
@@ -198,6 +217,7 @@ class Tracker:
     log_artifacts = delegate("recording", RunRecording.log_artifacts)
     log_dataframe = delegate("recording", RunRecording.log_dataframe)
     log_meta = delegate("recording", RunRecording.log_meta)
+    capture_outputs = delegate("recording", RunRecording.capture_outputs)
 
     # -- events ---------------------------------------------------------------------------
     def on_run_start(self, callback: Callback) -> Callback:
@@ -240,6 +260,15 @@ class Tracker:
         """
         return self.services.steps.run(fn, {"name": name, **options})
 
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], **options: Any) -> list[Any]:
+        """Run ``fn`` once per item (each item is that step's ``config``), in input order:
+        hits are resolved here without running anything; misses run here, or on a Dask
+        cluster with ``executor="dask"`` (``dask_client=`` or ``dask_address=``). See
+        :func:`consist.api.sweeps.map_call` for every option."""
+        from consist.api.sweeps import map_call
+
+        return map_call(self, fn, items, options)
+
     def scenario(self, name: str, **options: Any) -> Scenario:
         """Open a scenario on this tracker (see :func:`consist.scenario`)."""
         return Scenario(self, name, caller=sys._getframe(1), **options)
@@ -250,6 +279,12 @@ class Tracker:
         :func:`consist.load` does)."""
         access = self.services.access
         return access.load(access.attach(artifact), **kwargs)
+
+    def staging_path(self, uri: str) -> Path:
+        """The local path a step writes ``uri`` to: for ``"lake://x"`` on an object-store
+        mount, its staging file (uploaded and digested when the run records it); for a local
+        mount, the file itself. See ``docs/object-stores.md``."""
+        return self.services.workspace.to_path(uri)
 
     def materialize(self, artifact: Artifact, dest: str | os.PathLike[str]) -> Path:
         """Copy an artifact's bytes (from wherever they are) to ``dest``, verified against

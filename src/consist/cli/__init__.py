@@ -58,6 +58,7 @@ def _root(
         typer.Option(
             "--run-dir",
             metavar="DIR",
+            exists=True,
             file_okay=False,
             help="Workspace the database's files are relative to (default: the database's folder).",
         ),

@@ -97,6 +97,18 @@ def explain(
     with open_tracker(db) as tracker, reporting():
         run = run_or_fail(tracker, run_id)
         why = tracker.explain(run.id)
+    changes: list[dict[str, Any]] = [
+        {"component": component, **change}
+        for component, found in (
+            ("code", [why.code] if why.code else []),
+            ("config", why.config_changes),
+            ("arguments", why.argument_changes),
+            ("captured", why.captured_changes),
+            ("input", why.input_changes),
+            ("other", why.other_changes),
+        )
+        for change in _changes(found)
+    ]
     record = {
         "run_id": why.run_id,
         "cache_hit": why.cache_hit,
@@ -104,30 +116,23 @@ def explain(
         "compared_to": why.compared_to,
         "refused": why.refused,
         "summary": why.summary,
+        # The end of a container step's log (for a hit, the reused run's); else None.
+        "log": why.log,
         "code_changed": why.code_changed,
-        "changes": [
-            {"component": component, **change}
-            for component, changes in (
-                ("code", [why.code] if why.code else []),
-                ("config", why.config_changes),
-                ("arguments", why.argument_changes),
-                ("captured", why.captured_changes),
-                ("input", why.input_changes),
-                ("other", why.other_changes),
-            )
-            for change in _changes(changes)
-        ],
+        "changes": changes,
     }
     if wants_json(as_json):
         emit_json(record)
         return
     typer.echo(why.summary)
-    if record["changes"]:
+    if changes:
         table(
             f"differences from {why.compared_to}",
             ["component", "what", "before", "now"],
-            [[c["component"], c["what"], c["old"], c["new"]] for c in record["changes"]],
+            [[c["component"], c["what"], c["old"], c["new"]] for c in changes],
         )
+    if why.log:
+        typer.echo(f"--- container log (end) ---\n{why.log.rstrip()}")
 
 
 def diff(

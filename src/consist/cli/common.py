@@ -193,8 +193,10 @@ def _default(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout (dates in ISO 8601)."""
-    typer.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
+    """Print ``data`` as JSON on stdout (dates in ISO 8601): indented on a terminal, on one
+    line when piped, where the C encoder is several times faster on large listings."""
+    indent = 2 if sys.stdout.isatty() else None
+    typer.echo(json.dumps(data, indent=indent, default=_default, ensure_ascii=False))
 
 
 def console(stderr: bool = False) -> Console:
@@ -242,7 +244,8 @@ def cell(value: Any) -> str:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """Print a Rich table (ids and keys never wrapped, so they can be copied)."""
+    """Print a Rich table; a cell too long for the terminal folds onto further lines
+    rather than being cut short, so ids and addresses are always complete."""
     from rich.table import Table
 
     grid = Table(title=title, title_justify="left", show_lines=False)

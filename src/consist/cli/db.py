@@ -111,7 +111,12 @@ def doctor(db: DbOption = None, as_json: JsonOption = False) -> None:
     if wants_json(as_json):
         emit_json(facts)
     else:
-        listed = ("pending", "crashed", "running", "orphans")
+        listed = {
+            "pending": report.pending,
+            "crashed": report.crashed,
+            "running": report.running,
+            "orphans": report.orphans,
+        }
         table(
             "doctor",
             ["check", "found"],
@@ -119,7 +124,7 @@ def doctor(db: DbOption = None, as_json: JsonOption = False) -> None:
                 ["database", report.database],
                 ["schema version", report.schema_version],
                 ["runs", report.runs],
-                *[[name, _few(facts[name])] for name in listed],
+                *[[name, _few(items)] for name, items in listed.items()],
             ],
         )
         if report.pending:

@@ -95,7 +95,7 @@ def gc(
             "--keep-last",
             metavar="N",
             min=1,
-            help="Outputs to keep per slot (model, key, scenario, year, iteration).",
+            help="Versions of each computation to keep, newest first.",
         ),
     ] = 1,
     older_than: Annotated[
@@ -110,7 +110,8 @@ def gc(
     as_json: JsonOption = False,
 ) -> None:
     """Delete the bytes of outputs nothing needs: outputs of failed or crashed runs, and
-    outputs superseded by newer ones, that no run consumed.
+    older versions of a computation (same step, config and inputs; the code or the input
+    bytes changed), that no run consumed.
 
     Only files inside the workspace and its mounts are touched. Provenance stays: the runs
     and artifacts remain queryable, marked as bytes removed, and a step whose outputs were

@@ -47,11 +47,28 @@ def _name(header: Run) -> str:
     return header.id.split("#", 1)[0]
 
 
+def _steps(tracker: Tracker, header: Run) -> list[Run]:
+    """The steps of this generation of the scenario, newest first.
+
+    ``find_runs(parent_id=name)`` means the newest generation, ``name#2``... a later one
+    and ``name#1`` the first (whose header id is the bare name).
+    """
+    name = _name(header)
+    address = header.id
+    if address == name:
+        try:
+            tracker.get_run(f"{name}#2")
+            address = f"{name}#1"  # entered again: the bare name would mean the newest
+        except LookupError:
+            pass
+    return list(tracker.find_runs(parent_id=address))
+
+
 def _header_record(tracker: Tracker, header: Run) -> dict[str, Any]:
     record = run_record(header)
     record["name"] = _name(header)
     record["tags"] = [t for t in header.tags if t != HEADER_TAG]
-    record["steps"] = len(tracker.find_runs(parent_id=header.id))
+    record["steps"] = len(_steps(tracker, header))
     return record
 
 
@@ -76,16 +93,19 @@ def scenarios(
 
 
 def _find_header(tracker: Tracker, scenario_id: str) -> Run:
-    """The header run with this id, else the newest generation of the scenario so named."""
+    """The newest generation of the scenario so named, else the header run with this id
+    (``name#2``...: an older generation)."""
+    for header in tracker.find_runs(tags=[HEADER_TAG]):
+        if _name(header) == scenario_id:
+            return header
+    # The first generation's header id is the bare name, which means "newest" above.
+    first = scenario_id.removesuffix("#1")
     try:
-        run = tracker.get_run(scenario_id)
+        run = tracker.get_run(scenario_id if first == scenario_id else first)
         if HEADER_TAG in run.tags:
             return run
     except LookupError:
         pass
-    for header in tracker.find_runs(tags=[HEADER_TAG]):
-        if _name(header) == scenario_id:
-            return header
     fail(
         f"no scenario {scenario_id!r} in {tracker.db_path}; `consist scenarios` lists them.",
         NOT_FOUND,
@@ -99,10 +119,15 @@ def scenario(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show a scenario: its header run, its steps (oldest first) and their artifacts."""
+    """Show a scenario: its header run, its steps (oldest first) and their artifacts.
+
+    A name shows the scenario's newest generation (a scenario entered again adds one); an
+    older one is shown by its header run id as `consist scenarios` lists it (``name#2``,
+    ...), the first as ``name#1``.
+    """
     with open_tracker(db) as tracker, reporting():
         header = _find_header(tracker, scenario_id)
-        steps = list(reversed(tracker.find_runs(parent_id=header.id)))
+        steps = list(reversed(_steps(tracker, header)))
         record = _header_record(tracker, header)
         linked = linked_artifacts(tracker, header.id)
     step_records = [run_record(step) for step in steps]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from consist.core.errors import BindingError
+from consist.core.errors import BindingError, ContextParameterError
 
 Source = Literal["fn_args", "config", "input", "config_key", "context"]
 # How an input is handed over: its local path, the Artifact, or loaded by a frame engine.
@@ -191,6 +191,12 @@ def plan_binding(
                 f"inputs={{{name!r}: ...}}, fn_args={{{name!r}: ...}}, or give it a default."
             )
     named = {p.name for p in params}
+    if context_param is not None and context_param not in named and not _takes_keywords(fn):
+        raise ContextParameterError(
+            f"inject_context asks for the run context in a parameter {context_param!r}, but "
+            f"{_fn_name(fn)}() has no such parameter (its parameters are {sorted(named)}); add "
+            f"a parameter {context_param!r}, or name yours with inject_context='<name>'."
+        )
     extra = [key for key in fn_args if key not in named]
     if extra:
         # fn_args count for identity, so one the function can never receive would only

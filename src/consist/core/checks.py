@@ -248,3 +248,21 @@ class _entered:
 
     def __exit__(self, *exc: object) -> None:
         self.active.discard(self.ident)
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` with numpy scalars (and arrays) turned into Python values, inside dicts,
+    lists and tuples too: metadata records ``True``, not the text ``"True"`` of a
+    ``numpy.bool_``. Anything else is returned as it is (unchanged containers are reused)."""
+    if type(value).__module__.startswith("numpy") and hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, dict):
+        converted = {k: plain_values(v) for k, v in value.items()}
+        changed = any(converted[k] is not v for k, v in value.items())
+        return converted if changed else value
+    if isinstance(value, (list, tuple)):
+        items = [plain_values(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    return value

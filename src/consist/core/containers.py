@@ -41,7 +41,7 @@ class OutputFile:
 class ContainerJob:
     """One container execution, fully resolved (validated by the api before it is built).
 
-    ``command`` is a tuple (exec form, no shell) or a string (split by the engine).
+    ``command`` is a tuple (exec form, no shell) or a string (run by ``/bin/sh -c``).
     ``engine`` is the engine's address (``None``: the environment's ``DOCKER_HOST``).
     ``timeout`` and ``network`` shape how the job runs, not what it computes, and are left
     out of its identity.

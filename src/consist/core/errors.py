@@ -157,11 +157,15 @@ class BindingError(ConsistError, TypeError):
     """A function parameter could not be given a value."""
 
 
+class ContextParameterError(BindingError, ValueError):
+    """``inject_context`` asked for a parameter the step function does not have."""
+
+
 class OutputError(ConsistError, ValueError):
     """A step's return value could not be mapped onto its declared outputs."""
 
 
-class OutputMissingError(ConsistError, FileNotFoundError):
+class OutputMissingError(ConsistError, FileNotFoundError, RuntimeError):
     """A declared output was not produced (with ``output_missing="error"``)."""
 
 
@@ -179,6 +183,10 @@ class ActiveRunError(ConsistError, RuntimeError):
 
 class RunNotFoundError(ConsistError, LookupError):
     """No run matched a lookup."""
+
+
+class RunMatchError(RunNotFoundError, ValueError):
+    """``find_run`` found no run, or more than one, matching its filters."""
 
 
 class ReadOnlyError(ConsistError, PermissionError):

@@ -4,12 +4,12 @@ turning its return value (and files it wrote) into the run's outputs."""
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 from consist.core.binding import ParamBinding, config_value
-from consist.core.errors import ConsistWarning, OutputError, OutputMissingError
+from consist.core.declared import report_missing, settle
+from consist.core.errors import OutputError, OutputMissingError
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact
 from consist.core.outputs import map_return_value, missing_outputs
@@ -67,15 +67,14 @@ def collect_outputs(ports: RunnerPorts, req: StepRequest, session: RunSession, v
         target = absolute(path, session.artifact_dir)
         if key not in session.outputs and ports.fs.exists(target):
             session.log_file(target, key=key)
+    settle(session)
     gone = missing_outputs([*req.outputs, *req.output_paths], list(session.outputs))
-    if gone:
-        message = (
-            f"{step} did not produce declared outputs {gone}; return them, write them to "
-            "their output_paths, or remove them from outputs=."
-        )
-        if req.output_missing == "error":
-            raise OutputMissingError(message)
-        warnings.warn(message, ConsistWarning, stacklevel=5)
+    report_missing(
+        gone,
+        req.output_missing,
+        step,
+        "return them, write them to their output_paths, or remove them from outputs=.",
+    )
 
 
 def _log_returned(

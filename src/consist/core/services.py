@@ -84,7 +84,12 @@ class StepRunner:
 
     def _new_run(self, req: StepRequest, run_id: str, sig: Signature) -> Run:
         now = self.ports.clock.now()
-        artifact_dir = self.ports.workspace.run_dir / "outputs" / req.model / run_id
+        artifact_dir = (
+            req.artifact_dir or self.ports.workspace.run_dir / "outputs" / req.model / run_id
+        )
+        meta = initial_meta(req) | self._owner_meta()
+        if req.facet is not None and not req.facet_indexed:
+            meta["facet"] = req.facet  # kept with the run, left out of the facet index
         return Run(
             id=run_id,
             model_name=req.model,
@@ -103,8 +108,8 @@ class StepRunner:
             tags=list(req.tags),
             description=req.description,
             config=req.config_record,
-            facet=req.facet,
-            meta=initial_meta(req) | self._owner_meta(),
+            facet=req.facet if req.facet_indexed else None,
+            meta=meta,
             artifact_dir=self.ports.workspace.to_uri(artifact_dir)[0],
             host=self.ports.process.host,
             pid=self.ports.process.pid,
@@ -212,6 +217,11 @@ class StepRunner:
             run.meta["cache_miss"] = decision.reason  # explain shows it
         return _Prepared(run, decision, inputs, local_inputs, reopened)
 
+    def lookup(self, req: StepRequest) -> CacheDecision:
+        """Hit or miss for ``req`` now, recording nothing (a sweep sends only misses away)."""
+        sig, _, _ = self._identify(req)
+        return self._decide(req, sig.value, look=req.cache_mode != "overwrite")
+
     def _decide(self, req: StepRequest, signature: str, *, look: bool) -> CacheDecision:
         """Hit or miss for ``signature``; ``look=False`` skips the lookup (a forced miss)."""
         candidate = self.ports.recorder.find_cached(signature) if look else None
@@ -236,9 +246,10 @@ class StepRunner:
         # An annotation asking for an engine whose library is absent (polars.DataFrame on a
         # pandas-only install) is refused now, not after the run is recorded.
         check = getattr(self.ports.frames, "check_available", None)
-        for param in plan if check is not None else ():
-            if param.frame_type:
-                check(param.frame_type)
+        if check is not None:
+            for param in plan:
+                if param.frame_type:
+                    check(param.frame_type)
         return plan
 
     def _existing_run(self, run_id: str, signature: str) -> Run | None:
@@ -308,6 +319,7 @@ class StepRunner:
             hashing=req.hashing,
             recording=req.cache_mode != "readonly",
             record_hit=reopened is None,
+            output_missing=req.output_missing,
         )
         session.begin()
         if not session.is_cached:
@@ -366,6 +378,7 @@ class StepRunner:
             inputs,
             hashing=req.hashing,
             recording=req.cache_mode != "readonly",
+            output_missing=req.output_missing,
         )
         passed = {r.key for r in req.inputs if r.passed}
         # Only a step that receives a RunContext can capture outputs by modification time.

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consist.core.checks import check_key_text, check_storable, check_text
+from consist.core.checks import check_key_text, check_storable, check_text, plain_values
+from consist.core.declared import Declaration
 from consist.core.errors import (
     ArgumentError,
     ConsistWarning,
@@ -94,6 +95,7 @@ class RunSession:
         hashing: str = "full",
         recording: bool = True,
         record_hit: bool = True,
+        output_missing: str = "warn",
     ) -> None:
         self.ports = ports
         self.run = run
@@ -109,6 +111,9 @@ class RunSession:
         # Commits staged by the plain-call form of ``capture_outputs`` (see api.capture).
         self.pending: list[Callable[[], None]] = []
         self.started_mtime_ns: int | None = None
+        #: Outputs logged before their file existed, digested when the run ends.
+        self.declared: dict[str, Declaration] = {}
+        self.output_missing = output_missing
 
     @property
     def is_cached(self) -> bool:
@@ -279,6 +284,7 @@ class RunSession:
         for key in values:  # meta keys are looked up by name: no NUL in them
             if isinstance(key, str):
                 check_key_text(key, "a meta key")
+        values = plain_values(values)
         check_storable(values, "meta")
         self.run.meta.update(values)
 
@@ -313,7 +319,7 @@ class RunSession:
             size=found.size,
             run_id=self.run.id if produced else None,
             created_at=self.ports.clock.now(),
-            meta=dict(meta or {}),
+            meta=plain_values(dict(meta or {})),
             producer_signature=self.run.signature if produced else None,
         )
         if produced and artifact.driver in VIEW_DRIVERS:

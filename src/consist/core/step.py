@@ -125,6 +125,10 @@ class StepRequest:
     cache_hydration: str = "metadata"
     materialize_dir: Path | None = None
     facet: dict[str, Any] | None = None
+    #: False: the facet is kept in the run's meta but not indexed for facet queries.
+    facet_indexed: bool = True
+    #: Where the step's outputs are written (default: ``outputs/<model>/<run_id>``).
+    artifact_dir: Path | None = None
     #: Digest of the values bound to the call (fn_args, partial arguments, ``self``).
     arguments_digest: str = ""
     #: What the identity was built from beyond the config, kept for explanations.

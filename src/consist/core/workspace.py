@@ -97,18 +97,17 @@ class Workspace:
     def to_uri(self, path: Path) -> tuple[str, bool]:
         """``(uri, portable)`` for an absolute local path.
 
-        Mounts win over the workspace (most specific root first), so a mount nested inside
-        ``run_dir`` keeps its name.
+        The most specific root wins: a mount nested inside ``run_dir`` keeps its name, and
+        ``run_dir`` inside a mount (a mount of the project folder) stays ``workspace://``.
+        A mount at ``run_dir`` itself wins over the workspace.
         """
         text = str(path)
-        roots = sorted(self.mounts.items(), key=lambda kv: len(str(kv[1])), reverse=True)
+        named = [*self.mounts.items(), (WORKSPACE_SCHEME, self.run_dir)]
+        roots = sorted(named, key=lambda kv: len(str(kv[1])), reverse=True)  # stable: ties
         for name, root in roots:
             rel = _relative_to(text, str(root))
             if rel is not None:
                 return f"{name}://{quote(rel)}", True
-        rel = _relative_to(text, str(self.run_dir))
-        if rel is not None:
-            return f"{WORKSPACE_SCHEME}://{quote(rel)}", True
         return path.as_uri(), False
 
     def to_path(self, uri: str) -> Path:

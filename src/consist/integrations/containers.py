@@ -116,7 +116,7 @@ def run_container(
         ``<run_id>_<hex>`` instead of failing, so editing a script and re-running it works.
     image, command
         The image reference (tag, ``repo@sha256:...`` or image ID) and the command, a list
-        (run without a shell) or a string.
+        (run without a shell) or a string (run by the image's ``/bin/sh -c``).
     volumes
         ``{host path: container path}``; append ``":ro"`` to the container path for a
         read-only mount. Relative host paths are taken from the current folder.

@@ -86,7 +86,7 @@ class ContainerExecutor:
             container = client.containers.create(
                 # The resolved ID, never the tag: the image that runs is the one identified.
                 image=job.image_id,
-                command=list(job.command) if isinstance(job.command, tuple) else job.command,
+                command=_argv(job.command),
                 environment=dict(job.environment),
                 working_dir=job.working_dir,
                 volumes={
@@ -129,6 +129,12 @@ class ContainerExecutor:
             ) from exc
 
 
+def _argv(command: tuple[str, ...] | str) -> list[str]:
+    # A string is a shell command line (pipes, redirections, $VARS), as a user writing one
+    # expects; the SDK alone would split it on spaces and run no shell.
+    return list(command) if isinstance(command, tuple) else ["/bin/sh", "-c", command]
+
+
 def _text(raw: bytes | str) -> str:
     return raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
 
@@ -143,7 +149,8 @@ def _collect(job: ContainerJob, folder: Path | None) -> dict[str, Path]:
         if folder is None:
             collected[output.key] = source
             continue
-        copy = folder / f"{output.key}{source.suffix}"
+        name = f"{output.key}{source.suffix}"
+        copy = folder / (name if name != LOG_NAME else f"{output.key}.output{source.suffix}")
         shutil.copyfile(source, copy)
         collected[output.key] = copy
     return collected

@@ -95,8 +95,9 @@ def translated(engine: str | None, image: str) -> Iterator[None]:
     except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
         if isinstance(exc, docker.errors.APIError) and exc.response is not None:
             raise ContainerEngineError(
-                f"the container engine refused a request for image {image!r}: "
-                f"{exc.explanation or exc}",
+                f"the container engine refused to create or start a container of image "
+                f"{image!r}: {exc.explanation or exc}. Check that the command exists in the "
+                "image and that every volume's host path is valid.",
                 image=image,
             ) from exc
         forget(engine)

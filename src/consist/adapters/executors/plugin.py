@@ -24,4 +24,12 @@ def consist_executors() -> list[ExecutorSpec]:
             capabilities=("container-jobs", "image-digest"),
             extra="containers",
         ),
+        # distributed is imported only when a step or sweep is sent to a Dask cluster.
+        ExecutorSpec(
+            name="dask",
+            factory="consist.adapters.executors.dask_:DaskExecutor",
+            plugin="consist.adapters.executors.plugin",
+            requires=("distributed",),
+            capabilities=("task-map", "multi-host"),
+        ),
     ]

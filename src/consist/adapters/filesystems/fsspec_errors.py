@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from consist.core.errors import (
     ConsistError,
+    IntegrityError,
     ObjectNotFoundError,
     ObjectStoreAccessError,
     ObjectStoreError,
@@ -41,6 +42,15 @@ def _is_credentials(exc: BaseException) -> bool:
 
 def _is_missing_bucket(exc: BaseException) -> bool:
     return "NoSuchBucket" in f"{type(exc).__name__} {exc}" or "bucket does not exist" in str(exc)
+
+
+def mismatch(url: str, expected: str, found: str) -> IntegrityError:
+    """The error for bytes on the store that differ from what was recorded."""
+    return IntegrityError(
+        f"{redact(url)} does not match its recorded digest (recorded {expected}, found "
+        f"{found}): the object was changed after it was recorded. Re-run the step that "
+        "produced it, or restore the original object."
+    )
 
 
 @contextmanager

@@ -56,11 +56,12 @@ class ObjectStore(Protocol):
     def download(
         self, url: str, dest: Path, digest: str | None = None, size: int | None = None
     ) -> FileDigest:
-        """Stream the object into the local file ``dest``, digesting it on the way.
+        """Fetch the object into the local file ``dest``, digesting what arrived.
 
         The bytes go to a temporary file beside ``dest`` and are renamed into place only if
         they match ``digest`` (and ``size``) when given; otherwise ``IntegrityError`` is
-        raised and nothing is left behind.
+        raised and nothing is left behind. A prefix is fetched as a folder, verified by its
+        directory digest.
         """
         ...
 

@@ -77,7 +77,7 @@ class Connections:
         """
         dialect, path = self.dialect, self.path
         try:
-            if path != MEMORY:
+            if dialect.file_based and path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             conn = dialect.connect(path, self.lock_timeout)
         except dialect.driver_errors as exc:

@@ -32,6 +32,9 @@ class Dialect:
     #: Whether one process at a time may open the database file (DuckDB): the store then
     #: holds the file only while using it and lets go when another process asks.
     exclusive_file: ClassVar[bool] = False
+    #: Whether the database is a local file (its folder is created on connect); False for
+    #: a server reached by URL (PostgreSQL).
+    file_based: ClassVar[bool] = True
     #: Condition that is true when ``run.tags`` (a JSON array) holds the bound tag exactly.
     tag_match_sql: ClassVar[str] = (
         "EXISTS (SELECT 1 FROM json_each(run.tags) WHERE json_each.value = ?)"

@@ -49,12 +49,30 @@ _WRITE_VERSION = (
 _VERSION_KEY = "schema_version"
 # SQLite's plain BEGIN takes no lock until the first write, so two processes could both
 # read "no schema" and both create it; IMMEDIATE makes the second wait for the first.
-_BEGIN_WRITE = {"sqlite": "BEGIN IMMEDIATE"}
+# PostgreSQL creates tables concurrently without complaint only under a lock of its own.
+_BEGIN_WRITE: dict[str, tuple[str, ...]] = {
+    "sqlite": ("BEGIN IMMEDIATE",),
+    "postgresql": ("BEGIN", "SELECT pg_advisory_xact_lock(hashtext('consist:schema'))"),
+}
 
 # Whether consist_meta exists, asked of each dialect's catalog.
 _HAS_META_TABLE: dict[str, str] = {
     "duckdb": "SELECT count(*) FROM information_schema.tables WHERE table_name = 'consist_meta'",
     "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'consist_meta'",
+    "postgresql": "SELECT count(*) FROM information_schema.tables WHERE table_name = "
+    "'consist_meta' AND table_schema = current_schema()",
+}
+
+# Created with a new database, after the tables, where the dialect needs more than tables:
+# PostgreSQL gets SQLite's JSON path function on JSON text (what the shared SQL calls) and
+# the schema of the hot tables.
+EXTRA_DDL: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION consist_json_text(doc text, path text) RETURNS text "
+        "LANGUAGE sql IMMUTABLE STRICT AS "
+        "$$ SELECT CAST(doc AS jsonb) #>> string_to_array(substring(path from 3), '.') $$",
+        "CREATE SCHEMA IF NOT EXISTS global_tables",
+    ),
 }
 
 
@@ -117,7 +135,8 @@ def ensure_schema(conn: Any, dialect_name: str, location: str = "") -> int:
         return SCHEMA_VERSION
     # Take the write lock, then look again: several processes may open a new database at
     # once, and only the first should create (or migrate) it.
-    conn.execute(_BEGIN_WRITE.get(dialect_name, "BEGIN TRANSACTION"))
+    for begin in _BEGIN_WRITE.get(dialect_name, ("BEGIN TRANSACTION",)):
+        conn.execute(begin)
     try:
         version = _upgrade(conn, dialect_name, read_version(conn, dialect_name), location)
         conn.execute("COMMIT")
@@ -141,6 +160,7 @@ def _upgrade(conn: Any, dialect_name: str, version: int | None, location: str) -
         )
     if version is None:
         steps = list(SHIPPED_DDL.get(dialect_name) or ddl_statements(dialect_name))
+        steps += EXTRA_DDL.get(dialect_name, ())
     else:
         missing = [v for v in range(version + 1, SCHEMA_VERSION + 1) if v not in MIGRATIONS]
         if missing:
