@@ -69,7 +69,8 @@ def run_snippet(store_kind: str, request: pytest.FixtureRequest) -> Callable[...
         target = str(request.getfixturevalue("db_file"))
 
     def run(path: Path, **init_globals: Any) -> dict[str, Any]:
-        code = path.read_text().replace("provenance.duckdb", target)
+        code = path.read_text().replace("./provenance.duckdb", target)
+        code = code.replace("provenance.duckdb", target)
         namespace: dict[str, Any] = {"__name__": "__snippet__", "__file__": str(path)}
         namespace.update(init_globals)
         exec(compile(code, str(path), "exec"), namespace)  # noqa: S102 - our own test files

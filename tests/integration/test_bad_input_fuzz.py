@@ -839,6 +839,11 @@ def test_manual_run_options(
 def _tables(tracker: Tracker, store_kind: str) -> set[str]:
     if store_kind == "duckdb":
         query = "select table_name from information_schema.tables"
+    elif store_kind == "postgres":
+        query = (
+            "select table_name from information_schema.tables "
+            "where table_schema not in ('pg_catalog', 'information_schema')"
+        )
     else:
         query = "select name from sqlite_master where type in ('table', 'view')"
     return set(consist.run_query(text(query), tracker=tracker))
@@ -863,7 +868,8 @@ def test_ingest_and_view_names(
             result, error = attempt(lambda: tracker.ingest(artifact))
             if error is None:
                 quoted = '"' + result.table.replace('"', '""') + '"'
-                where = f"global_tables.{quoted}" if store_kind == "duckdb" else quoted
+                hot_schema = store_kind in ("duckdb", "postgres")
+                where = f"global_tables.{quoted}" if hot_schema else quoted
                 count = consist.run_query(text(f"select count(*) from {where}"), tracker=tracker)
                 assert count == [2]
             else:

@@ -18,10 +18,10 @@ from consist.core.lineage import (
     build_lineage,
     collect,
     openlineage_run_id,
-    to_mermaid,
     to_openlineage,
     to_prov_json,
 )
+from consist.core.lineage_mermaid import to_mermaid
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

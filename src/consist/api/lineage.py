@@ -15,10 +15,10 @@ from consist.core.errors import ArgumentTypeError, OptionValueError
 from consist.core.lineage import (
     LineageNode,
     build_lineage,
-    to_mermaid,
     to_openlineage,
     to_prov_json,
 )
+from consist.core.lineage_mermaid import to_mermaid
 from consist.core.model import Artifact, Run, RunArtifacts, RunStatus
 
 if TYPE_CHECKING:

@@ -319,6 +319,12 @@ class Scenario:
         state = "open" if self._session is not None else "closed"
         return f"Scenario({self.name!r}, {state}, coupler={self.coupler.keys()})"
 
+    def _repr_html_(self) -> str:  # Jupyter: header run, state and the coupler's artifacts
+        from consist.core.html import scenario_html
+
+        coupler = dict(self.coupler.items())
+        return scenario_html(self.name, self.run_id, self._session is not None, coupler)
+
 
 def _check_header_options(header_options: Mapping[str, Any]) -> None:
     # Options the header run takes beyond scenario()'s own; anything else is a typo that

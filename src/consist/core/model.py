@@ -126,6 +126,11 @@ class Artifact:
     def __hash__(self) -> int:
         return hash(self.id)
 
+    def _repr_html_(self) -> str:  # Jupyter: a compact table
+        from consist.core.html import artifact_html
+
+        return artifact_html(self)
+
 
 @dataclass(slots=True)
 class Signature:
@@ -197,6 +202,11 @@ class Run:
             return None
         return (self.ended_at - self.started_at).total_seconds()
 
+    def _repr_html_(self) -> str:  # Jupyter: a compact table
+        from consist.core.html import run_html
+
+        return run_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
@@ -239,3 +249,8 @@ class RunResult:
             raise KeyNotFoundError(
                 f"run {self.run.id!r} has no output {key!r}; its outputs are {sorted(self.outputs)}"
             ) from None
+
+    def _repr_html_(self) -> str:  # Jupyter: verdict, run and artifacts
+        from consist.core.html import run_result_html
+
+        return run_result_html(self)

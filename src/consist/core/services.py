@@ -14,13 +14,12 @@ from typing import Any
 from consist.core.binding import ParamBinding, config_keys, plan_binding
 from consist.core.cache import CacheDecision, DecisionKind, decide
 from consist.core.errors import (
-    MissingBytesError,
     RunIdConflictError,
     StoreLockedError,
     redact,
 )
 from consist.core.execution import bind_arguments, collect_outputs
-from consist.core.hydration import Copy, plan_cached_outputs, plan_missing_inputs
+from consist.core.hydrating import Hydrator
 from consist.core.identity.signature import compute_signature, inputs_digest
 from consist.core.inputs import identify_input
 from consist.core.model import Artifact, Run, RunResult, RunStatus, Signature
@@ -54,6 +53,7 @@ class StepRunner:
 
     def __init__(self, ports: RunnerPorts) -> None:
         self.ports = ports
+        self.hydrate = Hydrator(ports)
 
     # -- identity -----------------------------------------------------------------------
     def _identify(self, req: StepRequest) -> tuple[Signature, dict[str, Artifact], dict[str, Path]]:
@@ -131,60 +131,6 @@ class StepRunner:
         mounts = {k: redact(str(v)) for k, v in ws.mounts.items()}
         return {"run_dir": redact(str(ws.run_dir)), "mounts": mounts}
 
-    # -- hydration -------------------------------------------------------------------------
-    def _expected(self, artifact: Artifact) -> Path:
-        return self.ports.workspace.to_path(artifact.uri)
-
-    def _locate(self, artifact: Artifact) -> Path | None:
-        return self.ports.artifacts.locate(artifact)
-
-    def _copy(self, copies: list[Copy]) -> None:
-        for copy in copies:
-            if copy.source is not None and self._already_there(copy):
-                continue
-            if copy.source is not None:
-                self.ports.fs.copy_verified(
-                    copy.source, copy.dest, copy.artifact.digest, copy.artifact.size
-                )
-            elif not self.ports.artifacts.rebuild(copy.artifact, copy.dest):
-                raise MissingBytesError(copy.key, copy.artifact.uri, copy.dest)
-
-    def _already_there(self, copy: Copy) -> bool:
-        """Whether ``copy.dest`` already holds the artifact's bytes (a repeated hit asking
-        for the same output path): rewriting them would only cost a copy and a rename."""
-        artifact, fs = copy.artifact, self.ports.fs
-        if not artifact.digest or not fs.exists(copy.dest):
-            return False
-        return fs.digest(copy.dest).digest == artifact.digest
-
-    def _hydrate_inputs(
-        self, req: StepRequest, inputs: dict[str, Artifact], local: dict[str, Path]
-    ) -> None:
-        if req.cache_hydration != "inputs-missing":
-            return
-        copies = plan_missing_inputs(
-            {r.key: inputs[r.key] for r in req.inputs if r.key in inputs},
-            expected=self._expected,
-            exists=self.ports.fs.exists,
-            locate=self._locate,
-            rebuildable=self.ports.artifacts.rebuildable,
-        )
-        self._copy(copies)
-        for copy in copies:
-            local[copy.key] = copy.dest
-
-    def _hydrate_outputs(self, req: StepRequest, run: Run, outputs: dict[str, Artifact]) -> None:
-        copies = plan_cached_outputs(
-            req.cache_hydration,
-            outputs,
-            output_paths=req.output_paths,
-            artifact_dir=self.ports.workspace.to_path(run.artifact_dir or ""),
-            materialize_dir=req.materialize_dir,
-            locate=self._locate,
-        )
-        self._copy(copies)
-
-    # -- the use case ----------------------------------------------------------------------
     def run(self, req: StepRequest) -> RunResult:
         """A function-shaped step: prepare, then reuse on a hit or execute on a miss."""
         binding = self._plan(req)  # an unbindable step is refused before anything else
@@ -192,12 +138,12 @@ class StepRunner:
         if p.reopened is not None:  # its explicit run id already holds this very step
             reused = self._outputs_of(p.reopened.id)
             # Requested copies are made as for any hit (e.g. another folder's output paths).
-            self._hydrate_outputs(req, p.reopened, reused)
+            self.hydrate.outputs(req, p.reopened, reused)
             return RunResult(p.reopened, reused, True)
         self.ports.events.cache_decided(p.run, p.decision)
         if p.decision.hit and p.decision.candidate is not None:
             return self._reuse(req, p.run, p.inputs, p.decision)
-        self._hydrate_inputs(req, p.inputs, p.local_inputs)
+        self.hydrate.inputs(req, p.inputs, p.local_inputs)
         return self._execute(req, p.run, p.inputs, p.local_inputs, binding)
 
     def _prepare(self, req: StepRequest) -> _Prepared:
@@ -228,7 +174,7 @@ class StepRunner:
         return decide(
             req.cache_mode,
             candidate,
-            outputs_present=lambda candidate: self._missing_outputs(
+            outputs_present=lambda candidate: self.hydrate.missing_outputs(
                 candidate, req.validate_cached_outputs
             ),
         )
@@ -308,9 +254,9 @@ class StepRunner:
             cached = {k: attach(a) for k, a in decision.candidate.outputs.items()}
         self.ports.events.cache_decided(run, decision)
         # The block runs either way, so it gets its inputs either way.
-        self._hydrate_inputs(req, inputs, p.local_inputs)
+        self.hydrate.inputs(req, inputs, p.local_inputs)
         if cached is not None:
-            self._hydrate_outputs(req, run, cached)
+            self.hydrate.outputs(req, run, cached)
         session = RunSession(
             self.ports,
             run,
@@ -326,29 +272,6 @@ class StepRunner:
             self.ports.events.run_started(run)
         return session
 
-    def _missing_outputs(self, candidate: Any, validate: str) -> list[str]:
-        """Outputs of a cache candidate whose bytes are gone: found at no recorded location
-        and not rebuildable from ingested rows (a stat each); with ``"eager"``, also those
-        whose bytes no longer match their recorded digest."""
-        gone = []
-        # A locator may answer "is it there?" without fetching (remote objects: one HEAD);
-        # locating a remote artifact would download it just to check.
-        present = getattr(self.ports.artifacts, "present", None)
-        for key, artifact in candidate.outputs.items():
-            if validate != "eager" and present is not None and present(artifact):
-                continue
-            found = self._locate(artifact)
-            if found is None:
-                if not self.ports.artifacts.rebuildable(artifact):
-                    gone.append(key)
-            elif (
-                validate == "eager"
-                and artifact.digest
-                and self.ports.fs.digest(found).digest != artifact.digest
-            ):
-                gone.append(key)
-        return gone
-
     def _reuse(
         self, req: StepRequest, run: Run, inputs: dict[str, Artifact], decision: CacheDecision
     ) -> RunResult:
@@ -358,7 +281,7 @@ class StepRunner:
         run.ended_at = run.started_at
         run.meta.update(cache_hit=True, cache_source=source.id)
         outputs = {k: self.ports.artifacts.attach(a) for k, a in decision.candidate.outputs.items()}
-        self._hydrate_outputs(req, run, outputs)
+        self.hydrate.outputs(req, run, outputs)
         if req.cache_mode != "readonly":
             self.ports.recorder.record(run, inputs, outputs, snapshot_dir=self.ports.snapshot_dir)
         self.ports.events.run_finished(run)

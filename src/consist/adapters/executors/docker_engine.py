@@ -64,6 +64,10 @@ def client_for(engine: str | None) -> Any:
                 client = docker.DockerClient(base_url=url, timeout=REQUEST_TIMEOUT)
         except Exception as exc:
             raise unreachable(url, exc) from exc
+        if url.startswith("unix://"):
+            # No proxy serves a local socket; skipping requests' scan of the proxy
+            # variables saves about a millisecond on every call (a cache hit makes one).
+            client.api.trust_env = False
         _CLIENTS[url] = client
         return client
 

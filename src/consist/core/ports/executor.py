@@ -36,9 +36,7 @@ class TaskExecutor(Protocol):
 
     name: str
 
-    def map_tasks(
-        self, task: Callable[[Any], Any], payloads: Sequence[Any]
-    ) -> list[TaskOutcome]:
+    def map_tasks(self, task: Callable[[Any], Any], payloads: Sequence[Any]) -> list[TaskOutcome]:
         """``task(payload)`` for every payload, wherever the executor runs work.
 
         Returns one outcome per payload, in the order given; a task that raised has its
