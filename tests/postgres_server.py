@@ -55,12 +55,24 @@ class PostgresCluster:
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             conn.execute(sql)  # type: ignore[arg-type]  # test-only literal SQL
 
-    def new_database(self) -> str:
-        """Create an empty database and return its URL."""
+    def new_database(self, template: str = "template1") -> str:
+        """Create a database (a copy of ``template``) and return its URL."""
         name = f"t_{uuid.uuid4().hex[:12]}"
-        self.admin(f'CREATE DATABASE "{name}"')
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         self.databases.append(name)
         return self.url(name)
+
+    def consist_template(self) -> str:
+        """The name of a database holding Consist's (empty) schema, made on first use: a
+        copy of it costs less than creating the schema in every test's database."""
+        name = "consist_template"
+        if name not in self.databases:
+            from consist.adapters.stores.postgres_ import PostgresStore
+
+            self.admin(f'CREATE DATABASE "{name}"')
+            self.databases.append(name)
+            PostgresStore(self.url(name)).close()
+        return name
 
     def drop_database(self, url: str) -> None:
         """Drop the database of ``url`` (closing anything still connected to it)."""
@@ -194,5 +206,12 @@ if pytest is not None:
     def postgres_url(postgres_cluster: PostgresCluster):  # type: ignore[no-untyped-def]
         """The URL of a fresh, empty database, dropped after the test."""
         url = postgres_cluster.new_database()
+        yield url
+        postgres_cluster.drop_database(url)
+
+    @pytest.fixture
+    def postgres_consist_url(postgres_cluster: PostgresCluster):  # type: ignore[no-untyped-def]
+        """The URL of a fresh database already holding Consist's empty schema."""
+        url = postgres_cluster.new_database(postgres_cluster.consist_template())
         yield url
         postgres_cluster.drop_database(url)

@@ -79,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "ContainerError": "consist.core.containers:ContainerError",
     "IngestResult": "consist.core.tables:IngestResult",
     "MatrixViewFactory": "consist.api.matrix:MatrixViewFactory",
+    "lineage_svg": "consist.api.graphviz_:lineage_svg",
 }
 
 __all__ = [
@@ -135,6 +136,7 @@ __all__ = [
     "find_run",
     "find_runs",
     "hookimpl",
+    "lineage_svg",
     "load",
     "log_artifact",
     "log_artifacts",
@@ -178,6 +180,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         log_meta,
         log_output,
     )
+    from consist.api.graphviz_ import lineage_svg
     from consist.api.loading import load, materialize_artifacts
     from consist.api.matrix import MatrixViewFactory
     from consist.api.queries import find_run, find_runs
@@ -192,9 +195,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ArgumentTypeError,
         BindingError,
         ConfigHashError,
-        ContextParameterError,
         ConsistError,
         ConsistWarning,
+        ContextParameterError,
         InputNotFoundError,
         IntegrityError,
         InvalidKeyError,

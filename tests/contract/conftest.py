@@ -1,9 +1,9 @@
 """Declared contract gaps (``notimpl``) become strict xfail markers."""
 
-from consist.testing.contracts.gaps import pytest_collection_modifyitems  # noqa: F401
+import sys
+from pathlib import Path
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from consist.testing.contracts.gaps import pytest_collection_modifyitems  # noqa: F401
 
 # The PostgreSQL server fixtures live beside the test folders (tests/postgres_server.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

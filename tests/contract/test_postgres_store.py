@@ -48,9 +48,8 @@ def test_unreachable_server_is_named_without_the_password() -> None:
     with pytest.raises(StoreError) as info:
         PostgresStore(url, lock_timeout=1)
     message = str(info.value)
-    assert "hunter2pw" not in message and "alice:***@" not in message or "***" in message
-    assert "hunter2pw" not in repr(info.value.__cause__) or True  # driver text is not ours
-    assert "127.0.0.1" in message and "/prov" in message and "pg_isready" in message
+    assert "hunter2pw" not in message and "postgresql://***@127.0.0.1" in message
+    assert "/prov" in message and "pg_isready" in message and "Connection refused" in message
 
 
 def test_wrong_password_and_missing_database_name_the_fix(postgres_cluster) -> None:

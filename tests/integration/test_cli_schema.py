@@ -175,10 +175,10 @@ def test_export_errors_map_to_exit_codes(
 
 
 @pytest.fixture
-def recorded(tmp_path: Path, store_kind: str) -> tuple[Path, str]:
-    """A database (of each store) with one ingested frame; returns its path and the artifact
-    id."""
-    db = tmp_path / f"provenance.{store_kind}"
+def recorded(tmp_path: Path, store_kind: str, db_file: Path | str) -> tuple[Path | str, str]:
+    """A database (of each store) with one ingested frame; returns its path (or URL) and the
+    artifact id."""
+    db = db_file
     t = Tracker(run_dir=tmp_path, db_path=db)
     with t.start_run("r1", model="m"):
         art = t.log_dataframe(

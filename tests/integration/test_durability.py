@@ -71,10 +71,12 @@ def _run_and_kill(script: Path, args: list[str], seconds: float, at_least: int =
 
 
 @pytest.mark.slow
-def test_runs_of_a_killed_process_are_all_in_the_database(tmp_path: Path, store_kind: str) -> None:
+def test_runs_of_a_killed_process_are_all_in_the_database(
+    tmp_path: Path, store_kind: str, db_file: Path | str
+) -> None:
     script = tmp_path / "loop.py"
     script.write_text(textwrap.dedent(LOOP))
-    runs, db = tmp_path / "runs", tmp_path / f"provenance.{store_kind}"
+    runs, db = tmp_path / "runs", db_file  # a file in tmp_path, or a PostgreSQL URL
     rng = random.Random(16)
     printed: list[str] = []
     for trial in range(10):

@@ -24,9 +24,9 @@ def _tracker(root: Path, db: Path, **kwargs) -> Tracker:
 
 
 def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(
-    workdir: Path, store_kind: str
+    workdir: Path, db_file: Path | str
 ) -> None:
-    db = workdir / f"shared.{store_kind}"
+    db = db_file  # shared by both workspaces: a file, or a PostgreSQL URL
     upstream_calls, seen = Calls(), {}
 
     def preprocess():
@@ -57,9 +57,9 @@ def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(
 
 
 def test_without_hydration_a_missing_input_stays_where_it_was_produced(
-    workdir: Path, store_kind: str
+    workdir: Path, db_file: Path | str
 ) -> None:
-    db = workdir / f"shared.{store_kind}"
+    db = db_file  # shared by both workspaces: a file, or a PostgreSQL URL
     with _tracker(workdir / "first", db) as first:
         produced = first.run(lambda: {"zones": FRAME}, name="make_zones")["zones"]
     with _tracker(workdir / "second", db) as second:

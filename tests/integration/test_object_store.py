@@ -119,6 +119,7 @@ def test_s3_input_is_a_local_path_and_an_unchanged_object_is_not_downloaded_agai
     def step(data: Path) -> pd.DataFrame:
         seen.append(data)
         assert isinstance(data, Path) and data.is_file()
+        assert data.name == "a.csv"  # the object's own name, for tools that go by suffix
         return pd.read_csv(data)
 
     first = tracker.run(step, inputs={"data": f"s3://{bucket}/raw/a.csv"})

@@ -223,7 +223,9 @@ def test_inject_context_without_a_parameter_to_receive_it(tracker) -> None:
 
 
 def test_facet_index_and_artifact_dir(tracker, raw_csv, workdir) -> None:
-    plain = tracker.run(write_step(), inputs={"raw": raw_csv}, facet={"alpha": 1}, facet_index=False)
+    plain = tracker.run(
+        write_step(), inputs={"raw": raw_csv}, facet={"alpha": 1}, facet_index=False
+    )
     assert plain.run.meta["facet"] == {"alpha": 1}
     assert tracker.find_runs(facet={"alpha": 1}) == []
     indexed = tracker.run(write_step(), inputs={"raw": raw_csv}, facet={"alpha": 2})
@@ -248,7 +250,9 @@ def test_numpy_scalars_in_metadata_become_python_values(tracker, raw_csv) -> Non
 
 def test_materialize_artifacts(tracker, raw_csv, workdir) -> None:
     result = tracker.run(write_step(), inputs={"raw": raw_csv})
-    copied = consist.materialize_artifacts(tracker, [(result.outputs["out"], workdir / "c.parquet")])
+    copied = consist.materialize_artifacts(
+        tracker, [(result.outputs["out"], workdir / "c.parquet")]
+    )
     assert copied == {"out": workdir / "c.parquet"} and (workdir / "c.parquet").exists()
     with pytest.raises(consist.ArgumentTypeError, match="pairs"):
         consist.materialize_artifacts(tracker, [result.outputs["out"]])

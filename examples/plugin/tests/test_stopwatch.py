@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from consist_stopwatch import StopwatchExecutor
 
 from consist import Tracker
 from consist.plugin import ExecutorContract
-from consist_stopwatch import StopwatchExecutor
 
 
 class TestStopwatchContract(ExecutorContract):

@@ -4,6 +4,7 @@ Layout under ``run_dir/.consist/cache/``::
 
     blobs/<first two hex>/<blake3 hex>    the bytes, named by their digest
     blobs/<first two hex>/<hex>.used      touched on every use (its mtime orders eviction)
+    named/<blake3 hex>/<object name>      hard links to blobs under the object's file name
     hints.log                             one JSON line per object version seen:
                                           [url, etag or version id, size, digest]
 
@@ -113,6 +114,24 @@ class DownloadCache:
         self._evict(keep=path)
         return path
 
+    def named(self, blob: Path, name: str) -> Path:
+        """``blob`` under the object's own file name, for steps and tools that go by the
+        suffix (``.nc``, ``.shp``): a hard link ``named/<digest>/<name>``, so it costs no
+        space and is checked whenever its blob is. Folders and nameless objects are handed
+        out as the blob itself."""
+        if not name or name.startswith(".") or "/" in name or not blob.is_file():
+            return blob
+        link = self.root / "named" / blob.name / name
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(blob, link)
+            except FileExistsError:
+                pass  # another tracker made it meanwhile
+            except OSError:
+                return blob  # a filesystem without hard links: the blob will do
+        return link
+
     def _touch(self, path: Path) -> None:
         marker = path.with_name(path.name + ".used")
         try:
@@ -122,6 +141,7 @@ class DownloadCache:
                 marker.touch()
 
     def _discard(self, path: Path) -> None:
+        shutil.rmtree(self.root / "named" / path.name, ignore_errors=True)
         if path.is_dir():  # a directory output (a zarr store, a folder of tiles)
             shutil.rmtree(path, ignore_errors=True)
         for victim in (path, path.with_name(path.name + ".used")):

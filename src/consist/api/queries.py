@@ -216,7 +216,15 @@ class RunQueries:
             runs = self._store.find_runs(query)
         else:  # the limit counts runs of the chosen generation only
             wider = dataclasses.replace(query, parent_id=header[0], limit=None)
-            runs = [r for r in self._store.find_runs(wider) if _in_generation(r, header[1])]
+            # Steps reused under explicit run ids keep their first generation's meta; the
+            # header links each step's artifacts under "<step run id>:<key>".
+            linked = self._store.get_run_artifacts(header[1])
+            members = {key.partition(":")[0] for key in [*linked.outputs, *linked.inputs]}
+            runs = [
+                r
+                for r in self._store.find_runs(wider)
+                if r.id in members or _in_generation(r, header[1])
+            ]
             runs = runs[: query.limit] if query.limit is not None else runs
         if index_by is None:
             return runs

@@ -286,18 +286,14 @@ class ObjectStores:
         if digest is not None and digest.startswith("blake3:"):
             cached = self.cache.get(digest)
             if cached is not None:
-                return cached
+                return self._named(cached, url)
             try:
-                return self.fetch(url, digest, artifact.size)
+                return self._named(self.fetch(url, digest, artifact.size), url)
             except ObjectNotFoundError:
                 raise
             except FileNotFoundError:
                 return None
-        try:
-            found, local = self.identify(url)
-        except FileNotFoundError:
-            return None
-        return local or self.fetch(url, found.digest, found.size)
+        return self.locate_uri(artifact.uri)
 
     def locate_uri(self, uri: str) -> Path | None:
         """A local copy of what is at ``uri`` now (no recorded digest to check against: the
@@ -313,7 +309,10 @@ class ObjectStores:
             found, local = self.identify(url)
         except FileNotFoundError:
             return None
-        return local or self.fetch(url, found.digest, found.size)
+        return self._named(local or self.fetch(url, found.digest, found.size), url)
+
+    def _named(self, blob: Path, url: str) -> Path:
+        return self.cache.named(blob, unquote(url.rstrip("/").rsplit("/", 1)[-1]))
 
     def cached_copy(self, artifact: Artifact) -> Path | None:
         """The artifact's blob in the download cache, if it is there (never downloads)."""

@@ -27,7 +27,7 @@ machine (the stores' multi-process path shares the file).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from consist.api import steps
@@ -78,6 +78,9 @@ class RemoteStep:
     fn: Callable[..., Any]
     given: dict[str, Any]
     scope: StepScope
+    #: ``Tracker.from_adapters`` of the caller's tracker class (taken from the tracker
+    #: object, so this module does not depend on the facade that calls it).
+    open_tracker: Callable[[TrackerSettings], Any]
 
 
 @dataclass(slots=True)
@@ -85,7 +88,6 @@ class _Item:
     index: int
     given: dict[str, Any]
     outcome: RunResult | BaseException | None = None
-    remote: bool = field(default=False)
 
 
 def map_call(
@@ -148,14 +150,18 @@ def run_map(
         raise OptionValueError("executor", executor, SWEEP_EXECUTORS, "for map()")
     if errors not in ERROR_MODES:
         raise OptionValueError("errors", errors, ERROR_MODES, "for map()")
+    if executor != "dask" and (dask_client is not None or dask_address is not None):
+        raise ArgumentTypeError(
+            f"map() got dask_client/dask_address with executor={executor!r}; pass "
+            "executor='dask' to run the sweep on that cluster."
+        )
     if not callable(fn):
         raise ArgumentTypeError(
             f"map() needs a callable fn, got {fn!r:.80}: pass the step function itself."
         )
     if "config" in options:
         raise ArgumentTypeError(
-            "map() takes each item as the step's config; pass the configs as items, "
-            "not config=."
+            "map() takes each item as the step's config; pass the configs as items, not config=."
         )
     sweep = _Sweep(tracker, fn, options, per_item)
     work = sweep.check(sweep.items(items))
@@ -251,7 +257,10 @@ class _Sweep:
             raise ConsistError(f"executor {spec.name!r} cannot run a sweep's tasks.")
         self.tracker.flush()  # workers must see this process's records (hits included)
         settings = self._worker_settings()
-        payloads = [RemoteStep(settings, self.fn, item.given, self.scope) for item in misses]
+        opener = type(self.tracker).from_adapters
+        payloads = [
+            RemoteStep(settings, self.fn, item.given, self.scope, opener) for item in misses
+        ]
         try:
             outcomes = executor.map_tasks(run_remote_step, payloads)
         finally:
@@ -295,14 +304,13 @@ class _Sweep:
 _worker_trackers: dict[str, Tracker] = {}
 
 
-def _worker_tracker(settings: TrackerSettings) -> Tracker:
-    """This worker process's tracker for ``settings`` (opened once, reused by every task)."""
-    key = repr(settings)
+def _worker_tracker(step: RemoteStep) -> Tracker:
+    """This worker process's tracker for the step's settings (opened once, reused by every
+    task)."""
+    key = repr(step.settings)
     tracker = _worker_trackers.get(key)
     if tracker is None:
-        from consist.api.tracker import Tracker
-
-        tracker = _worker_trackers[key] = Tracker.from_adapters(settings)
+        tracker = _worker_trackers[key] = step.open_tracker(step.settings)
     return tracker
 
 
@@ -312,7 +320,7 @@ def run_remote_step(step: RemoteStep) -> tuple[str, bool]:
     The worker's records are flushed before it answers, so the run is in the database
     when the caller reads it (and survives the worker being killed afterwards).
     """
-    tracker = _worker_tracker(step.settings)
+    tracker = _worker_tracker(step)
     services = tracker.services.steps
     args = {**getattr(step.fn, steps.STEP_ATTRIBUTE, {}), **step.given}
     request = services.requests.build(step.fn, args, scope=step.scope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,8 +87,22 @@ def _newest_in_consist_dir(folder: Path) -> Path | None:
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
-def database(db: Path | None, *, must_exist: bool = True) -> Path:
-    """The metadata database to open, absolute.
+def _server_url(chosen: Path | None) -> str | None:
+    """``chosen`` as a database URL (``postgresql://...``), or None for a file. The option is
+    parsed as a path, which folds the URL's ``//`` into one ``/``; it is put back."""
+    if chosen is None:
+        return None
+    scheme, sep, rest = str(chosen).partition(":/")
+    # Two letters at least: "C:/data/p.duckdb" is a Windows path, not a URL.
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+", scheme):
+        return None
+    if scheme.lower() in ("duckdb", "sqlite"):
+        return None
+    return f"{scheme}://{rest.lstrip('/')}"
+
+
+def database(db: Path | None, *, must_exist: bool = True) -> Path | str:
+    """The metadata database to open: an absolute path, or a server's URL as given.
 
     In order: the command's ``--db``, ``consist --db``, ``$CONSIST_DB``,
     ``./provenance.duckdb`` if it exists, the newest database file in ``./.consist/``.
@@ -95,6 +110,9 @@ def database(db: Path | None, *, must_exist: bool = True) -> Path:
     chosen = db or global_options().db
     if chosen is None and os.environ.get("CONSIST_DB"):
         chosen = Path(os.environ["CONSIST_DB"])
+    url = _server_url(chosen)
+    if url is not None:  # a server (PostgreSQL): nothing to look for on disk
+        return url
     if chosen is None and not Path(DEFAULT_DB).is_file():
         chosen = _newest_in_consist_dir(Path(".consist"))
     path = Path(os.path.abspath((chosen or Path(DEFAULT_DB)).expanduser()))
@@ -107,12 +125,15 @@ def database(db: Path | None, *, must_exist: bool = True) -> Path:
     return path
 
 
-def workspace(db_path: Path) -> Path:
+def workspace(db_path: Path | str) -> Path:
     """The workspace (``run_dir``) whose files the database describes: ``--run-dir``, else
-    the database's folder (its parent's when the database sits in a ``.consist`` folder)."""
+    the database's folder (its parent's when the database sits in a ``.consist`` folder),
+    else (a server's database) the current directory."""
     given = global_options().run_dir
     if given is not None:
         return given.expanduser().resolve()
+    if isinstance(db_path, str):
+        return Path.cwd()
     folder = db_path.parent
     return folder.parent if folder.name == ".consist" else folder
 

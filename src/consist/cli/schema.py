@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from consist.cli.common import NOT_FOUND, USAGE, DbOption, database, fail
+from consist.cli.common import NOT_FOUND, USAGE, DbOption, database, fail, workspace
 
 app = typer.Typer(
     help="Work with captured table schemas.", no_args_is_help=True, rich_markup_mode=None
@@ -54,7 +54,8 @@ def export(
     from consist import ConsistError, Tracker
 
     try:
-        with Tracker(run_dir=path.parent, db_path=path, read_only=True) as tracker:
+        run_dir = path.parent if isinstance(path, Path) else workspace(path)
+        with Tracker(run_dir=run_dir, db_path=path, read_only=True) as tracker:
             code = tracker.export_schema_sqlmodel(
                 artifact_id=artifact_id,
                 schema_id=schema_id,

@@ -250,18 +250,22 @@ class _entered:
         self.active.discard(self.ident)
 
 
-def plain_values(value: Any) -> Any:
+def plain_values(value: Any, _depth: int = 0) -> Any:
     """``value`` with numpy scalars (and arrays) turned into Python values, inside dicts,
     lists and tuples too: metadata records ``True``, not the text ``"True"`` of a
-    ``numpy.bool_``. Anything else is returned as it is (unchanged containers are reused)."""
+    ``numpy.bool_``. Anything else is returned as it is (unchanged containers are reused;
+    nesting beyond :data:`MAX_DEPTH`, including a container holding itself, is left for
+    :func:`check_storable` to refuse)."""
     if type(value).__module__.startswith("numpy") and hasattr(value, "tolist"):
         return value.tolist()
+    if _depth > MAX_DEPTH:
+        return value
     if isinstance(value, dict):
-        converted = {k: plain_values(v) for k, v in value.items()}
+        converted = {k: plain_values(v, _depth + 1) for k, v in value.items()}
         changed = any(converted[k] is not v for k, v in value.items())
         return converted if changed else value
     if isinstance(value, (list, tuple)):
-        items = [plain_values(v) for v in value]
+        items = [plain_values(v, _depth + 1) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value
         return items if isinstance(value, list) else tuple(items)

@@ -87,7 +87,10 @@ def run_html(run: Run) -> str:
         [
             ("model", run.model_name),
             ("status", _badge(run.status)),
-            ("cache hit", f"yes, from {run.meta.get('cache_source')}" if run.cache_hit else None),
+            (
+                "cache hit",
+                f"yes, from {(run.meta or {}).get('cache_source')}" if run.cache_hit else None,
+            ),
             ("scenario", run.parent_run_id),
             ("year", run.year),
             ("iteration", run.iteration),
@@ -128,7 +131,7 @@ def run_result_html(result: RunResult) -> str:
         [
             ("model", run.model_name),
             ("status", _badge(run.status)),
-            ("reused", run.meta.get("cache_source") if result.cache_hit else None),
+            ("reused", (run.meta or {}).get("cache_source") if result.cache_hit else None),
             ("inputs", _artifact_rows(result.inputs)),
             ("outputs", _artifact_rows(result.outputs)),
         ],

@@ -77,7 +77,10 @@ def scrub(text: str, location: str) -> str:
 
 def connect_error(location: str, exc: BaseException) -> StoreError:
     """Why a connection to ``location`` failed, and what to do about it."""
-    detail = scrub(str(exc).strip(), location)
+    lines = [line.strip() for line in scrub(str(exc), location).splitlines() if line.strip()]
+    detail = "; ".join(lines) or type(exc).__name__
+    if not detail.endswith((".", "?", "!")):
+        detail += "."
     where = describe(location)
     lowered = detail.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered:
@@ -96,7 +99,7 @@ def connect_error(location: str, exc: BaseException) -> StoreError:
         )
     return StoreError(
         f"metadata store {redact(location)!r}: cannot connect to the PostgreSQL server at "
-        f"{where}: {detail}. {fix}"
+        f"{where}: {detail} {fix}"
     )
 
 

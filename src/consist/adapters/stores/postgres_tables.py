@@ -106,8 +106,7 @@ class PostgresTables(HotTableCatalog):
     def _records(job: IngestJob) -> tuple[TableSchema, list[tuple[Any, ...]]]:
         if job.records is None:
             raise ValueError(
-                "the PostgreSQL store ingests plain rows (IngestJob.records), not files or "
-                "frames."
+                "the PostgreSQL store ingests plain rows (IngestJob.records), not files or frames."
             )
         return job.records
 
@@ -144,7 +143,9 @@ class PostgresTables(HotTableCatalog):
                 existing = set(_columns(conn, table) or ())
                 for name, sql_type in declared:
                     if name not in existing:
-                        conn.execute(f"ALTER TABLE {_hot(table)} ADD COLUMN {quote(name)} {sql_type}")
+                        conn.execute(
+                            f"ALTER TABLE {_hot(table)} ADD COLUMN {quote(name)} {sql_type}"
+                        )
                 marks = ", ".join("?" for _ in names)
                 if values:
                     conn.executemany(
@@ -153,7 +154,12 @@ class PostgresTables(HotTableCatalog):
                         values,
                     )
                 self._record_ingestion(
-                    conn, job.provenance.artifact_id, table, job.provenance.run_id, observed, len(rows)
+                    conn,
+                    job.provenance.artifact_id,
+                    table,
+                    job.provenance.run_id,
+                    observed,
+                    len(rows),
                 )
         return IngestResult(table, len(rows), observed)
 

@@ -25,7 +25,14 @@ from consist.core.identity._locality import (
     _is_local_path,
 )
 from consist.core.identity._memo import _Static
-from consist.core.identity._references import _code_refs, _rebound, _references, _Refs, _union
+from consist.core.identity._references import (
+    _code_refs,
+    _rebound,
+    _references,
+    _Refs,
+    _union,
+    _without_locals,
+)
 from consist.core.identity._source import (
     _class_node,
     _dump_hex,
@@ -127,7 +134,7 @@ class _Analysis:
             self.units[id(fn)] = (label, "bytecode", _bytecode_hex(fn))
             refs = _code_refs(code)
         else:
-            digest, refs = _dump_hex(node), _references([node])
+            digest, refs = _dump_hex(node), _without_locals(_references([node]), code)
             if not _is_current(code):  # source on disk is not what runs: add what runs
                 digest += ":" + _bytecode_hex(fn)
                 refs = _union(refs, _code_refs(code))

@@ -72,6 +72,30 @@ def _code_names(code: types.CodeType) -> set[str]:
     return names
 
 
+def _local_only(code: types.CodeType) -> frozenset[str]:
+    """Names the code (or code nested in it) uses only as local variables.
+
+    The AST cannot tell a local from a global of the same name (``frame = ...`` inside a
+    step, ``frame`` at the top of a notebook); the bytecode can: a local is never loaded
+    by name. Such names must not pull an unrelated module global into the identity.
+    """
+    local: set[str] = set(code.co_varnames) | set(code.co_cellvars)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            local |= _local_only(const)
+    return frozenset(local - _code_names(code) - set(code.co_freevars))
+
+
+def _without_locals(refs: _Refs, code: types.CodeType) -> _Refs:
+    """``refs`` without names (and attribute chains starting at names) that are locals."""
+    local = _local_only(code)
+    return _Refs(
+        frozenset(n for n in refs.names if n not in local),
+        frozenset(c for c in refs.chains if c[0] not in local),
+        refs.imports,
+    )
+
+
 def _rebound(code: types.CodeType) -> frozenset[str]:
     """Globals the code (or code nested in it) rebinds, and closure cells it rebinds.
 
