@@ -154,7 +154,9 @@ def test_old_database_is_migrated_keeping_its_runs(
         again = store.get_run("new")
         assert again is not None and again.identity == with_arguments.identity
         assert again.arguments_digest == "sha256:args"
-    assert _execute(path, "SELECT value FROM consist_meta") == [(str(SCHEMA_VERSION),)]
+    assert _execute(path, "SELECT value FROM consist_meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
 
 
 def test_unreadable_file_raises_store_error_naming_the_path(tmp_path: Path) -> None:

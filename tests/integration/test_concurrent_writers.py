@@ -124,7 +124,9 @@ def _pending(sweep: Path) -> set[str]:
     folder = sweep / "runs" / ".consist" / "pending"
     names = {path.name for path in folder.glob("*.json")}
     for journal in folder.glob("*.journal"):
-        names |= {json.loads(line) for line in journal.read_text().splitlines()[1:]}
+        entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+        # A line names a snapshot file, or holds a running run's state itself.
+        names |= {e if isinstance(e, str) else e["name"] for e in entries}
     return names
 
 

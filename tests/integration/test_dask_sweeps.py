@@ -217,3 +217,42 @@ def test_without_a_cluster_the_error_says_how_to_get_one(make_tracker, workdir) 
         pytest.skip("a default Dask client exists in this process")
     with pytest.raises(consist.ConsistError, match="dask_client="):
         tracker.map(simulate, [{"i": 0}], executor="dask")
+
+
+SCRIPT = """
+import consist
+
+
+def scripted(config):
+    out = consist.current_run_dir() / "out.txt"
+    out.write_text(str(config["i"]))
+    return out
+"""
+
+
+def test_a_function_shipped_by_value_is_a_hit_on_rerun(pg_tracker, dask_client, workdir) -> None:
+    """A step from a script or notebook reaches the workers by value; the signature the
+    workers record must be the one this process looks up, or a re-run resubmits everything."""
+    import importlib.util
+    import sys
+
+    import cloudpickle
+
+    path = workdir / "sweep_script.py"
+    path.write_text(SCRIPT)
+    spec = importlib.util.spec_from_file_location("sweep_script_by_value", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        items = [{"i": i} for i in range(6)]
+        first = pg_tracker.map(module.scripted, items, executor="dask", dask_client=dask_client)
+        before = _executed(dask_client)
+        again = pg_tracker.map(module.scripted, items, executor="dask", dask_client=dask_client)
+        assert _executed(dask_client) == before
+        assert [r.run.meta["cache_source"] for r in again] == [r.run.id for r in first]
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
+        del sys.modules[spec.name]

@@ -3,6 +3,7 @@ database, never setting a finished run back, and never stopping a tracker from o
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -36,12 +37,22 @@ def test_a_pending_run_missing_from_the_database_is_imported(make_tracker, workd
     assert not list(_pending_dir(workdir).iterdir())
 
 
+def _journaled_state(workdir: Path, run_id: str) -> bytes:
+    """A running run's state as its process's journal holds it (no snapshot file yet)."""
+    for journal in _pending_dir(workdir).glob("*.journal"):
+        for line in journal.read_text().splitlines()[1:]:
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry["name"] == f"{run_id}.json":
+                return entry["document"].encode()
+    raise AssertionError(f"no journaled state of {run_id}")
+
+
 def test_a_stale_pending_copy_never_sets_a_finished_run_back(make_tracker, workdir: Path) -> None:
     tracker = make_tracker()
     tracker.begin_run("done", model="m")
     _pending_dir(workdir).mkdir(parents=True, exist_ok=True)
     stale = _pending_dir(workdir) / "done.json"
-    shutil.copy(_snapshot(workdir, "done"), stale)  # the "running" state
+    stale.write_bytes(_journaled_state(workdir, "done"))  # the "running" state
     tracker.end_run()
     tracker.close()
     _snapshot(workdir, "done").unlink()  # only the stale copy is left to import

@@ -36,3 +36,21 @@ def test_an_unreachable_server_is_an_error_without_the_password(workdir: Path, v
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 1
     assert "hunter2pw" not in result.output and "pg_isready" in result.stderr
+
+
+def test_db_rebuild_refills_a_recreated_database(
+    workdir: Path, postgres_cluster, postgres_url: str
+) -> None:
+    runs = workdir / "runs"
+    with Tracker(run_dir=runs, db_path=postgres_url) as tracker:
+        for i in range(3):
+            tracker.begin_run(f"r{i}", model="m", config={"i": i})
+            tracker.end_run()
+    postgres_cluster.drop_database(postgres_url)  # the server lost the database
+    name = postgres_url.rsplit("/", 1)[-1]
+    postgres_cluster.admin(f'CREATE DATABASE "{name}"')
+    args = ["db", "rebuild", "--db", postgres_url, "--run-dir", str(runs)]
+    result = runner.invoke(app, args, env={"CONSIST_DB": None})
+    assert result.exit_code == 0, result.output
+    with Tracker(run_dir=runs, db_path=postgres_url) as tracker:
+        assert sorted(r.id for r in tracker.find_runs(model="m")) == ["r0", "r1", "r2"]

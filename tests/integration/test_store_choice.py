@@ -37,4 +37,4 @@ def test_suffix_or_scheme_picks_the_store(tmp_path: Path, location: str, store: 
 
 def test_an_unknown_scheme_names_the_known_stores(tmp_path: Path) -> None:
     with pytest.raises(AdapterNotFoundError, match="duckdb.*sqlite|sqlite.*duckdb"):
-        Tracker(run_dir=tmp_path, db_path="postgres://somewhere/db")
+        Tracker(run_dir=tmp_path, db_path="mysql://somewhere/db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -107,7 +108,10 @@ def test_a_tracker_opens_and_runs_steps_on_a_held_file(
         assert result.run.status.value == "completed"
     # The run waits in this process's journal for the next tracker to import it.
     (journal,) = (held.parent / ".consist" / "pending").glob("*.journal")
-    assert set(journal.read_text().splitlines()[1:]) == {f'"{result.run.id}.json"'}
+    entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    # The running state is held by the journal itself; the finished one names its snapshot.
+    assert entries[-1] == f"{result.run.id}.json"
+    assert {e if isinstance(e, str) else e["name"] for e in entries} == {f"{result.run.id}.json"}
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])

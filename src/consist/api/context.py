@@ -58,8 +58,8 @@ class RunContext:
 
     @property
     def run_dir(self) -> Path:
-        """The run's artifact directory (exists before the step is called)."""
-        return self._session.artifact_dir
+        """The run's artifact directory (created when first asked for)."""
+        return self._session.ensure_dir()
 
     @property
     def inputs(self) -> dict[str, Artifact]:

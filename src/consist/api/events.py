@@ -28,6 +28,21 @@ class TrackerEvents:
         self.on_complete: list[Callback] = []
         self.on_failed: list[Callback] = []
 
+    def on_run_start(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run starts executing. Returns the callback."""
+        self.on_start.append(callback)
+        return callback
+
+    def on_run_complete(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run completes (executed or cache hit)."""
+        self.on_complete.append(callback)
+        return callback
+
+    def on_run_failed(self, callback: Callback) -> Callback:
+        """Call ``callback(run)`` when a run fails."""
+        self.on_failed.append(callback)
+        return callback
+
     def _notify(self, callbacks: list[Callback], run: Run) -> None:
         for callback in callbacks:
             try:

@@ -33,7 +33,9 @@ class FileJournal:
         self._count = 0
         self._pid = os.getpid()
 
-    def append(self, snapshot: Path) -> None:
+    keeps_documents = True
+
+    def append(self, snapshot: Path, document: bytes | None = None) -> None:
         if os.getpid() != self._pid:  # a forked child: its parent's files are not its own
             self._open.clear()
             self._paths.clear()
@@ -42,7 +44,11 @@ class FileJournal:
         fd = self._open.get(folder)
         if fd is None:
             fd = self._start(folder)
-        os.write(fd, json.dumps(snapshot.name).encode("utf-8") + b"\n")
+        if document is None:
+            entry = json.dumps(snapshot.name)
+        else:  # the run's state itself (one line: JSON escapes any newline in it)
+            entry = json.dumps({"name": snapshot.name, "document": document.decode("utf-8")})
+        os.write(fd, entry.encode("utf-8") + b"\n")
 
     def rotate(self) -> list[Path]:
         written = list(self._paths.values())
@@ -75,10 +81,12 @@ class FileJournal:
 
 @dataclass(frozen=True, slots=True)
 class DeadJournal:
-    """A journal left by a process that is gone: the snapshot names it lists."""
+    """A journal left by a process that is gone: the snapshot names it lists, and the
+    newest state it holds itself of each run that had no snapshot file for it."""
 
     path: Path
     names: list[str]
+    documents: dict[str, bytes]
 
 
 def dead_journals(folder: Path) -> list[DeadJournal]:
@@ -99,16 +107,26 @@ def dead_journals(folder: Path) -> list[DeadJournal]:
             token = started if isinstance(started, str) else None
             if not isinstance(pid, int) or is_alive(pid, token):
                 continue
-            names = [_name(line) for line in lines[1:]]
+            entries = [_entry(line) for line in lines[1:]]
         except (OSError, ValueError):
             continue
-        found.append(DeadJournal(path, [n for n in names if n is not None]))
+        names = [e[0] for e in entries if e is not None]
+        documents = {e[0]: e[1] for e in entries if e is not None and e[1] is not None}
+        found.append(DeadJournal(path, names, documents))
     return found
 
 
-def _name(line: str) -> str | None:
+def _entry(line: str) -> tuple[str, bytes | None] | None:
+    """``(snapshot name, document it holds or None)`` of a journal line; None for a line
+    that is not one (the last line of a process killed mid-write)."""
     try:
-        name = json.loads(line)
-    except ValueError:  # the last line of a process killed mid-write
+        entry = json.loads(line)
+    except ValueError:
         return None
-    return name if isinstance(name, str) else None
+    if isinstance(entry, str):
+        return entry, None
+    if isinstance(entry, dict):
+        name, document = entry.get("name"), entry.get("document")
+        if isinstance(name, str) and isinstance(document, str):
+            return name, document.encode("utf-8")
+    return None

@@ -195,15 +195,18 @@ class SnapshotMaintenance:
         copies = {path.name: path for path in self._pending_files(consist_dir)}
         journals = dead_journals(pending)
         names = sorted(set(copies).union(*(journal.names for journal in journals)))
+        # States a journal holds itself (runs that were running), the newest journal last.
+        held = {n: d for journal in journals for n, d in journal.documents.items()}
         documents: dict[Path, bytes | Exception] = {}
         imported: list[str] = []
         for name in names:
             latest = consist_dir / "runs" / name
             source = latest if latest.exists() else copies.get(name)
-            if source is None:
+            if source is None and name not in held:
                 continue  # journaled, but its snapshot is gone: nothing to import
             try:
-                data = source.read_bytes()
+                data = source.read_bytes() if source is not None else held[name]
+                source = source if source is not None else latest
                 run = decode_snapshot(data)[0]
                 if name != f"{run.id}.json":
                     raise ValueError(f"it holds run {run.id!r}, not the run its name says")
@@ -221,8 +224,9 @@ class SnapshotMaintenance:
         refused = self._write_snapshots(documents) if documents else {}
         for path, reason in refused.items():
             log.warning("consist: pending snapshot %s was refused, left alone: %s", path, reason)
-            if path.name not in copies:  # keep a journaled run as a pending copy
-                self._fs.write_atomic(pending / path.name, path.read_bytes())
+            kept = documents[path]
+            if path.name not in copies and isinstance(kept, bytes):  # keep it pending
+                self._fs.write_atomic(pending / path.name, kept)
         refused_names = {path.name for path in refused}
         for name in imported:
             if name in copies and name not in refused_names:

@@ -226,7 +226,7 @@ class RunRecording:
 
     def run_artifact_dir(self) -> Path:
         """The artifact directory of the open run (it exists already)."""
-        return self._require_session("run_artifact_dir").artifact_dir
+        return self._require_session("run_artifact_dir").ensure_dir()
 
     # -- logging ---------------------------------------------------------------------------
     def log_artifact(

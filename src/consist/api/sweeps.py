@@ -78,6 +78,11 @@ class RemoteStep:
     fn: Callable[..., Any]
     given: dict[str, Any]
     scope: StepScope
+    #: The code and arguments components of the identity, computed by the caller: a
+    #: function defined in a script or notebook reaches the worker by value, where its
+    #: source cannot be read again, and the worker must record the very signature the
+    #: caller looks up (or a re-run would miss and resubmit every item).
+    code: tuple[Any, ...]
     #: ``Tracker.from_adapters`` of the caller's tracker class (taken from the tracker
     #: object, so this module does not depend on the facade that calls it).
     open_tracker: Callable[[TrackerSettings], Any]
@@ -88,6 +93,8 @@ class _Item:
     index: int
     given: dict[str, Any]
     outcome: RunResult | BaseException | None = None
+    #: The step's code and arguments identity as computed here (see RemoteStep.code).
+    code: tuple[Any, ...] = ()
 
 
 def map_call(
@@ -224,7 +231,8 @@ class _Sweep:
             )
         for item in work:
             steps.refuse_unsupported(item.given)
-            self._request(item)
+            req = self._request(item)
+            item.code = (req.code_digest, req.code_mode, req.arguments_digest, req.identity)
         return work
 
     def _request(self, item: _Item) -> Any:
@@ -259,7 +267,8 @@ class _Sweep:
         settings = self._worker_settings()
         opener = type(self.tracker).from_adapters
         payloads = [
-            RemoteStep(settings, self.fn, item.given, self.scope, opener) for item in misses
+            RemoteStep(settings, self.fn, item.given, self.scope, item.code, opener)
+            for item in misses
         ]
         try:
             outcomes = executor.map_tasks(run_remote_step, payloads)
@@ -323,7 +332,7 @@ def run_remote_step(step: RemoteStep) -> tuple[str, bool]:
     tracker = _worker_tracker(step)
     services = tracker.services.steps
     args = {**getattr(step.fn, steps.STEP_ATTRIBUTE, {}), **step.given}
-    request = services.requests.build(step.fn, args, scope=step.scope)
+    request = services.requests.build(step.fn, args, code=step.code, scope=step.scope)
     try:
         result = services.runner.run(request)
     finally:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from consist.api import arguments
 from consist.api.bootstrap import Services, TrackerSettings, bootstrap
-from consist.api.events import Callback
+from consist.api.events import TrackerEvents
 from consist.api.facade import delegate
 from consist.api.lineage import RunLineage
 from consist.api.maintenance import SnapshotMaintenance
@@ -220,20 +220,9 @@ class Tracker:
     capture_outputs = delegate("recording", RunRecording.capture_outputs)
 
     # -- events ---------------------------------------------------------------------------
-    def on_run_start(self, callback: Callback) -> Callback:
-        """Call ``callback(run)`` when a run starts executing. Returns the callback."""
-        self.services.events.on_start.append(callback)
-        return callback
-
-    def on_run_complete(self, callback: Callback) -> Callback:
-        """Call ``callback(run)`` when a run completes (executed or cache hit)."""
-        self.services.events.on_complete.append(callback)
-        return callback
-
-    def on_run_failed(self, callback: Callback) -> Callback:
-        """Call ``callback(run)`` when a run fails."""
-        self.services.events.on_failed.append(callback)
-        return callback
+    on_run_start = delegate("events", TrackerEvents.on_run_start)
+    on_run_complete = delegate("events", TrackerEvents.on_run_complete)
+    on_run_failed = delegate("events", TrackerEvents.on_run_failed)
 
     # -- steps and scenarios --------------------------------------------------------------
     def define_step(

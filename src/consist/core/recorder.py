@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from consist.core.cache import is_reusable
 from consist.core.errors import StoreError, StoreLockedError
-from consist.core.model import Artifact, Direction, Link, Run, validate_key
+from consist.core.model import Artifact, Direction, Link, Run, RunStatus, validate_key
 from consist.core.ports.scheduler import Cancellable, Inline, Scheduler
 from consist.core.ports.store import CacheCandidate, MetadataStore, WriteBatch
 from consist.core.snapshot import encode_snapshot
@@ -52,8 +52,13 @@ class Journal(Protocol):
     """Write-ahead list of the snapshots whose rows are queued, durable against the death
     of the process (the api keeps it in ``.consist/pending/*.journal``)."""
 
-    def append(self, snapshot: Path) -> None:
-        """Note ``snapshot`` (``<workspace>/.consist/runs/<run_id>.json``) as queued."""
+    #: Whether :meth:`append` can keep a document itself (then a run's intermediate states
+    #: need no snapshot file: creating a file costs more than the rest of a run's I/O).
+    keeps_documents: bool
+
+    def append(self, snapshot: Path, document: bytes | None = None) -> None:
+        """Note ``snapshot`` (``<workspace>/.consist/runs/<run_id>.json``) as queued; with
+        ``document``, the journal holds that state of the run instead of the file."""
 
     def rotate(self) -> Any:
         """Start new journal files; return a token naming the ones written so far."""
@@ -65,7 +70,9 @@ class Journal(Protocol):
 class _NoJournal:
     """For a recorder whose process never dies unexpectedly (unit tests, read-only use)."""
 
-    def append(self, snapshot: Path) -> None:
+    keeps_documents = False
+
+    def append(self, snapshot: Path, document: bytes | None = None) -> None:
         pass
 
     def rotate(self) -> Any:
@@ -199,14 +206,18 @@ class Recorder:
         queue its rows."""
         validate_key(run.id, "run id")  # it names a file: never a path out of snapshot_dir
         path, data = snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
-        self._write_snapshot(path, data)
+        # A run's states while it runs are kept by the journal (durable, and one write to an
+        # open file); the state it ends in gets its snapshot file, written first.
+        in_journal = run.status is RunStatus.RUNNING and self._journal.keeps_documents
+        if not in_journal:
+            self._write_snapshot(path, data)
         # Queue a copy: the caller keeps mutating its Run (running → completed) while a
         # background flush may be writing the queued state.
         run = dataclasses.replace(run, meta=dict(run.meta), tags=list(run.tags))
         with self._lock:
             # Write-ahead, under the lock: the journal file this lands in is rotated out
             # together with the queue that holds the event.
-            self._journal.append(path)
+            self._journal.append(path, data if in_journal else None)
             q = self._queue
             q.runs[run.id] = run
             for direction, group in ((Direction.INPUT, inputs), (Direction.OUTPUT, outputs)):

@@ -111,6 +111,7 @@ class RunSession:
         # Commits staged by the plain-call form of ``capture_outputs`` (see api.capture).
         self.pending: list[Callable[[], None]] = []
         self.started_mtime_ns: int | None = None
+        self._dir_made = False
         #: Outputs logged before their file existed, digested when the run ends.
         self.declared: dict[str, Declaration] = {}
         self.output_missing = output_missing
@@ -134,15 +135,23 @@ class RunSession:
         )
 
     def begin(self, *, exact_start: bool = False) -> None:
-        """Create the artifact directory and record the opening state.
+        """Record the opening state.
 
         With ``exact_start`` the session also finds the filesystem time at which the run's
         body starts, for ``capture_outputs`` as a plain call (see :meth:`_next_fs_tick`).
+        The artifact directory is made when it is first asked for (:meth:`ensure_dir`) or
+        written to: most steps never write there, and a folder costs as much as a file.
         """
-        self.ports.fs.make_dirs(self.artifact_dir)
         self.record()
         if exact_start:
             self.started_mtime_ns = self._next_fs_tick()
+
+    def ensure_dir(self) -> Path:
+        """The artifact directory, created if it does not exist yet."""
+        if not self._dir_made:
+            self.ports.fs.make_dirs(self.artifact_dir)
+            self._dir_made = True
+        return self.artifact_dir
 
     def _next_fs_tick(self) -> int:
         """A file timestamp later than every write made before the run began.
@@ -152,7 +161,7 @@ class RunSession:
         started". So probe the clock through a scratch file until it ticks past the opening
         write; every earlier write is then strictly older, every later one at least as new.
         """
-        probe = self.artifact_dir / ".consist-clock"
+        probe = self.ensure_dir() / ".consist-clock"
         self.ports.fs.write_atomic(probe, b"")
         opened = self.ports.fs.mtime_ns(probe)
         deadline = time.monotonic() + 0.5

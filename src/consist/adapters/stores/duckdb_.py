@@ -19,8 +19,9 @@ from consist.adapters.stores.duckdb_views import DuckDBViews
 from consist.adapters.stores.sql.connection import Connections
 from consist.adapters.stores.sql.dbapi import SqlStore
 from consist.adapters.stores.sql.dialect import Dialect
-from consist.adapters.stores.sql.ops import Row, insert_values, select_in
+from consist.adapters.stores.sql.ops import MEMORY, Row, insert_values, select_in
 from consist.adapters.stores.sql.ops import database_path as sql_database_path
+from consist.adapters.stores.sql.signature_index import SUFFIX, IndexMirror, SignatureIndex
 from consist.adapters.stores.sql.statements import MAX_ROWS, TABLE_COLUMNS
 
 __all__ = ["DuckDBDialect", "DuckDBStore", "database_path"]
@@ -149,4 +150,7 @@ class DuckDBStore(SqlStore):
     def __init__(self, location: str, *, lock_timeout: float | None = None) -> None:
         self.path = database_path(location)
         db = Connections(location, self.path, DuckDBDialect(), lock_timeout=lock_timeout)
-        super().__init__(db, tables=DuckDBTables(db), views=DuckDBViews(db))
+        # Several processes share a file only one can hold: lookups read a shared copy of
+        # the cache index instead of waiting for the file (see sql/signature_index.py).
+        mirror = IndexMirror(SignatureIndex(self.path + SUFFIX)) if self.path != MEMORY else None
+        super().__init__(db, tables=DuckDBTables(db), views=DuckDBViews(db), mirror=mirror)

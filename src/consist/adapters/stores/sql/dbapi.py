@@ -28,8 +28,9 @@ from consist.adapters.stores.sql.rows import (
     rows_to_runs,
     ts_in,
 )
+from consist.adapters.stores.sql.signature_index import IndexMirror
 from consist.adapters.stores.sql.writer import write_batch
-from consist.core.errors import redact
+from consist.core.errors import StoreLockedError, redact
 from consist.core.facets import filter_pairs
 from consist.core.model import Artifact, Direction, Run, RunArtifacts
 from consist.core.ports.store import CacheCandidate, RunQuery, WriteBatch
@@ -67,12 +68,28 @@ class SqlStore:
         The component building views on the same ``db`` (may be ``tables`` itself).
     """
 
-    def __init__(self, db: Connections, *, tables: HotTableCatalog, views: ViewBuilder) -> None:
+    def __init__(
+        self,
+        db: Connections,
+        *,
+        tables: HotTableCatalog,
+        views: ViewBuilder,
+        mirror: IndexMirror | None = None,
+    ) -> None:
         self.db = db
         self.location = db.location
         self.lock_timeout = db.lock_timeout
         self.tables = tables
         self.views = views
+        # A copy of the cache index other processes can read while this one holds the
+        # file (stores whose file admits one process at a time; see signature_index).
+        self.mirror = mirror
+        if mirror is not None:
+            try:
+                with self.db.using("prepare the shared cache-index copy") as conn:
+                    mirror.sync(conn, self.db.dialect.begin)
+            except StoreLockedError:  # cannot check the copy now: read the database
+                mirror.index.usable = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({redact(self.location)!r})"
@@ -110,11 +127,13 @@ class SqlStore:
         """
         if not batch:
             return
-        with (
-            self.db.using("write a batch of runs, artifacts and links") as conn,
-            self.db.transaction(conn),
-        ):
-            write_batch(conn, batch, self.db.insert, self.db.select_in)
+        mirror = self.mirror
+        with self.db.using("write a batch of runs, artifacts and links") as conn:
+            with self.db.transaction(conn):
+                change = write_batch(conn, batch, self.db.insert, self.db.select_in)
+                ticket = mirror.record(conn, change.obsolete, change.entries) if mirror else None
+            if mirror is not None and ticket is not None:
+                mirror.publish(conn, ticket)  # before the file is let go
 
     def workspaces(self) -> list[str]:
         """The registered workspaces (``consist_meta`` keys ``workspace:<run_dir>``)."""
@@ -143,8 +162,10 @@ class SqlStore:
         CacheCandidate or None
             None when no completed run that was not itself a cache hit has ``signature``.
         """
-        with self.db.reading("look up the cache") as conn:
-            rows = conn.execute(sql.FIND_CACHED, [signature]).fetchall()
+        rows = self.mirror.find(signature) if self.mirror is not None else None
+        if rows is None:
+            with self.db.reading("look up the cache") as conn:
+                rows = conn.execute(sql.FIND_CACHED, [signature]).fetchall()
         if not rows:
             return None
         _, _, run_json, outputs_json = max(rows, key=lambda r: (ts_in(r[1]), r[0]))
@@ -263,6 +284,8 @@ class SqlStore:
     def close(self) -> None:
         """Release the connection. Idempotent."""
         self.db.close()
+        if self.mirror is not None:
+            self.mirror.index.close()
 
     # -- TableStore, by delegation to the components -----------------------------------------
 

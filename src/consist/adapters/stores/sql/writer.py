@@ -11,6 +11,7 @@ key/value rows are written by :mod:`consist.adapters.stores.sql.facets` in the s
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,9 +42,21 @@ _ARTIFACT_CREATED_AT = sql.ARTIFACT_COLUMNS.index("created_at")
 _OUTPUT = Direction.OUTPUT.value
 
 
+@dataclass(frozen=True, slots=True)
+class IndexChange:
+    """How a batch changed the cache index: the run ids whose entries went, then the
+    entries written (rows in the cache index's column order)."""
+
+    obsolete: list[str]
+    entries: list[Row]
+
+    def __bool__(self) -> bool:
+        return bool(self.obsolete or self.entries)
+
+
 def write_batch(
     conn: Any, batch: WriteBatch, insert: Insert = insert_values, select: Select = select_in
-) -> None:
+) -> IndexChange:
     """Write ``batch`` through ``conn``; the caller owns BEGIN/COMMIT/ROLLBACK.
 
     Parameters
@@ -58,6 +71,11 @@ def write_batch(
     select : callable, optional
         How to read rows by a long list of keys (used for facet documents); a store may
         pass a faster driver-specific path.
+
+    Returns
+    -------
+    IndexChange
+        What changed in the cache index (for a store keeping a copy of it).
     """
     # A key may appear only once per statement, so duplicates are resolved here: the last
     # state of a run, the earliest row of an artifact, the first of a link.
@@ -75,7 +93,9 @@ def write_batch(
         if run.signature is not None and is_reusable(run)
     }
     link_state = _write_links(conn, batch, targets.keys(), insert)
-    _refresh_cache_index(conn, runs, targets, was_indexed, link_state, artifact_rows, batch, insert)
+    return _refresh_cache_index(
+        conn, runs, targets, was_indexed, link_state, artifact_rows, batch, insert
+    )
 
 
 def _replace_runs(
@@ -212,7 +232,7 @@ def _refresh_cache_index(
     artifact_rows: dict[str, Row],
     batch: WriteBatch,
     insert: Insert,
-) -> None:
+) -> IndexChange:
     """Re-derive the cache-index rows of every run whose state or outputs this batch changed.
 
     ``targets`` are the batch's cache candidates (run id -> row); ``was_indexed`` are batch
@@ -234,7 +254,7 @@ def _refresh_cache_index(
     for chunk in chunks(obsolete, sql.MAX_ROWS):
         conn.execute(sql.delete_where_in("cache_index", "run_id", len(chunk)), list(chunk))
     if not targets and not indexed:
-        return
+        return IndexChange(obsolete, [])
 
     outputs = {
         run_id: {
@@ -272,6 +292,7 @@ def _refresh_cache_index(
             signature, created_at, run_json = indexed[run_id]
             entries.append((run_id, signature, created_at, run_json, snapshot))
     insert(conn, "cache_index", entries)
+    return IndexChange(obsolete, entries)
 
 
 def _signatures(
