@@ -1,8 +1,17 @@
-"""The recorder's scheduler on threads: real locks, and delayed calls on daemon timers."""
+"""The recorder's scheduler on threads: real locks, and delayed calls on one daemon thread.
+
+A delayed call used to start a ``threading.Timer`` each time. Starting a thread waits until
+the new thread runs, and with more busy processes than cores that wait is a scheduler time
+slice (several ms) — paid by the step that queued the record. One long-lived worker per
+scheduler, woken through a condition, costs the step only a notify.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -10,15 +19,55 @@ from typing import Any
 from consist.core.ports.scheduler import Cancellable
 
 
+class _Call:
+    """A pending delayed call; cancelling it before it is due means it never runs."""
+
+    __slots__ = ("cancelled", "fn")
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class ThreadScheduler:
-    """Locks from :mod:`threading`; a delayed call runs on a daemon timer thread, so a
+    """Locks from :mod:`threading`; delayed calls run in order on one daemon thread, so a
     pending flush never keeps the interpreter from exiting (close and exit flush first)."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, _Call]] = []
+        self._order = itertools.count()
+        self._worker: threading.Thread | None = None
 
     def lock(self, reentrant: bool = False) -> AbstractContextManager[Any]:
         return threading.RLock() if reentrant else threading.Lock()
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> Cancellable:
-        timer = threading.Timer(seconds, fn)
-        timer.daemon = True
-        timer.start()
-        return timer
+        call = _Call(fn)
+        with self._wake:
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), call))
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._run, name="consist-scheduler", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify()
+        return call
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while True:
+                    if self._due and self._due[0][2].cancelled:
+                        heapq.heappop(self._due)
+                        continue
+                    wait = self._due[0][0] - time.monotonic() if self._due else None
+                    if wait is not None and wait <= 0:
+                        call = heapq.heappop(self._due)[2]
+                        break
+                    self._wake.wait(wait)
+            if not call.cancelled:
+                call.fn()
