@@ -80,6 +80,13 @@ _EXPORTS: dict[str, str] = {
     "IngestResult": "consist.core.tables:IngestResult",
     "MatrixViewFactory": "consist.api.matrix:MatrixViewFactory",
     "lineage_svg": "consist.api.graphviz_:lineage_svg",
+    "use_tracker": "consist.api.compat_calls:use_tracker",
+    "run": "consist.api.compat_calls:run",
+    "load_df": "consist.api.compat_calls:load_df",
+    "ExecutionOptions": "consist.api.compat_calls:ExecutionOptions",
+    "CacheOptions": "consist.api.compat_calls:CacheOptions",
+    "define_step": "consist.api.compat_calls:define_step",
+    "ref": "consist.api.compat_calls:ref",
 }
 
 __all__ = [
@@ -149,6 +156,13 @@ __all__ = [
     "materialize_artifacts",
     "RunMatchError",
     "ContextParameterError",
+    "use_tracker",
+    "run",
+    "load_df",
+    "ExecutionOptions",
+    "CacheOptions",
+    "define_step",
+    "ref",
     "run_query",
     "scenario",
 ]
@@ -169,6 +183,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from consist.api.compat_calls import (
+        CacheOptions,
+        ExecutionOptions,
+        define_step,
+        load_df,
+        ref,
+        run,
+        use_tracker,
+    )
     from consist.api.context import RunContext, current_tracker
     from consist.api.functions import (
         capture_outputs,

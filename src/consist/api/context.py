@@ -69,8 +69,19 @@ class RunContext:
     def is_cached(self) -> bool:
         return self._session.is_cached
 
-    def load(self, key: str, **kwargs: Any) -> Any:
-        """Load the input ``key`` with the frame engine matching its format."""
+    def load(self, key: str | Artifact, **kwargs: Any) -> Any:
+        """Load the input ``key`` with the frame engine matching its format. An input
+        ``Artifact`` (e.g. from ``ctx.inputs``) may be given instead of its key; an artifact
+        that is not an input of this run is refused, as reading it would go unrecorded."""
+        if isinstance(key, Artifact):
+            given = key
+            if not any(a.id == given.id for a in self._session.inputs.values()):
+                raise KeyNotFoundError(
+                    f"artifact {given.key!r} ({given.id}) is not an input of run "
+                    f"{self.run.id!r}; its inputs are {sorted(self._session.inputs)}. Declare "
+                    "it in inputs=... so the run's signature covers it."
+                )
+            return self._tracker.load(given, **kwargs)
         try:
             artifact = self._session.inputs[key]
         except KeyError:
@@ -101,6 +112,20 @@ class RunContext:
 
     def log_meta(self, **values: Any) -> None:
         self._tracker.log_meta(**values)
+
+    def output_path(self, key: str, ext: str = "parquet") -> Path:
+        """Where to write the output ``key``: ``<run_dir>/<key>.<ext>`` (a key with ``/``
+        makes subfolders, created here). Nothing is recorded until the file is logged."""
+        parts = key.split("/")
+        if not key or any(p in ("", ".", "..") for p in parts) or key.startswith("/"):
+            raise ArgumentError(
+                f"output_path(key={key!r}) needs a relative name such as 'skims' or "
+                "'summary/mode_shares', without '.', '..' or empty parts."
+            )
+        suffix = ext.lstrip(".")
+        path = self.run_dir.joinpath(*parts[:-1], f"{parts[-1]}.{suffix}" if suffix else parts[-1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def capture_outputs(
         self, directory: str | os.PathLike[str], pattern: str = "*", recursive: bool = False

@@ -61,21 +61,8 @@ def materialize_artifacts(tracker: Any, items: Any) -> dict[str, Any]:
     ``IntegrityError`` and leaves no file at that destination. Returns the destination
     paths by artifact key.
     """
-    from pathlib import Path
+    from consist.core.materialize import checked_pairs
 
-    pairs = list(items.items()) if isinstance(items, dict) else list(items)
-    checked: list[tuple[Artifact, Any]] = []
-    for index, pair in enumerate(pairs):
-        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Artifact)):
-            raise ArgumentTypeError(
-                f"materialize_artifacts() items[{index}] is {pair!r:.80}; give (artifact, "
-                "destination) pairs, e.g. [(result.outputs['table'], 'copy/table.csv')]."
-            )
-        if not isinstance(pair[1], (str, Path)) and not hasattr(pair[1], "__fspath__"):
-            raise ArgumentTypeError(
-                f"materialize_artifacts() items[{index}] has destination {pair[1]!r:.80}; "
-                "give a path."
-            )
-        checked.append(pair)
+    checked = checked_pairs(items)
     owner = owner_tracker(tracker, "materialize_artifacts", "materialize")
     return {artifact.key: owner.materialize(artifact, dest) for artifact, dest in checked}

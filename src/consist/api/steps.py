@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from consist.api import arguments
 from consist.api.code import StepIdentity, step_identity
+from consist.api.compat_calls import expand_execution_options
 from consist.api.containers import job_identity
 from consist.api.inputs import resolve_inputs
 from consist.api.options import HashingMode
@@ -140,6 +141,7 @@ def build_request(
     canonical form does not know, and settings.
     """
     scope = scope or StepScope()
+    args = expand_execution_options(args)
     if scope.cache_hydration is not None:
         args = {"cache_hydration": scope.cache_hydration, **args}
     opts = RunOptions.parse(args)

@@ -114,6 +114,12 @@ class Artifact:
             )
         return self._resolver.local_path(self)
 
+    @property
+    def container_uri(self) -> str:
+        """Another name for ``uri`` (the name the original library's notebooks read): the
+        URI of the file or directory holding the artifact's bytes."""
+        return self.uri
+
     def load(self, **kwargs: Any) -> Any:
         """Read the artifact with the frame engine that matches its driver."""
         if self._resolver is None:

@@ -59,3 +59,19 @@ def consist_frame_engines() -> list[FrameEngineSpec]:
             extra="arrays",
         ),
     ]
+
+
+@hookimpl
+def consist_object_digest(obj: object) -> object | None:
+    """Frames and series count for identity by their content (see ``digests.py``); the
+    library is only touched when the value already is one of its objects."""
+    library = type(obj).__module__.partition(".")[0]
+    if library == "pandas":
+        from consist.adapters.frames.digests import pandas_standin
+
+        return pandas_standin(obj)
+    if library == "polars":
+        from consist.adapters.frames.digests import polars_standin
+
+        return polars_standin(obj)
+    return None
