@@ -773,7 +773,10 @@ def test_logging_in_a_manual_run(
             rejected_cleanly(error, before, after)
         elif call in ("log_artifact", "log_dataframe"):
             linked = tracker.get_artifacts_for_run(run_id)
-            assert logged.key in {**linked.inputs, **linked.outputs}
+            # An output whose file is not written yet is declared: linked when the run ends
+            # (here never, as the file never appears: the run completes with a warning).
+            declared = call == "log_artifact" and logged.digest is None
+            assert declared or logged.key in {**linked.inputs, **linked.outputs}
             assert valid_key(logged.key)
     assert tracker.get_run(run_id).status.value == "completed"
 

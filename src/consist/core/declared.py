@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consist.core.checks import check_storable
+from consist.core.checks import check_key_text, check_storable, check_text
 from consist.core.errors import ConsistWarning, OutputMissingError
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, validate_key
@@ -56,9 +56,15 @@ def declare(
 ) -> Artifact:
     """Announce an output of ``session`` whose file is not written yet; returns a
     provisional artifact (no digest: it is taken when the run ends)."""
+    # The same checks as logging a file that exists: bad input is refused now, not when
+    # the run ends.
+    check_text(driver, "driver", optional=True)
+    for name in meta:
+        if isinstance(name, str):
+            check_key_text(name, "a meta key")
+    check_storable(meta, "meta")
     local = absolute(path, session.artifact_dir)
     key = validate_key(key if key is not None else (local.stem or local.name))
-    check_storable(meta, "meta")
     session.declared[key] = Declaration(key, local, driver, dict(meta))
     uri, _ = session.ports.workspace.to_uri(local)
     artifact = Artifact(
