@@ -338,3 +338,13 @@ def test_without_xarray_stores_are_still_recorded_and_errors_name_the_extra(
     assert lines[0] == "zarr True"
     assert len(lines) == 3, done.stdout
     assert all("xarray" in line and "consist[arrays]" in line for line in lines[1:])
+
+
+def test_matrix_views_from_the_core_module_as_the_tutorials_import_them(tracker: Tracker) -> None:
+    from consist.core.matrix import MatrixViewFactory
+
+    three_scenario_runs(tracker)
+    view = MatrixViewFactory(tracker).load_matrix_view("skims", run_ids=["base_assign"])
+    assert list(view["run_id"].values) == ["base_assign"]
+    with pytest.raises(TypeError, match=r"MatrixViewFactory\(tracker\)"):
+        MatrixViewFactory(None)
