@@ -1,4 +1,4 @@
-"""How long the ``consist`` command line takes on large databases (issue 22).
+"""How long the ``consist`` command line takes on large databases.
 
 For each store and database size, prints the median over ``--repeat`` runs of:
 

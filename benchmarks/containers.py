@@ -1,4 +1,4 @@
-"""Container steps on a real Docker engine (issue 20): what Consist adds around a container.
+"""Container steps on a real Docker engine: what Consist adds around a container.
 
 Measures medians, in milliseconds, for a trivial command (``echo``) in a one-layer busybox
 image:

@@ -1,4 +1,4 @@
-"""Artifacts on an object store (issue 19), against moto's S3 server on 127.0.0.1.
+"""Artifacts on an object store, against moto's S3 server on 127.0.0.1.
 
 The server runs in a separate process (``python -m moto.server``) so that it does not share
 this process's GIL. Prints medians over ``--repeat`` rounds of:
