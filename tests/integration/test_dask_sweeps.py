@@ -211,9 +211,15 @@ def test_one_call_on_a_worker_recorded_here(pg_tracker, dask_client) -> None:
     assert frame["i"][0] == 21
 
 
-def test_without_a_cluster_the_error_says_how_to_get_one(make_tracker, workdir) -> None:
+def test_without_a_cluster_the_error_says_how_to_get_one(
+    make_tracker, workdir, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tracker = _sweep_tracker(make_tracker, workdir)
-    if distributed.client.default_client() is not None:  # a client of another test
-        pytest.skip("a default Dask client exists in this process")
+
+    def no_client() -> None:  # what distributed says in a process that has none
+        raise ValueError("No global client found and no address provided")
+
+    # Clients of other tests in this process would otherwise be found.
+    monkeypatch.setattr(distributed, "get_client", no_client)
     with pytest.raises(consist.ConsistError, match="dask_client="):
         tracker.map(simulate, [{"i": 0}], executor="dask")
