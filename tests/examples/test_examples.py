@@ -104,6 +104,8 @@ CASES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "check"), CASES, ids=[name for name, _ in CASES])
-def test_example_runs(name: str, check, tmp_path: Path) -> None:
+def test_example_runs(name: str, check, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if name == "container_step.py":
+        request.getfixturevalue("docker_host")
     out = run_example(name, tmp_path)
     check(out, tmp_path)
