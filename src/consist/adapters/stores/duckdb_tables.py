@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from consist.adapters.stores.sql.hot import HotTableCatalog, quote
+from consist.adapters.stores.sql.hot import HotTableCatalog, create_or_widen, quote
 from consist.adapters.stores.sql.ops import first_row
 from consist.core.errors import SchemaValidationError
 from consist.core.tables import (
@@ -205,12 +205,7 @@ class DuckDBTables(HotTableCatalog):
         provenance = job.provenance.values()
         with self.db.transaction(conn):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HOT_SCHEMA}")
-            columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-            existing = set(table_columns(conn, job.table) or ())
-            for name, duck_type in declared:
-                if name not in existing:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {duck_type}")
+            create_or_widen(conn, table, declared, lambda: table_columns(conn, job.table))
             conn.execute(
                 f"DELETE FROM {table} WHERE consist_artifact_id = ?", [job.provenance.artifact_id]
             )

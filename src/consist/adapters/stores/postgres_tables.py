@@ -20,7 +20,13 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from consist.adapters.stores.sql.hot import UNFINISHED, HotTableCatalog, quote
+from consist.adapters.stores.sql.hot import (
+    UNFINISHED,
+    HotTableCatalog,
+    create_or_widen,
+    insert_rows,
+    quote,
+)
 from consist.core.errors import InvalidKeyError, SchemaValidationError
 from consist.core.tables import (
     HOT_SCHEMA,
@@ -138,21 +144,8 @@ class PostgresTables(HotTableCatalog):
             with self.db.transaction(conn):
                 # One writer at a time may create or widen a table; others wait for it.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"consist:{table}"])
-                columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {_hot(table)} ({columns})")
-                existing = set(_columns(conn, table) or ())
-                for name, sql_type in declared:
-                    if name not in existing:
-                        conn.execute(
-                            f"ALTER TABLE {_hot(table)} ADD COLUMN {quote(name)} {sql_type}"
-                        )
-                marks = ", ".join("?" for _ in names)
-                if values:
-                    conn.executemany(
-                        f"INSERT INTO {_hot(table)} ({', '.join(quote(n) for n in names)}) "
-                        f"VALUES ({marks})",
-                        values,
-                    )
+                create_or_widen(conn, _hot(table), declared, lambda: _columns(conn, table))
+                insert_rows(conn, _hot(table), names, values)
                 self._record_ingestion(
                     conn,
                     job.provenance.artifact_id,

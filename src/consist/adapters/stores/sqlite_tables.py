@@ -15,7 +15,13 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from consist.adapters.stores.sql.hot import UNFINISHED, HotTableCatalog, quote
+from consist.adapters.stores.sql.hot import (
+    UNFINISHED,
+    HotTableCatalog,
+    create_or_widen,
+    insert_rows,
+    quote,
+)
 from consist.adapters.stores.sql.statements import TABLE_COLUMNS
 from consist.core.errors import InvalidKeyError, SchemaValidationError
 from consist.core.tables import (
@@ -113,24 +119,12 @@ class SQLiteTables(HotTableCatalog):
             system = list(job.provenance.values().values())
             values = [[_plain(row[i]) for i, _ in positions] + system for row in rows]
             with self.db.transaction(conn):
-                columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(table)} ({columns})")
-                existing = set(_columns(conn, table) or ())
-                for name, sql_type in declared:
-                    if name not in existing:
-                        conn.execute(
-                            f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {sql_type}"
-                        )
+                create_or_widen(conn, quote(table), declared, lambda: _columns(conn, table))
                 conn.execute(
                     f"DELETE FROM {quote(table)} WHERE consist_artifact_id = ?",
                     [job.provenance.artifact_id],
                 )
-                marks = ", ".join("?" for _ in names)
-                conn.executemany(
-                    f"INSERT INTO {quote(table)} ({', '.join(quote(n) for n in names)}) "
-                    f"VALUES ({marks})",
-                    values,
-                )
+                insert_rows(conn, quote(table), names, values)
                 self._record_ingestion(
                     conn,
                     job.provenance.artifact_id,

@@ -10,7 +10,7 @@ function. :class:`ViewBuilder` is what a store's view component offers.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -48,6 +48,34 @@ def now() -> datetime:
 def quote(name: str) -> str:
     """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def create_or_widen(
+    conn: Any,
+    qualified: str,
+    declared: Sequence[tuple[str, str]],
+    columns_of: Callable[[], Iterable[str] | None],
+) -> None:
+    """Create the hot table ``qualified`` with the ``(name, SQL type)`` columns declared, or
+    add those it lacks (``columns_of`` reads its columns once it exists)."""
+    columns = ", ".join(f"{quote(n)} {t}" for n, t in declared)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {qualified} ({columns})")
+    existing = set(columns_of() or ())
+    for name, sql_type in declared:
+        if name not in existing:
+            conn.execute(f"ALTER TABLE {qualified} ADD COLUMN {quote(name)} {sql_type}")
+
+
+def insert_rows(
+    conn: Any, qualified: str, names: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``values`` (one sequence per row, in ``names`` order) into ``qualified``."""
+    if values:
+        marks = ", ".join("?" for _ in names)
+        conn.executemany(
+            f"INSERT INTO {qualified} ({', '.join(quote(n) for n in names)}) VALUES ({marks})",
+            values,
+        )
 
 
 class ViewBuilder(Protocol):
