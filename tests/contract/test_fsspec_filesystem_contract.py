@@ -7,7 +7,6 @@ folders without objects in them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,23 +21,14 @@ pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
 from consist.adapters.filesystems.fsspec_ import FsspecFileSystem  # noqa: E402
-from consist.testing.moto_s3 import S3Server, moto_server  # noqa: E402
+from consist.testing.moto_s3 import S3Server, server_or_skip  # noqa: E402
 
 _NO_MTIME = "S3 sets an object's modification time itself; a client cannot change it"
 
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    try:
-        server_cm = moto_server()
-        server = server_cm.__enter__()
-    except RuntimeError as exc:
-        pytest.skip(f"no S3 server for the contract: {exc}")
-    try:
-        yield server
-    finally:
-        server_cm.__exit__(None, None, None)
+    yield from server_or_skip("no S3 server for the contract")
 
 
 class BucketFiles:

@@ -34,7 +34,7 @@ from consist.core.errors import (
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from consist.testing.moto_s3 import SECRET_KEY, S3Server, moto_server  # noqa: E402
+from consist.testing.moto_s3 import SECRET_KEY, S3Server, server_or_skip  # noqa: E402
 
 SNIPPETS = Path(__file__).parent / "snippets"
 
@@ -71,16 +71,7 @@ def fresh_sqlmodel_metadata() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    try:
-        server_cm = moto_server()
-        server = server_cm.__enter__()
-    except RuntimeError as exc:
-        pytest.skip(f"moto's S3 server could not start: {exc}")
-    try:
-        yield server
-    finally:
-        server_cm.__exit__(None, None, None)
+    yield from server_or_skip("moto's S3 server could not start")
 
 
 @pytest.fixture

@@ -115,3 +115,22 @@ def _count_gets(server: Any, log: list[str]) -> None:
         return inner(environ, start_response)
 
     wsgi.app = counting
+
+
+def server_or_skip(why: str) -> Iterator[S3Server]:
+    """The body of a pytest fixture: a moto server for the fixture's scope, or the test
+    skipped with ``why`` and the reason the server could not start."""
+    import logging
+
+    import pytest
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    try:
+        serving = moto_server()
+        server = serving.__enter__()
+    except RuntimeError as exc:
+        pytest.skip(f"{why}: {exc}")
+    try:
+        yield server
+    finally:
+        serving.__exit__(None, None, None)
