@@ -4,6 +4,7 @@ identity of the values bound to its call."""
 from __future__ import annotations
 
 import hashlib
+import linecache
 import subprocess
 import types
 from collections.abc import Callable, Mapping
@@ -14,7 +15,8 @@ from typing import Any
 from consist.api.options import CODE_IDENTITY_MODES
 from consist.core.identity import code_identity as core_code_identity
 from consist.core.identity import module_identity
-from consist.core.identity.arguments import arguments_identity
+from consist.core.identity.arguments import arguments_identity, block_arguments_identity
+from consist.core.identity.block_reads import block_reads
 from consist.core.identity.canonical import Fallback
 from consist.core.identity.code import project_root_of, root_of_file
 from consist.core.identity.signature import literal_code_identity
@@ -87,6 +89,49 @@ def block_code_identity(
     standin = types.FunctionType(caller.f_code, caller.f_globals)
     identity = core_code_identity(standin, "source", project_root=root)
     return identity.digest, identity.mode
+
+
+@dataclass(frozen=True, slots=True)
+class BlockReadsIdentity:
+    """The values a traced block reads from its surroundings, as a signature component."""
+
+    digest: str
+    #: What the run records for explanations: ``{"arguments": {"reads": {...}}}``.
+    detail: dict[str, Any] | None
+    #: Names read whose values have no stable digest (a scenario, a live connection...).
+    unseen: tuple[str, ...]
+
+
+def block_reads_identity(
+    setting: str, project_root: Path | None, caller: types.FrameType, fallback: Fallback
+) -> BlockReadsIdentity | None:
+    """The identity of what the ``with`` block being entered in ``caller`` reads from outside
+    itself; None when its source cannot be read (code typed at a prompt)."""
+    filename = caller.f_code.co_filename
+    lines = linecache.getlines(filename, caller.f_globals)
+    reads = block_reads(filename, lines, caller.f_lineno) if lines else None
+    if reads is None:
+        return None
+    scopes = (caller.f_locals, caller.f_globals)
+    values = {}
+    for name in reads.names:
+        for scope in scopes:
+            if name in scope:
+                values[name] = scope[name]
+                break
+    root = project_root if project_root is not None else root_of_file(Path(filename))
+    follows_code = setting in ("auto", "deps")
+
+    def code_of(value: Any) -> str:  # a function the block calls: its code counts
+        return core_code_identity(value, "deps", project_root=root).digest if follows_code else ""
+
+    identity, unseen = block_arguments_identity(values, fallback=fallback, code_digest=code_of)
+    detail: dict[str, Any] = {}
+    if identity.tree:
+        detail["arguments"] = identity.shown
+    if unseen:
+        detail["unseen_reads"] = list(unseen)
+    return BlockReadsIdentity(identity.digest, detail or None, unseen)
 
 
 def git_identity(project_root: Path) -> str:

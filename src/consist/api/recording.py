@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from consist.api.capture import Capture
-from consist.api.code import block_code_identity
+from consist.api.code import StepIdentity, block_code_identity, block_reads_identity
 from consist.api.inputs import named_values
 from consist.api.options import refuse_recording
 from consist.api.schemas import table_name
@@ -36,7 +36,7 @@ from consist.core.errors import (
 from consist.core.inputs import driver_for
 from consist.core.model import Artifact, Run, RunStatus, validate_key
 from consist.core.session import RunSession, check_direction
-from consist.core.step import error_summary
+from consist.core.step import StepScope, error_summary
 from consist.core.tables import check_table_name
 from consist.core.workspace import absolute
 
@@ -137,8 +137,12 @@ class RunRecording:
         options: dict[str, Any],
         caller: FrameType,
         name: str | None = None,
-        traced: str = "",
+        traced: str | None = None,
     ) -> Run:
+        """Open a run by hand. ``name`` is given for traced blocks (``trace``, ``sc.trace``),
+        whose identity also counts what the block reads from its surroundings; ``traced`` is
+        their scenario's identity, folded in when the block reads a value that has no digest
+        (or its source cannot be read), since the scenario then stands in for it."""
         if self.session is not None:
             raise ActiveRunError(
                 f"run {self.session.run.id!r} is still open on this tracker; end it with "
@@ -153,14 +157,32 @@ class RunRecording:
         refuse_recording(self.access_mode, "it cannot open runs")
         scope = self._scenarios.scope()
         settings = self._requests.settings
+        code: StepIdentity | tuple[str, str]
         code = block_code_identity(settings.code_identity, settings.project_root, caller)
+        if name is not None:
+            code, scope = self._block_identity(code, caller, scope, traced)
         step_name = name or model or run_id or "run"
         args = {**options, "run_id": run_id, "model": model or step_name, "name": step_name}
         args = {k: v for k, v in args.items() if v is not None}
-        request = self._requests.build(None, args, code, scope.traced(traced))
+        request = self._requests.build(None, args, code, scope)
         session = self._runner.open(request)
         self.shell.enter(session)
         return session.run
+
+    def _block_identity(
+        self, code: tuple[str, str], caller: FrameType, scope: StepScope, traced: str | None
+    ) -> tuple[StepIdentity, StepScope]:
+        settings = self._requests.settings
+        reads = block_reads_identity(
+            settings.code_identity, settings.project_root, caller, self._requests.object_digest
+        )
+        if reads is None:
+            identity = StepIdentity(*code, detail={"unseen_reads": ["<source not readable>"]})
+        else:
+            identity = StepIdentity(*code, reads.digest, reads.detail)
+        if traced is not None and (reads is None or reads.unseen):
+            scope = scope.traced(traced)
+        return identity, scope
 
     def end_run(self, status: str = "completed", error: BaseException | str | None = None) -> Run:
         """Close the open run as ``"completed"`` (default) or ``"failed"``."""

@@ -54,6 +54,9 @@ class Scenario:
     Use it as a context manager (``with consist.scenario("baseline", tracker=t) as sc:``).
     """
 
+    #: A traced block reading this counts it as scenario state it cannot see into.
+    __consist_block_read__ = "scenario"
+
     def __init__(
         self,
         tracker: Tracker,

@@ -76,7 +76,7 @@ class StepRequests:
         self,
         fn: Callable[..., Any] | None,
         args: dict[str, Any],
-        code: tuple[str, str] | None = None,
+        code: StepIdentity | tuple[str, str] | None = None,
         scope: StepScope | None = None,
     ) -> StepRequest:
         """Validate every option and compute the step's identity (see :func:`build_request`)."""
@@ -125,7 +125,7 @@ def refuse_unsupported(args: Mapping[str, Any]) -> None:
 def build_request(
     fn: Callable[..., Any] | None,
     args: Mapping[str, Any],
-    code: tuple[str, str] | None,
+    code: StepIdentity | tuple[str, str] | None,
     scope: StepScope | None,
     registry: Registry,
     workspace: Workspace,
@@ -164,7 +164,7 @@ def build_request(
             fn, opts.fn_args, settings.code_identity, settings.project_root, object_digest
         )
     else:
-        identity = StepIdentity(*code)
+        identity = code if isinstance(code, StepIdentity) else StepIdentity(*code)
     context = opts.inject_context
     load_inputs = opts.load_inputs
     if load_inputs is None:

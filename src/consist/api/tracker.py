@@ -73,6 +73,9 @@ class Tracker:
         Another name for ``hashing`` (give one or the other).
     """
 
+    #: A traced block reading this counts it as a handle, not data.
+    __consist_block_read__ = "context"
+
     def __init__(
         self,
         run_dir: str | os.PathLike[str],

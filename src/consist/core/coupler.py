@@ -25,6 +25,9 @@ def _check_key(key: object) -> str:
 class Coupler:
     """Scenario-local ``key -> Artifact`` mapping (keys may be namespaced as ``"ns/key"``)."""
 
+    #: A traced block reading the coupler reads scenario state its identity cannot see into.
+    __consist_block_read__ = "scenario"
+
     def __init__(self) -> None:
         self._items: dict[str, Artifact] = {}
 

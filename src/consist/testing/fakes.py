@@ -188,16 +188,17 @@ class InMemoryStore:
         """Artifacts matching every given filter, newest first."""
         with self._lock:
             self._check_open("find artifacts")
-            consumed = {
-                artifact_id
-                for (owner, artifact_id, direction, _key) in self._links
-                if owner == consumer and direction == Direction.INPUT.value
-            }
+            consumed, handed_back = set(), set()
+            for owner, artifact_id, direction, _key in self._links:
+                if owner == consumer and direction == Direction.INPUT.value:
+                    consumed.add(artifact_id)
+                if owner == creator and direction == Direction.OUTPUT.value:
+                    handed_back.add(artifact_id)
             found = [
                 a
                 for a in self._artifacts.values()
                 if (key is None or a.key == key)
-                and (creator is None or a.run_id == creator)
+                and (creator is None or a.run_id == creator or a.id in handed_back)
                 and (consumer is None or a.id in consumed)
             ]
             found.sort(key=lambda a: (_utc(a.created_at), a.id), reverse=True)

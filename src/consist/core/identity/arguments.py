@@ -35,6 +35,7 @@ from consist.core.identity._values import (
     known_standin,
 )
 from consist.core.identity.canonical import Fallback, canonicalize, storable_tree, tree_digest
+from consist.core.model import Artifact, Run, RunResult
 
 __all__ = ["ArgumentsIdentity", "arguments_identity"]
 
@@ -169,3 +170,77 @@ def _standin(fallback: Fallback | None, code_digest: Callable[[Any], str] | None
         return None
 
     return standin
+
+
+#: How a type asks to be treated when a traced block reads it (a class attribute):
+#: ``"context"`` is a handle with no data of its own (a tracker), skipped; ``"scenario"`` is
+#: a scenario's state (its coupler), which a block's identity cannot see into.
+BLOCK_READ_ATTRIBUTE = "__consist_block_read__"
+
+
+def block_arguments_identity(
+    values: Mapping[str, Any],
+    *,
+    fallback: Fallback | None = None,
+    code_digest: Callable[[Any], str] | None = None,
+) -> tuple[ArgumentsIdentity, tuple[str, ...]]:
+    """The identity of the values a traced block reads from its surroundings (by name),
+    and the names of those with no stable digest (the caller decides what stands in).
+
+    Artifacts count by content, a step's result by its outputs' contents, a function by
+    its code, modules and library handles not at all; anything else as a config value
+    would, or by its instance state.
+    """
+    standin = _standin(fallback, code_digest)
+
+    def with_state(value: Any) -> Any:
+        known = standin(value)
+        if known is not None:
+            return known
+        state = instance_state(value)
+        return None if state is None else {"\x00object:" + _qualified(type(value)): state}
+
+    tree: dict[str, Any] = {}
+    unseen: list[str] = []
+    for name, value in values.items():
+        kind = getattr(type(value), BLOCK_READ_ATTRIBUTE, None)
+        if kind == "context" or isinstance(value, types.ModuleType):
+            continue
+        if kind == "scenario":
+            unseen.append(name)
+            continue
+        # Like a value a function captures: as it was when this process first saw the
+        # object, so a block appending to its own results list stays cached, while a name
+        # bound to a new value (a loop variable, a new parameter object) counts.
+        node = _once("block", value, lambda v: _block_node(v, with_state))
+        if node is _UNSEEN:
+            unseen.append(name)
+        else:
+            tree[name] = node
+    if not tree:
+        return ArgumentsIdentity(), tuple(unseen)
+    wrapped = {"reads": tree}
+    return ArgumentsIdentity(tree_digest(wrapped), wrapped, _shown(storable_tree(wrapped))), tuple(
+        unseen
+    )
+
+
+_UNSEEN: Any = object()
+
+
+def _block_node(value: Any, standin: Fallback) -> Any:
+    try:
+        return _canonical(_library_value(value), "read", standin)
+    except (ConfigHashError, TypeError, RecursionError):
+        return _UNSEEN
+
+
+def _library_value(value: Any) -> Any:
+    """Artifacts, runs and step results by what a block can read from them: contents."""
+    if isinstance(value, Artifact):
+        return {"\x00artifact": value.digest or value.uri}
+    if isinstance(value, RunResult):
+        return {"\x00outputs": {k: a.digest or a.uri for k, a in value.outputs.items()}}
+    if isinstance(value, Run):
+        return {"\x00run": value.signature or value.id}
+    return value

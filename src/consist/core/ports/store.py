@@ -90,8 +90,8 @@ class MetadataStore(Protocol):
         consumer: str | None = None,
         limit: int | None = None,
     ) -> list[Artifact]:
-        """Artifacts with ``key``, produced by run ``creator`` and/or used as an input by
-        run ``consumer``, newest first."""
+        """Artifacts with ``key``, output by run ``creator`` (produced by it, or handed back
+        by it on a cache hit) and/or used as an input by run ``consumer``, newest first."""
         ...
 
     def workspaces(self) -> list[str]:

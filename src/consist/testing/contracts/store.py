@@ -238,6 +238,16 @@ class StoreContract(FacetContract):
         assert store.find_artifacts(key="zones", creator="up")[0].producer_signature == "s-up"
         assert store.find_artifacts(key="nothing") == []
 
+    def test_find_artifacts_by_creator_includes_outputs_handed_back(
+        self, store: MetadataStore
+    ) -> None:
+        produced(store, make_run("first", t=0, signature="s"), data="a1")
+        # A cache hit links the cached artifact as its own output; it produced nothing.
+        store.apply(WriteBatch(runs=[make_run("hit", t=1)], links=[out("hit", "a1", "data")]))
+        assert [a.id for a in store.find_artifacts(creator="hit")] == ["a1"]
+        assert [a.id for a in store.find_artifacts(creator="first")] == ["a1"]
+        assert store.find_artifacts(creator="hit")[0].run_id == "first"
+
     # -- cache lookup ----------------------------------------------------------------------
 
     def test_find_cached_returns_run_and_outputs_by_key(self, store: MetadataStore) -> None:

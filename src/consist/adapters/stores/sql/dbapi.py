@@ -228,8 +228,8 @@ class SqlStore:
             conditions.append("artifact.key = ?")
             params.append(key)
         if creator is not None:
-            conditions.append("artifact.run_id = ?")
-            params.append(creator)
+            conditions.append(sql.OUTPUT_OF)
+            params += [creator, creator]
         if consumer is not None:
             conditions.append(sql.CONSUMED_BY)
             params.append(consumer)
