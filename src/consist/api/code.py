@@ -3,6 +3,7 @@ identity of the values bound to its call."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import linecache
 import subprocess
@@ -112,14 +113,8 @@ def block_reads_identity(
     reads = block_reads(filename, lines, caller.f_lineno) if lines else None
     if reads is None:
         return None
-    scopes = (caller.f_locals, caller.f_globals)
-    values = {}
-    for name in reads.names:
-        for scope in scopes:
-            if name in scope:
-                values[name] = scope[name]
-                break
     root = project_root if project_root is not None else root_of_file(Path(filename))
+    values = _read_values(reads.names, (caller.f_locals, caller.f_globals), root)
     follows_code = setting in ("auto", "deps")
 
     def code_of(value: Any) -> str:  # a function the block calls: its code counts
@@ -132,6 +127,42 @@ def block_reads_identity(
     if unseen:
         detail["unseen_reads"] = list(unseen)
     return BlockReadsIdentity(identity.digest, detail or None, unseen)
+
+
+def _read_values(
+    paths: tuple[str, ...], scopes: tuple[Mapping[str, Any], ...], root: Path
+) -> dict[str, Any]:
+    """The value of each read path, by the path as far as it was followed: through modules of
+    the user's project (``helpers.scale`` is that function), never into other objects (a
+    block reading ``params.alpha`` counts all of ``params``) or other libraries' modules."""
+    values: dict[str, Any] = {}
+    for path in paths:
+        base, *members = path.split(".")
+        scope = next((s for s in scopes if base in s), None)
+        if scope is None:
+            continue  # bound by the block itself later, or a NameError when it runs
+        value, followed = scope[base], [base]
+        for member in members:
+            if not (isinstance(value, types.ModuleType) and _in_project(value, root)):
+                break
+            value = getattr(value, member, _ABSENT)
+            followed.append(member)
+        if value is not _ABSENT:
+            values.setdefault(".".join(followed), value)
+    return values
+
+
+_ABSENT: Any = object()
+
+
+def _in_project(module: types.ModuleType, root: Path) -> bool:
+    source = getattr(module, "__file__", None)
+    return source is not None and _file_under(source, str(root))
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_under(source: str, root: str) -> bool:
+    return Path(source).resolve().is_relative_to(Path(root).resolve())
 
 
 def git_identity(project_root: Path) -> str:

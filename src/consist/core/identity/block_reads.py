@@ -25,7 +25,8 @@ _BUILTINS = frozenset(dir(builtins))
 
 @dataclass(frozen=True, slots=True)
 class BlockReads:
-    """The names a block reads from outside itself, and those its ``as`` targets bind."""
+    """What a block reads from outside itself (names, or dotted paths such as
+    ``helpers.scale`` when the block reads a member), and the names its ``as`` targets bind."""
 
     names: tuple[str, ...]
     targets: tuple[str, ...] = field(default=())
@@ -80,12 +81,13 @@ def _reads_at(module: ast.Module, line: int) -> BlockReads | None:
 
 
 def free_names(body: Iterable[ast.stmt], bound: Iterable[str] = ()) -> tuple[str, ...]:
-    """Names ``body`` loads that it has not bound before (builtins excluded), in order of
-    first use."""
+    """Names ``body`` loads that it has not bound before (builtins excluded), as dotted
+    paths where it reads their members, in order of first use."""
     visitor = _Reads(set(bound))
     for statement in body:
         visitor.visit(statement)
-    return tuple(n for n in dict.fromkeys(visitor.reads) if n not in _BUILTINS)
+    reads = dict.fromkeys(visitor.reads)
+    return tuple(n for n in reads if n.partition(".")[0] not in _BUILTINS)
 
 
 def _bound(target: ast.AST) -> list[str]:
@@ -98,6 +100,18 @@ class _Reads(ast.NodeVisitor):
     def __init__(self, bound: set[str]) -> None:
         self.bound = bound
         self.reads: list[str] = []
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        # ``helpers.scale(...)`` reads ``helpers.scale``: a module's member is named in full,
+        # so that the caller can follow it into the user's own modules.
+        chain, base = [node.attr], node.value
+        while isinstance(base, ast.Attribute):
+            chain.append(base.attr)
+            base = base.value
+        if not (isinstance(node.ctx, ast.Load) and isinstance(base, ast.Name)):
+            self.generic_visit(node)
+        elif base.id not in self.bound:
+            self.reads.append(".".join([base.id, *reversed(chain)]))
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):

@@ -1,0 +1,154 @@
+"""What a traced block reads from its surroundings, found from its source."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consist.core.identity import config_digest
+from consist.core.identity.arguments import block_arguments_identity
+from consist.core.identity.block_reads import block_reads, free_names
+from consist.core.model import Artifact
+
+
+def reads(body: str, *bound: str) -> tuple[str, ...]:
+    return free_names(ast.parse(textwrap.dedent(body)).body, bound)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("y = f(x)", ("f", "x")),
+        ("x = x + 1", ("x",)),  # the value is read before the target is bound
+        ("x += 1", ("x",)),
+        ("if c:\n    y = 1\nprint(y)", ("c",)),  # bound in the block before use
+        ("for i in items:\n    total = i", ("items",)),
+        ("v = [a * k for a in xs if a > lim]", ("xs", "lim", "k")),
+        ("d = {k: v for k, v in pairs}", ("pairs",)),
+        ("g = lambda q: q + off", ("off",)),
+        ("def h(p):\n    local = p\n    return local + glob\nh(1)", ("glob",)),
+        ("import numpy as np\nnp.zeros(n)", ("n",)),
+        ("try:\n    pass\nexcept Err as e:\n    print(e)", ("Err",)),
+        ("out = helpers.scale(values)", ("helpers.scale", "values")),
+        ("a.b.c = params.alpha", ("params.alpha", "a.b")),
+        ("t.load(ref)", ("ref",)),  # the with target is bound by the block
+        ("print(len(x), sorted(x))", ("x",)),  # builtins are not reads
+        ("with open(p) as fh:\n    fh.read()", ("p",)),
+        ("(w := value)\nprint(w)", ("value",)),
+    ],
+)
+def test_free_names(body: str, expected: tuple[str, ...]) -> None:
+    assert reads(body, "t") == expected
+
+
+SOURCE = textwrap.dedent(
+    """\
+    import consist
+
+    with tracker.trace(
+        "multi-line",
+        config={"k": 1},
+    ) as t:
+        result = step(alpha)
+        with tracker.trace("inner") as u:
+            other = beta
+    with tracker.trace("one-line"): gamma()
+    """
+).splitlines(keepends=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # The header's own arguments are the block's declared config, not reads.
+        (3, ("step", "alpha", "tracker.trace", "beta")),
+        (5, ("step", "alpha", "tracker.trace", "beta")),  # any line of a multi-line header
+        (8, ("beta",)),  # the innermost block whose header covers the line
+        (10, ("gamma",)),
+    ],
+)
+def test_block_reads_finds_the_with_statement_covering_the_line(
+    line: int, expected: tuple[str, ...]
+) -> None:
+    found = block_reads("<unit>", SOURCE, line)
+    assert found is not None and found.names == expected
+
+
+def test_block_reads_outside_any_block_or_unparsable_source_is_none() -> None:
+    assert block_reads("<unit-none>", SOURCE, 1) is None
+    assert block_reads("<unit-bad>", ["with x(:\n"], 1) is None
+
+
+def test_an_edited_source_is_read_again() -> None:
+    first = ["with tr() as t:\n", "    a\n"]
+    second = ["with tr() as t:\n", "    b\n"]
+    assert block_reads("<unit-edit>", first, 1).names == ("a",)  # type: ignore[union-attr]
+    assert block_reads("<unit-edit>", second, 1).names == ("b",)  # type: ignore[union-attr]
+
+
+class Handle:
+    __consist_block_read__ = "context"
+
+
+class State:
+    __consist_block_read__ = "scenario"
+
+
+class Opaque:
+    __slots__ = ()
+
+
+def artifact(digest: str) -> Artifact:
+    from datetime import UTC, datetime
+
+    return Artifact("a", "k", "workspace://k", None, digest, 1, None, datetime.now(UTC))
+
+
+def test_values_count_by_content_and_handles_not_at_all() -> None:
+    base, unseen = block_arguments_identity({"x": 1, "h": Handle(), "mod": ast})
+    assert unseen == () and base.tree == {"reads": {"x": 1}}
+    assert block_arguments_identity({"x": 2})[0].digest != base.digest
+    same = block_arguments_identity({"x": 1, "h": Handle()})[0]
+    assert same.digest == base.digest
+    one, two = artifact("blake3:1"), artifact("blake3:1")
+    assert (
+        block_arguments_identity({"a": one})[0].digest
+        == block_arguments_identity({"a": two})[0].digest
+    )
+    assert (
+        block_arguments_identity({"a": artifact("blake3:2")})[0].digest
+        != block_arguments_identity({"a": one})[0].digest
+    )
+
+
+def test_scenario_state_and_undigestable_values_are_reported_unseen() -> None:
+    identity, unseen = block_arguments_identity({"sc": State(), "o": Opaque(), "n": 3})
+    assert unseen == ("sc", "o")
+    assert identity.tree == {"reads": {"n": 3}}
+
+
+def test_a_value_counts_as_first_seen_so_accumulators_keep_their_identity() -> None:
+    results: list[int] = []
+    before = block_arguments_identity({"results": results})[0].digest
+    results.append(1)
+    assert block_arguments_identity({"results": results})[0].digest == before
+    assert block_arguments_identity({"results": [1]})[0].digest != before  # a new object
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+)
+
+
+@given(json_values, json_values)
+def test_two_reads_share_a_digest_exactly_when_their_values_are_equal(a: Any, b: Any) -> None:
+    digest_a = block_arguments_identity({"x": a})[0].digest
+    digest_b = block_arguments_identity({"x": b})[0].digest
+    assert (digest_a == digest_b) == (config_digest(a) == config_digest(b))
