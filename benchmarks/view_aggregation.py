@@ -8,6 +8,8 @@ per scenario and year. It is timed
 * by hand in DuckDB over the same files: the files plus a mapping table file → scenario and
   year (what a user writes to get the same answer), and a UNION ALL of one sub-query per
   file with the scenario and year as constants;
+* as the plain ``GROUP BY`` a user writes with no provenance: one average per file (the
+  budget's reference: the view may cost at most 1.5× this);
 * and, for scale, a plain average over the files with no provenance at all.
 
 Rounds interleave the variants so drifting machine speed hits each alike.
@@ -82,8 +84,13 @@ def hand_written(logged: list[tuple[str, str, int]]) -> dict[str, Callable[[], o
         for p, s, y in logged
     )
     per_file = f"SELECT scenario, year, avg(number_of_trips) FROM ({union}) GROUP BY ALL"
+    grouped = (
+        f"SELECT filename, avg(number_of_trips) FROM read_parquet({paths}, filename = true) "
+        "GROUP BY filename"
+    )
     plain = f"SELECT avg(number_of_trips) FROM read_parquet({paths})"
     return {
+        "plain GROUP BY file": lambda: conn.execute(grouped).fetchall(),
         "by hand: files + mapping join": lambda: conn.execute(joined).fetchall(),
         "by hand: UNION ALL per file": lambda: conn.execute(per_file).fetchall(),
         "plain average, no provenance": lambda: conn.execute(plain).fetchall(),
@@ -131,9 +138,12 @@ def main() -> None:
     print(f"\nmedian of {args.rounds} interleaved rounds:")
     for name, ms in medians.items():
         print(f"  {name:<32} {ms:8.1f} ms   view / this = {view_ms / ms:4.2f}x")
-    ratio = view_ms / medians["by hand: files + mapping join"]
+    ratio = view_ms / medians["plain GROUP BY file"]
     verdict = "within" if ratio <= BUDGET_RATIO else "OVER"
-    print(f"\nview vs the same query by hand: {ratio:.2f}x ({verdict} the {BUDGET_RATIO}x budget)")
+    print(
+        f"\nview vs a plain hand-written GROUP BY over the files: {ratio:.2f}x "
+        f"({verdict} the {BUDGET_RATIO}x budget)"
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def owner_tracker(tracker: Any, what: str, needs: str, *, required: bool = True)
         if required:
             raise ArgumentError(f"consist.{what}() needs tracker=... when no run is open.")
         return None
-    if not hasattr(found, needs):
+    # Asked of the type: on an instance, hasattr would evaluate a property such as
+    # ``engine`` (flushing and refreshing views) only to throw the value away.
+    if not hasattr(type(found), needs):
         raise ArgumentTypeError(f"tracker={found!r:.80} is not a consist.Tracker.")
     return found
 
