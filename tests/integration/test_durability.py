@@ -115,6 +115,7 @@ def test_runs_of_a_process_killed_while_another_holds_the_lock_are_kept(
 
 
 def _snapshot_of(tracker: Tracker, run_id: str) -> dict:
+    tracker.flush()  # a finished run's snapshot file is written by the flush after it
     path = tracker.run_dir / ".consist" / "runs" / f"{run_id}.json"
     return json.loads(path.read_text())
 
@@ -219,14 +220,22 @@ def test_a_tracker_in_another_workspace_imports_what_a_killed_process_left(
 
 
 DIES_AFTER_RETURNING = """
-import os, shutil, sys
+import json, os, shutil, sys
 from consist import Tracker
 
 tracker = Tracker(run_dir=sys.argv[1], db_path=sys.argv[2])
 tracker.begin_run("returned", model="m")
 tracker.flush()  # the running row reaches the database
-tracker.end_run()  # the completed snapshot is written; its row is only queued
-shutil.rmtree(os.path.join(sys.argv[1], ".consist", "pending"))  # as an older version left it
+tracker.end_run()  # the completed state is journaled; its row is only queued
+# As an older version left it: the completed snapshot file written, no journal.
+pending = os.path.join(sys.argv[1], ".consist", "pending")
+(journal,) = [os.path.join(pending, n) for n in os.listdir(pending) if n.endswith(".journal")]
+with open(journal) as handle:
+    document = json.loads(handle.read().splitlines()[-1])["document"]
+os.makedirs(os.path.join(sys.argv[1], ".consist", "runs"), exist_ok=True)
+with open(os.path.join(sys.argv[1], ".consist", "runs", "returned.json"), "w") as handle:
+    handle.write(document)
+shutil.rmtree(pending)
 os._exit(0)  # no flush at exit: as if killed
 """
 
@@ -243,3 +252,35 @@ def test_crash_marking_never_overwrites_a_snapshot_that_says_completed(
         assert tracker.get_run("returned").status is RunStatus.COMPLETED
     snapshot = json.loads((runs / ".consist" / "runs" / "returned.json").read_text())
     assert snapshot["run"]["status"] == "completed"
+
+
+DIES_RIGHT_AFTER_A_STEP = """
+import os, sys
+from consist import Tracker
+
+tracker = Tracker(run_dir=sys.argv[1], db_path=sys.argv[2])
+result = tracker.run(lambda config: None, name="quick", config={"k": 1})
+print(result.run.id, flush=True)
+os._exit(0)  # killed before any flush: the journal alone holds the finished run
+"""
+
+
+def test_a_step_that_returned_is_kept_with_its_snapshot_when_the_process_dies_at_once(
+    tmp_path: Path, db_file: Path | str
+) -> None:
+    script = tmp_path / "dies.py"
+    script.write_text(textwrap.dedent(DIES_RIGHT_AFTER_A_STEP))
+    runs, db = tmp_path / "runs", db_file
+    done = subprocess.run(
+        [sys.executable, str(script), str(runs), str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[-1]
+    with Tracker(run_dir=runs, db_path=db) as tracker:
+        assert tracker.get_run(run_id).status is RunStatus.COMPLETED
+    snapshot = json.loads((runs / ".consist" / "runs" / f"{run_id}.json").read_text())
+    assert snapshot["run"]["status"] == "completed"  # there for `consist db rebuild`
+    assert not list((runs / ".consist" / "pending").glob("*.journal"))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from consist.api.journal import FileJournal, dead_journals
+from consist.api.processes import HOST
 
 
 def _snapshot(root: Path, run_id: str) -> Path:
@@ -53,3 +54,17 @@ def test_a_dead_process_journal_is_found_and_a_cut_line_skipped(tmp_path: Path) 
     other_host.write_text(json.dumps({"host": "elsewhere", "pid": 1}) + '\n"x.json"\n')
     (folder / "garbage.journal").write_text("not json\n")
     assert [j.path for j in dead_journals(folder)] == [path]
+
+
+def test_journals_of_one_process_are_read_oldest_first_by_number(tmp_path: Path) -> None:
+    folder = tmp_path / ".consist" / "pending"
+    folder.mkdir(parents=True)
+    header = json.dumps({"host": HOST, "pid": 2**22 + 12345})  # no such process
+    for n, state in ((9, "old"), (10, "new")):
+        document = json.dumps({"state": state})
+        line = json.dumps({"name": "r1.json", "document": document})
+        (folder / f"{HOST}.{2**22 + 12345}.{n}.journal").write_text(f"{header}\n{line}\n")
+    found = dead_journals(folder)
+    assert [j.path.name.split(".")[-2] for j in found] == ["9", "10"]
+    held = {n: d for journal in found for n, d in journal.documents.items()}
+    assert json.loads(held["r1.json"])["state"] == "new"

@@ -280,3 +280,74 @@ def test_every_queued_event_is_journaled_until_its_rows_are_written(tmp_path) ->
     assert journal.live == []
     assert store.get_run("r1").status is RunStatus.COMPLETED
     recorder.close()
+
+
+class DocumentJournal(Journal):
+    """A journal that keeps each state itself, as the file journal does."""
+
+    keeps_documents = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.documents: dict[str, bytes] = {}
+
+    def append(self, snapshot: Path, document: bytes | None = None) -> None:
+        super().append(snapshot, document)
+        if document is not None:
+            self.documents[snapshot.name] = document
+
+
+class OrderedStore(InMemoryStore):
+    """Notes, at each write, which snapshot files exist already."""
+
+    def __init__(self, snaps: Snapshots) -> None:
+        super().__init__()
+        self.snaps = snaps
+        self.seen_at_apply: list[set[str]] = []
+
+    def apply(self, batch) -> None:  # type: ignore[no-untyped-def]
+        self.seen_at_apply.append({p.name for p in self.snaps.files})
+        super().apply(batch)
+
+
+def test_a_journal_keeping_documents_defers_snapshot_files_to_the_flush(tmp_path) -> None:
+    snaps = Snapshots()
+    store = OrderedStore(snaps)
+    journal = DocumentJournal()
+    recorder = Recorder(store, snaps.write, snaps.remove, flush_interval=3600, journal=journal)
+    running = _run("r1", RunStatus.RUNNING)
+    recorder.record(running, {}, {}, snapshot_dir=tmp_path)
+    recorder.record(_run("r1"), {}, {"out": _artifact()}, snapshot_dir=tmp_path)
+    # The step returns with its state durable in the journal, and no file created yet.
+    assert snaps.files == {}
+    assert decode_snapshot(journal.documents["r1.json"])[0].status is RunStatus.COMPLETED
+    recorder.flush()
+    assert store.seen_at_apply == [{"r1.json"}]  # the file came before the rows
+    assert decode_snapshot(snaps.files[tmp_path / "r1.json"])[0].status is RunStatus.COMPLETED
+    assert journal.listed() == set()
+    recorder.close()
+
+
+def test_a_running_state_never_gets_a_file_and_a_failed_write_keeps_the_queue(tmp_path) -> None:
+    snaps = Snapshots()
+    store = OrderedStore(snaps)
+    journal = DocumentJournal()
+    failing = {"on": True}
+
+    def write(path: Path, data: bytes) -> None:
+        if failing["on"]:
+            raise OSError(28, "No space left on device")
+        snaps.write(path, data)
+
+    recorder = Recorder(store, write, snaps.remove, flush_interval=3600, journal=journal)
+    recorder.record(_run("r1", RunStatus.RUNNING), {}, {}, snapshot_dir=tmp_path)
+    recorder.record(_run("r2"), {}, {}, snapshot_dir=tmp_path)
+    with pytest.raises(StoreError, match="snapshots could not be written"):
+        recorder.flush()
+    assert store.get_run("r2") is None and journal.listed() == {"r1.json", "r2.json"}
+    assert recorder.find_cached("s1") is not None  # still queued, still a cache candidate
+    failing["on"] = False
+    recorder.flush()
+    assert {p.name for p in snaps.files} == {"r2.json"}  # r1 is running: journal only
+    assert store.get_run("r1") is not None and store.get_run("r2") is not None
+    recorder.close()

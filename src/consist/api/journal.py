@@ -97,7 +97,7 @@ def dead_journals(folder: Path) -> list[DeadJournal]:
     its process is skipped.
     """
     found = []
-    for path in sorted(folder.glob(f"*{SUFFIX}")):
+    for path in sorted(folder.glob(f"*{SUFFIX}"), key=_written_order):
         try:
             lines = path.read_bytes().decode("utf-8", "replace").splitlines()
             header = json.loads(lines[0]) if lines else {}
@@ -114,6 +114,13 @@ def dead_journals(folder: Path) -> list[DeadJournal]:
         documents = {e[0]: e[1] for e in entries if e is not None and e[1] is not None}
         found.append(DeadJournal(path, names, documents))
     return found
+
+
+def _written_order(path: Path) -> tuple[str, int]:
+    """``<host>.<pid>.<n>.journal`` sorted by writer, then by ``n`` as a number (a process's
+    tenth journal is newer than its ninth), so later journals' states win."""
+    writer, _, number = path.name.removesuffix(SUFFIX).rpartition(".")
+    return (writer, int(number)) if number.isdigit() else (path.name, -1)
 
 
 def _entry(line: str) -> tuple[str, bytes | None] | None:
