@@ -152,3 +152,31 @@ def test_two_reads_share_a_digest_exactly_when_their_values_are_equal(a: Any, b:
     digest_a = block_arguments_identity({"x": a})[0].digest
     digest_b = block_arguments_identity({"x": b})[0].digest
     assert (digest_a == digest_b) == (config_digest(a) == config_digest(b))
+
+
+def test_numpy_arrays_count_by_dtype_shape_and_bytes() -> None:
+    np = pytest.importorskip("numpy")
+
+    def digest(value: Any) -> str:
+        return block_arguments_identity({"a": value})[0].digest
+
+    base = np.arange(12, dtype=float).reshape(3, 4)
+    assert digest(base.copy()) == digest(np.asfortranarray(base))  # layout does not count
+    assert digest(base) != digest(base.astype(int))  # the dtype does
+    assert digest(base) != digest(base.reshape(4, 3))  # and the shape
+    changed = base.copy()
+    changed[2, 3] = -1
+    assert digest(changed) != digest(base)
+
+
+def test_the_memo_does_not_keep_large_values_alive() -> None:
+    np = pytest.importorskip("numpy")
+    import gc
+    import weakref
+
+    array = np.ones(1000)
+    ref = weakref.ref(array)
+    block_arguments_identity({"a": array})
+    del array
+    gc.collect()
+    assert ref() is None

@@ -76,3 +76,32 @@ def polars_standin(obj: Any) -> dict[str, Any] | None:
         "dtypes": dtypes,
         "rows": _blake(rows.to_numpy().tobytes()),
     }
+
+
+def xarray_standin(obj: Any) -> dict[str, Any] | None:
+    """A JSON-like stand-in for an xarray Dataset or DataArray, or None: every variable
+    (data and coordinates) by its dimensions, dtype and bytes, plus the attributes. Lazy
+    variables are read to be hashed. Variables of Python objects are declined."""
+    import numpy as np
+    import xarray as xr
+
+    if isinstance(obj, xr.DataArray):
+        name = obj.name if isinstance(obj.name, str) else repr(obj.name)
+        obj = obj.to_dataset(name=name)
+        kind = "DataArray"
+    elif isinstance(obj, xr.Dataset):
+        kind = "Dataset"
+    else:
+        return None
+    variables: dict[str, Any] = {}
+    for name, variable in obj.variables.items():
+        values = np.ascontiguousarray(variable.values)
+        if values.dtype.hasobject:
+            return None
+        variables[str(name)] = {
+            "dims": [str(d) for d in variable.dims],
+            "dtype": values.dtype.str,
+            "data": _blake(values.tobytes()),
+            "attrs": dict(variable.attrs),
+        }
+    return {"xarray": kind, "variables": variables, "attrs": dict(obj.attrs)}

@@ -63,7 +63,8 @@ def consist_frame_engines() -> list[FrameEngineSpec]:
 
 @hookimpl
 def consist_object_digest(obj: object) -> object | None:
-    """Frames and series count for identity by their content (see ``digests.py``); the
+    """Frames, series and xarray datasets count for identity by their content (see
+    ``digests.py``); the
     library is only touched when the value already is one of its objects."""
     library = type(obj).__module__.partition(".")[0]
     if library == "pandas":
@@ -74,4 +75,8 @@ def consist_object_digest(obj: object) -> object | None:
         from consist.adapters.frames.digests import polars_standin
 
         return polars_standin(obj)
+    if library == "xarray":
+        from consist.adapters.frames.digests import xarray_standin
+
+        return xarray_standin(obj)
     return None

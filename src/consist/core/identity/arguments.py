@@ -21,6 +21,7 @@ import hashlib
 import inspect
 import json
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,7 +213,7 @@ def block_arguments_identity(
         # Like a value a function captures: as it was when this process first saw the
         # object, so a block appending to its own results list stays cached, while a name
         # bound to a new value (a loop variable, a new parameter object) counts.
-        node = _once("block", value, lambda v: _block_node(v, with_state))
+        node = _block_once(value, lambda v: _block_node(v, with_state))
         if node is _UNSEEN:
             unseen.append(name)
         else:
@@ -226,6 +227,31 @@ def block_arguments_identity(
 
 
 _UNSEEN: Any = object()
+_BLOCK_LIMIT = 4096
+#: id -> (a weak reference to the value, or the value itself when it takes none; its node).
+_BLOCK_SEEN: dict[int, tuple[Any, Any]] = {}
+
+
+def _block_once(value: Any, compute: Callable[[Any], Any]) -> Any:
+    """``compute(value)`` the first time this process sees ``value``, remembered while the
+    object lives. Unlike captured values, a block's reads are often large and short-lived
+    (a new array every loop), so the memo holds them weakly where the type allows."""
+    entry = _BLOCK_SEEN.get(id(value))
+    if entry is not None:
+        holder, node = entry
+        current = holder() if isinstance(holder, weakref.ReferenceType) else holder
+        if current is value:
+            return node
+    node = compute(value)
+    try:
+        holder = weakref.ref(value)
+    except TypeError:  # plain containers and numbers: held, as captured values are
+        holder = value
+    if len(_BLOCK_SEEN) >= _BLOCK_LIMIT:  # drop the older half: re-digested if seen again
+        for key in list(_BLOCK_SEEN)[: _BLOCK_LIMIT // 2]:
+            del _BLOCK_SEEN[key]
+    _BLOCK_SEEN[id(value)] = (holder, node)
+    return node
 
 
 def _block_node(value: Any, standin: Fallback) -> Any:
@@ -243,4 +269,16 @@ def _library_value(value: Any) -> Any:
         return {"\x00outputs": {k: a.digest or a.uri for k, a in value.outputs.items()}}
     if isinstance(value, Run):
         return {"\x00run": value.signature or value.id}
+    if type(value).__name__ == "ndarray" and type(value).__module__ == "numpy":
+        return _array_token(value)
     return value
+
+
+def _array_token(array: Any) -> Any:
+    """A numpy array by dtype, shape and bytes: hashing the buffer costs milliseconds where
+    converting a large array to Python values (as config does) costs seconds."""
+    if array.dtype.hasobject:
+        return array  # Python objects: digested value by value
+    data = array.tobytes()  # C order whatever the layout, so equal arrays hash alike
+    digest = hashlib.blake2b(data, digest_size=32).hexdigest()
+    return {"\x00ndarray": [array.dtype.str, list(array.shape), digest]}

@@ -226,6 +226,13 @@ def _other(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
     if isinstance(value, str):
         return str.__str__(value)  # an exact str, whatever the subclass overrides
     if isinstance(value, Mapping):
+        if fallback is not None and not isinstance(value, dict):
+            # A library's own mapping type (an xarray Dataset maps names to its variables,
+            # and would lose its coordinates and attributes as a plain mapping) may have a
+            # plugin stand-in that says more.
+            standin = fallback(value)
+            if standin is not None and type(standin) is not type(value):
+                return _canon(standin, fallback, active)
         return _mapping(value, fallback, active)
     if isinstance(value, list | tuple):
         return _sequence(value, fallback, active)
