@@ -180,3 +180,22 @@ def test_the_memo_does_not_keep_large_values_alive() -> None:
     del array
     gc.collect()
     assert ref() is None
+
+
+class Model:
+    def __init__(self, alpha: float, handle: Any) -> None:
+        self.alpha = alpha
+        self.tracker = handle
+
+
+def test_an_object_read_counts_by_its_state_and_handles_it_holds_do_not() -> None:
+    one, other = Model(0.5, Handle()), Model(0.5, Handle())
+    assert (
+        block_arguments_identity({"m": one})[0].digest
+        == block_arguments_identity({"m": other})[0].digest
+    )
+    assert (
+        block_arguments_identity({"m": Model(0.7, Handle())})[0].digest
+        != block_arguments_identity({"m": one})[0].digest
+    )
+    assert block_arguments_identity({"m": Model(0.5, State())})[1] == ("m",)

@@ -195,6 +195,11 @@ def block_arguments_identity(
     standin = _standin(fallback, code_digest)
 
     def with_state(value: Any) -> Any:
+        kind = getattr(type(value), BLOCK_READ_ATTRIBUTE, None)
+        if kind == "context":  # a handle held by a value the block reads (self.tracker)
+            return {"\x00handle": _qualified(type(value))}
+        if kind is not None:
+            return None  # scenario state: no digest, so the whole read is unseen
         known = standin(value)
         if known is not None:
             return known
