@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from frame_libs import LIBS  # tests/integration/frame_libs.py
 
 from consist import Tracker
 from consist.api.bootstrap import TrackerSettings
@@ -50,6 +51,15 @@ def db_file(workdir: Path, store_kind: str, request: pytest.FixtureRequest) -> P
     if store_kind == "postgres":
         return str(request.getfixturevalue("postgres_consist_url"))
     return workdir / f"provenance.{store_kind}"
+
+
+@pytest.fixture(params=LIBS)
+def lib(request: pytest.FixtureRequest) -> str:
+    """The frame library under test, ``"pandas"`` or ``"polars"``: a test taking it runs once
+    per library (build its frames with ``frame_libs.make_frame(lib, ...)``)."""
+    if request.param == "polars":
+        pytest.importorskip("polars")
+    return str(request.param)
 
 
 @pytest.fixture

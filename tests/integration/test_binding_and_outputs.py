@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from frame_libs import as_dict, frame_type, takes, write_file
 from pydantic import BaseModel
 
 import consist
@@ -18,10 +19,11 @@ class Settings(BaseModel):
     label: str = "x"
 
 
-def test_parameters_receive_values_by_annotation(tracker, raw_csv: Path) -> None:
+def test_parameters_receive_values_by_annotation(tracker, raw_csv: Path, lib: str) -> None:
     seen: dict[str, object] = {}
 
-    def step(as_path: Path, as_str: str, as_frame: pd.DataFrame, untyped, as_artifact: Artifact):
+    @takes(lib, "as_frame")
+    def step(as_path: Path, as_str: str, as_frame, untyped, as_artifact: Artifact):
         seen.update(
             as_path=as_path, as_str=as_str, as_frame=as_frame, untyped=untyped, art=as_artifact
         )
@@ -31,8 +33,9 @@ def test_parameters_receive_values_by_annotation(tracker, raw_csv: Path) -> None
     tracker.run(step, inputs={k: raw_csv for k in keys})
     assert seen["as_path"] == raw_csv and isinstance(seen["as_path"], Path)
     assert Path(seen["as_str"]) == raw_csv
-    assert isinstance(seen["as_frame"], pd.DataFrame) and len(seen["as_frame"]) == 4
-    assert isinstance(seen["untyped"], pd.DataFrame)
+    assert isinstance(seen["as_frame"], frame_type(lib)) and len(seen["as_frame"]) == 4
+    assert as_dict(seen["as_frame"]) == as_dict(pd.read_csv(raw_csv))
+    assert isinstance(seen["untyped"], pd.DataFrame)  # pandas is the default engine
     assert isinstance(seen["art"], Artifact) and seen["art"].key == "as_artifact"
 
 
@@ -103,8 +106,9 @@ def test_unbindable_parameter_is_a_type_error_and_nothing_is_recorded(tracker, r
         ("none", None, set()),
     ],
 )
-def test_return_values_map_onto_outputs(tracker, raw_csv, ret, outputs, expected) -> None:
-    def step(raw: pd.DataFrame):
+def test_return_values_map_onto_outputs(tracker, raw_csv, ret, outputs, expected, lib) -> None:
+    @takes(lib, "raw")
+    def step(raw):
         if ret == "dict":
             return {"a": raw, "b": raw["value"]}
         if ret == "tuple":
@@ -122,11 +126,14 @@ def test_return_values_map_onto_outputs(tracker, raw_csv, ret, outputs, expected
         assert result.output is next(iter(result.outputs.values()))
     else:
         assert result.output is None
+    if ret == "dict":  # a Series is a one-column table
+        assert as_dict(result["b"].load(engine=lib)) == {"value": [0.2, 0.6, 0.9, 0.4]}
 
 
-def test_output_paths_and_returned_paths(tracker, raw_csv) -> None:
-    def step(raw: pd.DataFrame):
-        raw.to_csv(tracker.run_artifact_dir() / "written.csv", index=False)
+def test_output_paths_and_returned_paths(tracker, raw_csv, lib) -> None:
+    @takes(lib, "raw")
+    def step(raw):
+        write_file(raw, tracker.run_artifact_dir() / "written.csv")
         return {"table": raw}
 
     result = tracker.run(
@@ -137,6 +144,9 @@ def test_output_paths_and_returned_paths(tracker, raw_csv) -> None:
     assert set(result.outputs) == {"written", "table"}
     assert result["table"].path.name == "table.csv" and result["table"].driver == "csv"
     assert len(consist.load(result["written"])) == 4
+    table = consist.load(result["table"], engine=lib)
+    assert isinstance(table, frame_type(lib))
+    assert as_dict(table) == as_dict(pd.read_csv(raw_csv))
 
 
 def test_declared_output_missing_warns_or_errors(tracker, raw_csv) -> None:

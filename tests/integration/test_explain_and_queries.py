@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from frame_libs import frame_type, read_csv, with_column
 from sqlmodel import select
 
 import consist
@@ -113,7 +114,10 @@ def test_pivot_facets_rejects_unknown_value_columns() -> None:
         consist.pivot_facets(namespace="m", keys=["a"], value_columns={"b": "value_str"})
 
 
-def test_get_artifact_by_key_or_id_and_find_artifacts(tracker, raw_csv) -> None:
+def test_get_artifact_by_key_or_id_and_find_artifacts(tracker, raw_csv, lib: str) -> None:
+    def step(raw: Path, config):
+        return {"out": with_column(read_csv(lib, raw), "scale", config["solver"]["scale"])}
+
     first = tracker.run(step, inputs={"raw": raw_csv}, config={"solver": {"scale": 1}})
     second = tracker.run(step, inputs={"raw": raw_csv}, config={"solver": {"scale": 2}})
     assert tracker.get_artifact("out").id == second["out"].id  # newest with that key
@@ -124,4 +128,5 @@ def test_get_artifact_by_key_or_id_and_find_artifacts(tracker, raw_csv) -> None:
     consumed = tracker.find_artifacts(consumer=second.run.id)
     assert [a.key for a in consumed] == ["raw"]
     assert len(tracker.find_artifacts(key="out")) == 2
-    assert consist.load(tracker.get_artifact("out"))["scale"].tolist() == [2, 2, 2, 2]
+    newest = consist.load(tracker.get_artifact("out"), engine=lib)
+    assert isinstance(newest, frame_type(lib)) and newest["scale"].to_list() == [2, 2, 2, 2]

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from frame_libs import as_dict, assert_frame_equal, frame_type, make_frame, takes
 
 import consist
 from consist import Tracker
 
-FRAME = pd.DataFrame({"zone": [1, 2, 3], "jobs": [10, 20, 30]})
+ZONES = {"zone": [1, 2, 3], "jobs": [10, 20, 30]}
+FRAME = pd.DataFrame(ZONES)
 
 
 class Calls:
@@ -24,14 +26,14 @@ def _tracker(root: Path, db: Path, **kwargs) -> Tracker:
 
 
 def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(
-    workdir: Path, db_file: Path | str
+    workdir: Path, db_file: Path | str, lib: str
 ) -> None:
     db = db_file  # shared by both workspaces: a file, or a PostgreSQL URL
     upstream_calls, seen = Calls(), {}
 
     def preprocess():
         upstream_calls.count += 1
-        return {"zones": FRAME}
+        return {"zones": make_frame(lib, ZONES)}
 
     def simulate(zones: Path, config):
         seen["path"] = zones
@@ -53,7 +55,7 @@ def test_extending_a_scenario_in_a_new_run_dir_hydrates_missing_inputs(
     local = seen["path"]
     assert local.is_relative_to(workdir / "second") and local.exists()
     assert seen["rows"] == 3
-    pd.testing.assert_frame_equal(pd.read_parquet(local), FRAME)
+    assert_frame_equal(pd.read_parquet(local), FRAME)  # whichever library wrote it
 
 
 def test_without_hydration_a_missing_input_stays_where_it_was_produced(
@@ -75,6 +77,16 @@ def test_without_hydration_a_missing_input_stays_where_it_was_produced(
 
 def _two_outputs():
     return {"persons": FRAME, "households": FRAME.head(1)}
+
+
+def two_outputs_of(lib: str):
+    """``_two_outputs`` returning frames of ``lib``."""
+
+    def _two_outputs():
+        frame = make_frame(lib, ZONES)
+        return {"persons": frame, "households": frame.head(1)}
+
+    return _two_outputs
 
 
 def test_outputs_requested_copies_exactly_the_named_outputs_on_a_hit(tracker, workdir) -> None:
@@ -145,17 +157,18 @@ def test_a_renamed_workspace_still_loads_every_artifact(workdir: Path, db_file: 
 
 
 def test_a_second_tracker_with_its_own_run_dir_loads_earlier_artifacts(
-    workdir: Path, db_file: Path
+    workdir: Path, db_file: Path, lib: str
 ) -> None:
     db = db_file
+    step = two_outputs_of(lib)
     with _tracker(workdir / "alice", db) as alice:
-        run_id = alice.run(_two_outputs).run.id
+        run_id = alice.run(step).run.id
     with _tracker(workdir / "bob", db) as bob:
         outputs = bob.get_artifacts_for_run(run_id).outputs
         assert outputs["persons"].path.is_relative_to(workdir / "alice")  # the producer's
-        pd.testing.assert_frame_equal(consist.load(outputs["persons"]), FRAME)
+        assert_frame_equal(consist.load(outputs["persons"], engine=lib), make_frame(lib, ZONES))
         # Eager validation finds the bytes there too, so this is still a hit.
-        assert bob.run(_two_outputs, validate_cached_outputs="eager").cache_hit
+        assert bob.run(step, validate_cached_outputs="eager").cache_hit
 
 
 def test_eager_validation_misses_when_the_bytes_are_gone_everywhere(tracker) -> None:
@@ -179,21 +192,24 @@ def test_a_corrupted_source_is_detected_on_copy_and_leaves_no_file(tracker, work
     assert len(tracker.find_runs()) == 1  # the failed hydration recorded nothing
 
 
-def test_materialize_and_load_input_bundle(workdir: Path, db_file: Path) -> None:
+def test_materialize_and_load_input_bundle(workdir: Path, db_file: Path, lib: str) -> None:
     db = db_file
     (workdir / "notes.txt").write_text("external input")
     with _tracker(workdir / "alice", db) as alice:
-        zones = alice.run(lambda: {"zones": FRAME}, name="zones")["zones"]
+        zones = alice.run(lambda: {"zones": make_frame(lib, ZONES)}, name="zones")["zones"]
+        received = []
 
-        def consume(zones: pd.DataFrame, notes: Path):
-            return None
+        @takes(lib, "zones")
+        def consume(zones, notes: Path):
+            received.append(zones)
 
         run_id = alice.run(consume, inputs={"zones": zones, "notes": workdir / "notes.txt"}).run.id
+        assert isinstance(received[0], frame_type(lib)) and as_dict(received[0]) == ZONES
         copy = alice.materialize(zones, workdir / "exports" / "zones.parquet")
-        pd.testing.assert_frame_equal(pd.read_parquet(copy), FRAME)
+        assert_frame_equal(pd.read_parquet(copy), FRAME)
     with _tracker(workdir / "bob", db) as bob:
         bundle = bob.load_input_bundle(run_id)
-        pd.testing.assert_frame_equal(bundle["zones"], FRAME)
+        assert_frame_equal(bundle["zones"], FRAME)  # tables load with the default engine
         assert bundle["notes"] == workdir / "notes.txt"
         assert (workdir / "bob" / "outputs" / "zones").exists()  # copied into bob's workspace
 

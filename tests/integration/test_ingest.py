@@ -5,9 +5,18 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import pytest
+from frame_libs import (
+    assert_frame_equal,
+    frame_type,
+    make_frame,
+    renamed,
+    takes,
+    with_column,
+    write_file,
+)
 from pydantic import BaseModel
 from sqlmodel import func, select, text
 
@@ -28,13 +37,14 @@ class Person(BaseModel):
     number_of_trips: int
 
 
-def people(n: int = 20, offset: int = 0) -> pd.DataFrame:
-    return pd.DataFrame(
+def people(n: int = 20, offset: int = 0, lib: str = "pandas") -> Any:
+    return make_frame(
+        lib,
         {
-            "person_id": range(offset, offset + n),
+            "person_id": list(range(offset, offset + n)),
             "age": [20 + i % 50 for i in range(n)],
             "number_of_trips": [i % 7 for i in range(n)],
-        }
+        },
     )
 
 
@@ -43,15 +53,15 @@ def hot_count(tracker: Tracker, hot_table, table: str = "person") -> int:
     return consist.run_query(statement, tracker=tracker)[0]
 
 
-def logged(tracker: Tracker, df: pd.DataFrame, run_id: str = "r1", **kwargs) -> consist.Artifact:
+def logged(tracker: Tracker, df: Any, run_id: str = "r1", **kwargs) -> consist.Artifact:
     with tracker.start_run(run_id, model="simulate", year=2030):
         return tracker.log_dataframe(df, key="persons", **kwargs)
 
 
 def test_ingest_after_the_fact_is_idempotent_and_attributed_to_the_producer(
-    tracker: Tracker, hot_table
+    tracker: Tracker, hot_table, lib: str
 ) -> None:
-    art = logged(tracker, people())
+    art = logged(tracker, people(lib=lib))
     first = tracker.ingest(art)
     again = tracker.ingest(art)
     assert (first.table, first.rows, first.already) == ("persons", 20, False)
@@ -67,8 +77,8 @@ def test_ingest_after_the_fact_is_idempotent_and_attributed_to_the_producer(
     assert rows == [("r1", art.id, 2030)]
 
 
-def test_log_dataframe_with_a_schema_ingests_once(tracker: Tracker, hot_table) -> None:
-    art = logged(tracker, people(), schema=Person)
+def test_log_dataframe_with_a_schema_ingests_once(tracker: Tracker, hot_table, lib: str) -> None:
+    art = logged(tracker, people(lib=lib), schema=Person)
     assert art.meta["schema"] == "person"
     assert tracker.ingest(art, schema=Person).already
     assert hot_count(tracker, hot_table) == 20
@@ -76,17 +86,15 @@ def test_log_dataframe_with_a_schema_ingests_once(tracker: Tracker, hot_table) -
 
 @pytest.mark.parametrize("driver", ["csv", "parquet", "json"])
 def test_files_of_each_driver_are_ingested_from_disk(
-    tracker: Tracker, workdir: Path, driver: str, hot_table
+    tracker: Tracker, workdir: Path, driver: str, hot_table, lib: str
 ) -> None:
-    path = workdir / f"people.{driver}"
-    frame = people(5)
-    {"csv": lambda: frame.to_csv(path, index=False), "parquet": lambda: frame.to_parquet(path),
-     "json": lambda: frame.to_json(path, orient="records")}[driver]()  # fmt: skip
+    frame = people(5, lib=lib)
+    path = write_file(frame, workdir / f"people.{driver}")  # written by the library under test
     with tracker.start_run("r1", model="m"):
         art = tracker.log_artifact(path, key="people")
     assert tracker.ingest(art, schema=Person).rows == 5
     ages = consist.run_query(text(f"SELECT age FROM {hot_table('person')}"), tracker=tracker)
-    assert sorted(ages) == sorted(frame["age"].tolist())
+    assert sorted(ages) == sorted(frame["age"].to_list())
 
 
 def test_rows_may_be_given_as_dicts(tracker: Tracker) -> None:
@@ -98,15 +106,15 @@ def test_rows_may_be_given_as_dicts(tracker: Tracker) -> None:
 
 
 def test_a_strict_schema_names_the_unexpected_column_and_writes_nothing(
-    tracker: Tracker, hot_table
+    tracker: Tracker, hot_table, lib: str
 ) -> None:
-    art = logged(tracker, people())
-    extra = people().assign(income=1.0)
+    art = logged(tracker, people(lib=lib))
+    extra = with_column(people(lib=lib), "income", 1.0)
     with pytest.raises(SchemaValidationError, match="'income'") as caught:
         tracker.ingest(art, data=extra, schema=Person)
     assert set(caught.value.problems) == {"income"}
     with pytest.raises(SchemaValidationError, match="'age'.*cannot be cast"):
-        tracker.ingest(art, data=people().assign(age="old"), schema=Person)
+        tracker.ingest(art, data=with_column(people(lib=lib), "age", "old"), schema=Person)
     with pytest.raises(ConsistError):  # the table was never created
         hot_count(tracker, hot_table)
     # log_dataframe checks before recording: the run gains no output.
@@ -142,16 +150,15 @@ def test_read_only_trackers_do_not_ingest(make_tracker) -> None:
 # -- schema capture and export ------------------------------------------------------------
 
 
-def test_logged_tables_record_their_schema(tracker: Tracker, workdir: Path) -> None:
-    art = logged(tracker, people())
+def test_logged_tables_record_their_schema(tracker: Tracker, workdir: Path, lib: str) -> None:
+    art = logged(tracker, people(lib=lib))
     stored = tracker.get_artifact(art.id)
     assert stored.meta["schema_id"] == art.meta["schema_id"]
     assert "schema_columns" not in stored.meta  # kept once, in the schema table
     code = tracker.export_schema_sqlmodel(schema_id=stored.meta["schema_id"])
     assert "person_id" in code and "number_of_trips" in code
 
-    path = workdir / "raw.csv"
-    people(3).to_csv(path, index=False)
+    path = write_file(people(3, lib=lib), workdir / "raw.csv")
     with tracker.start_run("r2", model="m"):
         csv_art = tracker.log_artifact(path, key="raw")
     assert "class Raw(SQLModel, table=True)" in tracker.export_schema_sqlmodel(
@@ -160,9 +167,9 @@ def test_logged_tables_record_their_schema(tracker: Tracker, workdir: Path) -> N
 
 
 def test_exported_stub_imports_registers_and_queries(
-    tracker: Tracker, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    tracker: Tracker, workdir: Path, monkeypatch: pytest.MonkeyPatch, lib: str
 ) -> None:
-    frame = people(12).rename(columns={"number_of_trips": "Number of Trips"})
+    frame = renamed(people(12, lib=lib), {"number_of_trips": "Number of Trips"})
     art = logged(tracker, frame)
     tracker.ingest(art)
     out = workdir / "stubs" / "persons_stub.py"
@@ -195,28 +202,31 @@ def test_export_errors(tracker: Tracker) -> None:
 # -- files rebuilt from ingested rows --------------------------------------------------------
 
 
-def test_load_rebuilds_a_deleted_file_from_ingested_rows(tracker: Tracker) -> None:
-    frame = people(3000)
+def test_load_rebuilds_a_deleted_file_from_ingested_rows(tracker: Tracker, lib: str) -> None:
+    frame = people(3000, lib=lib)
     art = logged(tracker, frame, schema=Person)
     Path(art.path).unlink()
-    pd.testing.assert_frame_equal(consist.load(art, tracker=tracker, db_fallback="always"), frame)
+    rebuilt = consist.load(art, tracker=tracker, engine=lib, db_fallback="always")
+    assert_frame_equal(rebuilt, frame)
     with pytest.raises(FileNotFoundError, match="db_fallback"):
         consist.load(art, tracker=tracker, db_fallback="never")
     with pytest.raises(FileNotFoundError):  # inputs-only: not an input of a running step
         consist.load(art, tracker=tracker)
 
 
-def test_inputs_missing_hydration_rebuilds_from_rows(tracker: Tracker) -> None:
-    frame = people(40)
+def test_inputs_missing_hydration_rebuilds_from_rows(tracker: Tracker, lib: str) -> None:
+    frame = people(40, lib=lib)
     art = logged(tracker, frame, schema=Person)
     Path(art.path).unlink()
-    seen: dict[str, pd.DataFrame] = {}
+    seen: dict[str, Any] = {}
 
-    def summarise(persons: pd.DataFrame) -> None:
+    @takes(lib, "persons")
+    def summarise(persons) -> None:
         seen["in"] = persons
-        seen["loaded"] = consist.load(art)  # inputs-only: an input of this step
+        seen["loaded"] = consist.load(art, engine=lib)  # inputs-only: an input of this step
 
     tracker.run(summarise, inputs={"persons": art}, cache_hydration="inputs-missing")
-    pd.testing.assert_frame_equal(seen["in"], frame)
-    pd.testing.assert_frame_equal(seen["loaded"], frame)
+    assert isinstance(seen["in"], frame_type(lib))
+    assert_frame_equal(seen["in"], frame)
+    assert_frame_equal(seen["loaded"], frame)
     assert Path(art.path).exists()

@@ -7,23 +7,27 @@ import os
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from frame_libs import as_dict, assert_frame_equal, frame_type, make_frame, takes
 
 import consist
 from consist import RunStatus, Tracker
 
-FRAME = pd.DataFrame({"person": [1, 2, 3], "trips": [2, 0, 5]})
+PERSONS = {"person": [1, 2, 3], "trips": [2, 0, 5]}
+FRAME = pd.DataFrame(PERSONS)
 
 
-def test_start_run_records_logged_artifacts_and_meta(tracker, raw_csv: Path) -> None:
+def test_start_run_records_logged_artifacts_and_meta(tracker, raw_csv: Path, lib: str) -> None:
+    frame = make_frame(lib, PERSONS)
     with tracker.start_run("calibrate_2030", model="calibrate", config={"alpha": 0.2}) as t:
         assert t is tracker and tracker.current_run.id == "calibrate_2030"
         tracker.log_input(raw_csv, key="observed")
-        table = tracker.log_dataframe(FRAME, key="persons")
-        as_csv = consist.log_dataframe(FRAME, key="persons_csv", driver="csv")
-        by_suffix = consist.log_dataframe(FRAME, key="by_suffix", path="tables/p.csv")
+        table = tracker.log_dataframe(frame, key="persons")
+        as_csv = consist.log_dataframe(frame, key="persons_csv", driver="csv")
+        by_suffix = consist.log_dataframe(frame, key="by_suffix", path="tables/p.csv")
         consist.log_meta(iterations=12, converged=True)
     run = tracker.get_run("calibrate_2030")
     assert run.status is RunStatus.COMPLETED and run.model_name == "calibrate"
@@ -35,7 +39,8 @@ def test_start_run_records_logged_artifacts_and_meta(tracker, raw_csv: Path) -> 
     links = tracker.get_artifacts_for_run(run.id)
     assert set(links.inputs) == {"observed"}
     assert set(links.outputs) == {"persons", "persons_csv", "by_suffix"}
-    pd.testing.assert_frame_equal(consist.load(links.outputs["persons_csv"]), FRAME)
+    for key in ("persons", "persons_csv", "by_suffix"):
+        assert_frame_equal(consist.load(links.outputs[key], engine=lib), frame)
 
 
 def test_start_run_fails_on_exception_and_reraises(tracker) -> None:
@@ -59,13 +64,13 @@ def test_begin_and_end_run(tracker) -> None:
     assert tracker.get_run(failed.id).error == "gave up"
 
 
-def test_lifecycle_misuse_raises_specific_errors_and_records_nothing(tracker) -> None:
+def test_lifecycle_misuse_raises_specific_errors_and_records_nothing(tracker, lib: str) -> None:
     with pytest.raises(consist.NoActiveRunError, match="begin_run"):
         tracker.end_run()
     with pytest.raises(consist.NoActiveRunError, match="outside any run"):
         consist.log_meta(x=1)
     with pytest.raises(consist.NoActiveRunError, match="open run"):
-        tracker.log_dataframe(FRAME, key="x")
+        tracker.log_dataframe(make_frame(lib, PERSONS), key="x")
     with pytest.raises(consist.NoActiveRunError):
         consist.current_run_dir()
     assert tracker.find_runs() == []
@@ -80,10 +85,10 @@ def test_lifecycle_misuse_raises_specific_errors_and_records_nothing(tracker) ->
 
 
 @pytest.mark.parametrize("key", ["", "a/b", "../x"])
-def test_invalid_keys_are_refused_and_nothing_is_written(tracker, key, raw_csv) -> None:
+def test_invalid_keys_are_refused_and_nothing_is_written(tracker, key, raw_csv, lib) -> None:
     with tracker.trace("keys") as t:
         with pytest.raises(consist.InvalidKeyError, match="key"):
-            consist.log_dataframe(FRAME, key=key)
+            consist.log_dataframe(make_frame(lib, PERSONS), key=key)
         with pytest.raises(consist.InvalidKeyError):
             t.log_artifact(raw_csv, key=key)
         run_dir = consist.current_run_dir()
@@ -92,13 +97,14 @@ def test_invalid_keys_are_refused_and_nothing_is_written(tracker, key, raw_csv) 
     assert not list(tracker.run_dir.parent.rglob("x.parquet"))
 
 
-def test_trace_always_executes_and_reuses_identical_outputs(tracker) -> None:
+def test_trace_always_executes_and_reuses_identical_outputs(tracker, lib: str) -> None:
     seen = []
     artifacts = []
     for _ in range(2):
         with tracker.trace("summarise", config={"k": 1}):
             seen.append(tracker.is_cached)
-            artifacts.append(consist.log_dataframe(FRAME, key="summary"))
+            # A frame built anew each time: the same rows are the same bytes.
+            artifacts.append(consist.log_dataframe(make_frame(lib, PERSONS), key="summary"))
     assert seen == [False, True]
     assert artifacts[1].id == artifacts[0].id  # the cached artifact, not a new one
     first, second = sorted(tracker.find_runs(model="summarise"), key=lambda r: r.created_at)
@@ -106,15 +112,16 @@ def test_trace_always_executes_and_reuses_identical_outputs(tracker) -> None:
     assert tracker.get_artifacts_for_run(second.id).outputs["summary"].id == artifacts[0].id
 
 
-def test_a_different_output_demotes_a_traced_hit(tracker) -> None:
+def test_a_different_output_demotes_a_traced_hit(tracker, lib: str) -> None:
+    frame = make_frame(lib, PERSONS)
     with tracker.trace("model", config={"k": 1}):
-        consist.log_dataframe(FRAME, key="persons")
-        consist.log_dataframe(FRAME.head(1), key="households")
+        consist.log_dataframe(frame, key="persons")
+        consist.log_dataframe(frame.head(1), key="households")
     demotion = pytest.warns(consist.ConsistWarning, match="ordinary execution")
     with demotion, tracker.trace("model", config={"k": 1}):
         assert tracker.is_cached
-        consist.log_dataframe(FRAME, key="persons")  # same: still the cached artifact
-        consist.log_dataframe(FRAME.tail(1), key="trips")  # new: demotes the hit
+        consist.log_dataframe(frame, key="persons")  # same: still the cached artifact
+        consist.log_dataframe(frame.tail(1), key="trips")  # new: demotes the hit
         assert not tracker.is_cached
     first, second = sorted(tracker.find_runs(model="model"), key=lambda r: r.created_at)
     assert second.meta["cache_hit"] is False and second.meta["demoted_from"] == first.id
@@ -143,14 +150,16 @@ def test_relogging_a_changed_file_at_the_cached_path_demotes(tracker, workdir) -
     assert third.digest != first.digest
 
 
-def test_inject_context_and_run_directories(tracker, raw_csv) -> None:
+def test_inject_context_and_run_directories(tracker, raw_csv, lib: str) -> None:
     seen = {}
 
-    def step(raw: pd.DataFrame, ctx: consist.RunContext):
+    @takes(lib, "raw")
+    def step(raw, ctx: consist.RunContext):
         seen["dirs"] = (ctx.run_dir, consist.current_run_dir(), tracker.run_artifact_dir())
         seen["exists"] = ctx.run_dir.is_dir()
         seen["inputs"] = sorted(ctx.inputs)
-        seen["loaded"] = len(ctx.load("raw"))
+        seen["loaded"] = ctx.load("raw", engine=lib)
+        seen["raw"] = raw
         ctx.log_meta(rows=len(raw))
         (ctx.run_dir / "extra.txt").write_text("x")
         ctx.log_output(ctx.run_dir / "extra.txt")
@@ -159,7 +168,9 @@ def test_inject_context_and_run_directories(tracker, raw_csv) -> None:
     result = tracker.run(step, inputs={"raw": raw_csv}, inject_context="ctx")
     run_dir, module_dir, tracker_dir = seen["dirs"]
     assert run_dir == module_dir == tracker_dir and seen["exists"]
-    assert seen["inputs"] == ["raw"] and seen["loaded"] == 4
+    assert seen["inputs"] == ["raw"] and len(seen["loaded"]) == 4
+    assert isinstance(seen["raw"], frame_type(lib)) and isinstance(seen["loaded"], frame_type(lib))
+    assert as_dict(consist.load(result["raw_copy"], engine=lib)) == as_dict(seen["raw"])
     assert set(result.outputs) == {"extra", "raw_copy"}  # logged and returned outputs merge
     assert result.run.meta["rows"] == 4
 
@@ -318,38 +329,40 @@ def test_log_artifacts_and_manual_run_events(tracker, workdir) -> None:
     assert events == ["start bulk", "complete bulk", "start bad", "failed bad"]
 
 
-def _trips(year: int) -> pd.DataFrame:
-    return pd.DataFrame({"person": [1, 2], "trips": [year % 7, 2]})
+def _trips(year: int, lib: str = "pandas") -> Any:
+    return make_frame(lib, {"person": [1, 2], "trips": [year % 7, 2]})
 
 
-def test_year_is_part_of_identity_so_a_loop_never_reuses_another_years_result(tracker) -> None:
+def test_year_is_part_of_identity_so_a_loop_never_reuses_another_years_result(
+    tracker, lib: str
+) -> None:
     for _ in range(2):
         for year in (2020, 2030):
             with tracker.trace("simulate", year=year):
-                consist.log_dataframe(_trips(year), key="persons")
+                consist.log_dataframe(_trips(year, lib), key="persons")
     runs = tracker.find_runs(model="simulate")
     assert [r.meta["cache_hit"] for r in runs] == [True, True, False, False]
     for run in runs:
-        stored = consist.load(tracker.get_artifacts_for_run(run.id).outputs["persons"])
-        pd.testing.assert_frame_equal(stored, _trips(run.year))
+        stored = tracker.get_artifacts_for_run(run.id).outputs["persons"]
+        assert_frame_equal(consist.load(stored, engine=lib), _trips(run.year, lib))
 
 
-def test_a_hit_whose_block_computes_other_data_is_demoted_not_trusted(tracker) -> None:
+def test_a_hit_whose_block_computes_other_data_is_demoted_not_trusted(tracker, lib: str) -> None:
     source = {"trips": 1}  # a value the signature cannot see
     for trips in (1, 2):
         source["trips"] = trips
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with tracker.trace("estimate"):
-                art = consist.log_dataframe(pd.DataFrame({"t": [source["trips"]]}), key="out")
-        assert consist.load(art)["t"].tolist() == [trips]
+                art = consist.log_dataframe(make_frame(lib, {"t": [source["trips"]]}), key="out")
+        assert consist.load(art, engine=lib)["t"].to_list() == [trips]
     latest = tracker.find_runs(model="estimate", limit=1)[0]
     assert latest.meta["cache_hit"] is False and latest.meta["demoted_from"]
 
 
-def test_reopening_an_explicit_run_id_keeps_its_files(tracker) -> None:
+def test_reopening_an_explicit_run_id_keeps_its_files(tracker, lib: str) -> None:
     for _ in range(2):
         with tracker.start_run("fixed_2020", model="simulate", year=2020):
-            art = consist.log_dataframe(_trips(2020), key="persons")
+            art = consist.log_dataframe(_trips(2020, lib), key="persons")
     assert art.path.exists()
-    pd.testing.assert_frame_equal(consist.load(art), _trips(2020))
+    assert_frame_equal(consist.load(art, engine=lib), _trips(2020, lib))

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
+from frame_libs import LIBS, frame_type, is_polars, rows_where, with_column
 from rich.console import Console
 
+import consist
 from consist import OptionValueError, RunNotFoundError
 from consist.api.lineage import export_lineage, lineage, print_lineage
 from consist.core.lineage import collect, openlineage_run_id
+
+if TYPE_CHECKING:
+    import polars as pl  # the steps' annotations are read by name; polars loads when used
 
 
 def clean(raw: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -26,9 +32,35 @@ def model(features: pd.DataFrame, config: dict) -> dict[str, pd.DataFrame]:
     return {"predictions": features.assign(pred=features["double"] > config["cut"])}
 
 
+def clean_polars(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    assert is_polars(raw), type(raw)  # the annotation, read by name, chose the engine
+    return {"cleaned": rows_where(raw, raw["value"] >= 0.5)}
+
+
+def features_polars(cleaned: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {"features": with_column(cleaned, "double", cleaned["value"] * 2)}
+
+
+def model_polars(features: pl.DataFrame, config: dict) -> dict[str, pl.DataFrame]:
+    return {"predictions": with_column(features, "pred", features["double"] > config["cut"])}
+
+
+STEPS = {
+    "pandas": (clean, features, model),
+    "polars": (clean_polars, features_polars, model_polars),
+}
+
+
 @pytest.fixture
-def chain(tracker, raw_csv: Path):
+def chain_lib() -> str:
+    """The frame library the chain's steps take and return (one test runs it with each)."""
+    return "pandas"
+
+
+@pytest.fixture
+def chain(tracker, raw_csv: Path, chain_lib: str):
     """clean(raw.csv) -> features(cleaned) -> model(features): the three results."""
+    clean, features, model = STEPS[chain_lib]
     first = tracker.run(clean, inputs={"raw": raw_csv}, outputs=["cleaned"])
     second = tracker.run(features, inputs={"cleaned": first["cleaned"]}, outputs=["features"])
     third = tracker.run(
@@ -41,8 +73,14 @@ def chain(tracker, raw_csv: Path):
     return first, second, third
 
 
-def test_lineage_names_every_run_and_input_down_to_the_raw_file(tracker, chain, raw_csv) -> None:
+@pytest.mark.parametrize("chain_lib", LIBS)
+def test_lineage_names_every_run_and_input_down_to_the_raw_file(
+    tracker, chain, raw_csv, chain_lib
+) -> None:
     first, second, third = chain
+    predictions = consist.load(third["predictions"], engine=chain_lib)
+    assert isinstance(predictions, frame_type(chain_lib))
+    assert predictions["pred"].to_list() == [False, True]  # 0.6 and 0.9 kept, doubled, cut
     root = lineage(tracker, third["predictions"])
     assert root.artifact.id == third["predictions"].id
     assert root.producer.run.id == third.run.id and root.producer.run.year == 2030

@@ -34,6 +34,8 @@ from consist.core.errors import (
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
+from frame_libs import frame_type, make_frame, read_csv  # noqa: E402
+
 from consist.testing.moto_s3 import SECRET_KEY, S3Server, server_or_skip  # noqa: E402
 
 SNIPPETS = Path(__file__).parent / "snippets"
@@ -47,14 +49,15 @@ class Person(BaseModel):
     number_of_trips: int
 
 
-def persons(seed: int, n: int = 40) -> pd.DataFrame:
+def persons(seed: int, n: int = 40, lib: str = "pandas") -> Any:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(
+    return make_frame(
+        lib,
         {
             "person_id": np.arange(n),
             "age": rng.integers(0, 90, n),
             "number_of_trips": rng.integers(0, 12, n),
-        }
+        },
     )
 
 
@@ -257,8 +260,11 @@ def test_a_corrupted_cache_entry_is_detected_and_fetched_again(
 
 
 def test_load_materialize_and_inputs_missing_from_s3(
-    workdir: Path, db_file: Path, s3: S3Server, bucket: str, lake: dict[str, Any]
+    workdir: Path, db_file: Path, s3: S3Server, bucket: str, lake: dict[str, Any], lib: str
 ) -> None:
+    def doubled(data: Path) -> Any:
+        return read_csv(lib, data) * 2
+
     put(s3, bucket, "lake/raw/a.csv", b"x,y\n1,2\n")
     with Tracker(workdir / "alice", db_file, mounts=lake, project_root=workdir) as alice:
         out = alice.run(
@@ -269,7 +275,8 @@ def test_load_materialize_and_inputs_missing_from_s3(
         ).outputs["out"]
     with Tracker(workdir / "bob", db_file, mounts=lake, project_root=workdir) as bob:
         artifact = bob.get_artifact(out.id)
-        assert consist.load(artifact, tracker=bob)["x"].tolist() == [2]
+        loaded = consist.load(artifact, tracker=bob, engine=lib)
+        assert isinstance(loaded, frame_type(lib)) and loaded["x"].to_list() == [2]
         dest = bob.materialize(artifact, workdir / "m" / "out.parquet")
         assert dest.read_bytes() == get(s3, bucket, "lake/results/out.parquet")
 
@@ -290,6 +297,7 @@ def test_guide_views_snippet_gives_the_same_answer_with_outputs_on_s3(
     bucket: str,
     lake: dict[str, Any],
     fresh_sqlmodel_metadata: None,
+    lib: str,
 ) -> None:
     tracker = make_tracker(mounts=lake)
     expected = {}
@@ -297,7 +305,7 @@ def test_guide_views_snippet_gives_the_same_answer_with_outputs_on_s3(
         with consist.scenario(name, tracker=tracker) as sc:
             for year in (2020, 2030):
                 with sc.trace(name="simulate", run_id=f"{name}_{year}", year=year):
-                    df = persons(seed * 10_000 + year)
+                    df = persons(seed * 10_000 + year, lib=lib)
                     where = f"lake://persons/{name}_{year}.parquet"
                     art = consist.log_dataframe(df, key="persons", schema=Person, path=where)
                     assert art.uri == where

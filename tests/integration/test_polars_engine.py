@@ -1,7 +1,8 @@
 """polars frames through the public API, beside pandas: returned and logged frames, loading,
 parameter annotations, hot tables and views, identity, and installs without polars.
 
-Frame-bearing tests run once per frame library (the ``lib`` fixture) and once per store.
+Frame-bearing tests run once per frame library (the ``lib`` fixture, conftest.py) and once per
+store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from frame_libs import as_dict, make_frame, write_file
 from pydantic import BaseModel
 from sqlmodel import func, select
 
@@ -22,31 +24,11 @@ from consist import Tracker
 
 pl = pytest.importorskip("polars")
 
-LIBS = ("pandas", "polars")
-
 
 class Trip(BaseModel):
     trip_id: int
     mode: str
     km: float
-
-
-def make_frame(lib: str, data: dict[str, list[Any]]) -> Any:
-    return pd.DataFrame(data) if lib == "pandas" else pl.DataFrame(data)
-
-
-def as_dict(frame: Any) -> dict[str, list[Any]]:
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    if isinstance(frame, pl.DataFrame):
-        return frame.to_dict(as_series=False)
-    return {str(c): frame[c].tolist() for c in frame.columns}
-
-
-@pytest.fixture(params=LIBS)
-def lib(request: pytest.FixtureRequest) -> str:
-    """The frame library under test."""
-    return str(request.param)
 
 
 def trips(lib: str, scale: float = 1.0) -> Any:
@@ -131,8 +113,7 @@ def test_changed_input_frame_misses_and_unchanged_one_hits(
         calls.append(1)
 
     def write(scale: float) -> None:
-        frame = trips(lib, scale)
-        frame.write_parquet(path) if lib == "polars" else frame.to_parquet(path)
+        write_file(trips(lib, scale), path)
 
     write(1.0)
     assert not tracker.run(total_km, inputs={"trips": path}).cache_hit

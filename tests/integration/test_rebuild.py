@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
+from frame_libs import make_frame, with_column
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -16,14 +17,25 @@ from consist import Tracker
 from consist.cli import app
 from consist.models import Artifact, ConfigFacet, Run, RunArtifactLink, RunConfigKV
 
+if TYPE_CHECKING:
+    import polars as pl  # the annotation is read by name; polars loads when used
+
 
 def simulate(zones: pd.DataFrame, config) -> pd.DataFrame:
     return zones.assign(scale=config["scale"])
 
 
-def record_history(tracker: Tracker) -> None:
+def simulate_polars(zones: pl.DataFrame, config) -> pl.DataFrame:
+    return with_column(zones, "scale", config["scale"])
+
+
+SIMULATE = {"pandas": simulate, "polars": simulate_polars}
+
+
+def record_history(tracker: Tracker, lib: str = "pandas") -> None:
     """Runs of every kind: scenario steps, a function step and its hit, facets, a failure."""
-    zones = pd.DataFrame({"zone": [1, 2], "jobs": [10, 20]})
+    simulate = SIMULATE[lib]
+    zones = make_frame(lib, {"zone": [1, 2], "jobs": [10, 20]})
     with consist.scenario("baseline", tracker=tracker, config={"fuel": 1.2}) as sc:
         with sc.trace(name="prepare"):
             sc.coupler.set("zones", consist.log_dataframe(zones, key="zones"))
@@ -55,10 +67,10 @@ def contents(tracker: Tracker) -> dict[str, Any]:
 
 
 def test_deleting_the_database_and_rebuilding_gives_back_every_row(
-    make_tracker, db_file: Path
+    make_tracker, db_file: Path, lib: str
 ) -> None:
     tracker = make_tracker()
-    record_history(tracker)
+    record_history(tracker, lib)
     before = contents(tracker)
     assert len(before["run"]) == 7 and before["facet"] and before["kv"]
     tracker.close()
@@ -71,7 +83,8 @@ def test_deleting_the_database_and_rebuilding_gives_back_every_row(
     assert fresh.rebuild_from_snapshots(progress=lambda done, total: seen.append((done, total)))
     assert seen[-1][0] == seen[-1][1] == 7
     assert contents(fresh) == before
-    again = fresh.run(simulate, inputs={"zones": fresh.get_artifact("zones")}, config={"scale": 2})
+    zones = fresh.get_artifact("zones")
+    again = fresh.run(SIMULATE[lib], inputs={"zones": zones}, config={"scale": 2})
     assert again.cache_hit  # the cache index came back too
 
 

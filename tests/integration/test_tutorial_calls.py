@@ -6,18 +6,30 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
+from frame_libs import frame_type, make_frame, rows_where
 
 import consist
 from consist import CacheOptions, ExecutionOptions, define_step, use_tracker
 from consist.core.errors import ArgumentError, ArgumentHashError, KeyNotFoundError
 from consist.core.materialize import materialize_artifacts
 
+if TYPE_CHECKING:
+    import polars as pl  # the annotation is read by name; polars loads when used
+
 
 def keep_above(raw_df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
     return raw_df[raw_df["value"] > threshold]
+
+
+def keep_above_polars(raw_df: pl.DataFrame, threshold: float = 0.5) -> pl.DataFrame:
+    return rows_where(raw_df, raw_df["value"] > threshold)
+
+
+KEEP_ABOVE = {"pandas": keep_above, "polars": keep_above_polars}
 
 
 @pytest.fixture
@@ -28,24 +40,26 @@ def values_csv(workdir: Path) -> Path:
 
 
 # -- module-level run with a current tracker -----------------------------------------------
-def test_use_tracker_and_module_run_then_load_df(tracker, values_csv) -> None:
+def test_use_tracker_and_module_run_then_load_df(tracker, values_csv, lib: str) -> None:
     with use_tracker(tracker):
         first = consist.run(
-            fn=keep_above,
+            fn=KEEP_ABOVE[lib],
             inputs={"raw_df": values_csv},
             config={"threshold": 0.5},
             outputs=["cleaned"],
         )
         again = consist.run(
-            fn=keep_above,
+            fn=KEEP_ABOVE[lib],
             inputs={"raw_df": values_csv},
             config={"threshold": 0.5},
             outputs=["cleaned"],
         )
     assert (first.cache_hit, again.cache_hit) == (False, True)
     frame = consist.load_df(first.outputs["cleaned"])
-    assert isinstance(frame, pd.DataFrame)
+    assert isinstance(frame, pd.DataFrame)  # pandas unless engine= says otherwise
     assert frame["value"].tolist() == [0.6, 0.9]
+    as_lib = consist.load_df(first.outputs["cleaned"], engine=lib)
+    assert isinstance(as_lib, frame_type(lib)) and as_lib["value"].to_list() == [0.6, 0.9]
     assert consist.current_tracker() is None  # the block restored the previous tracker
 
 
@@ -183,16 +197,18 @@ def test_materialize_artifacts_from_core_module(tracker, values_csv, workdir) ->
 
 
 # -- ctx.load of an input artifact -----------------------------------------------------------
-def test_context_loads_an_input_given_as_artifact(tracker, values_csv) -> None:
-    first = tracker.run(keep_above, inputs={"raw_df": values_csv}, outputs=["cleaned"])
+def test_context_loads_an_input_given_as_artifact(tracker, values_csv, lib: str) -> None:
+    keep = KEEP_ABOVE[lib]
+    first = tracker.run(keep, inputs={"raw_df": values_csv}, outputs=["cleaned"])
     other = tracker.run(
-        keep_above, inputs={"raw_df": values_csv}, config={"threshold": 0.8}, outputs=["cleaned"]
+        keep, inputs={"raw_df": values_csv}, config={"threshold": 0.8}, outputs=["cleaned"]
     )
 
     def step(_consist_ctx):
         previous = _consist_ctx.inputs.get("cleaned")
-        frame = _consist_ctx.load(previous) if previous else None
-        return {"count": pd.DataFrame({"n": [len(frame)]})}
+        frame = _consist_ctx.load(previous, engine=lib) if previous else None
+        assert isinstance(frame, frame_type(lib))
+        return {"count": make_frame(lib, {"n": [len(frame)]})}
 
     result = tracker.run(
         step, inputs={"cleaned": first.outputs["cleaned"]}, inject_context=True, outputs=["count"]

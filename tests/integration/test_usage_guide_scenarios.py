@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from frame_libs import as_dict, frame_type, make_frame, takes
 from pydantic import BaseModel
 
 import consist
@@ -140,10 +141,10 @@ def test_function_shaped_scenario_steps(tracker, workdir: Path, snippet) -> None
     assert len(consist.load(required[1])) == 3
 
 
-def test_coupler_inputs_and_namespaces(tracker) -> None:
+def test_coupler_inputs_and_namespaces(tracker, lib: str) -> None:
     with consist.scenario("coupled", tracker=tracker) as sc:
         with sc.trace(name="produce"):
-            consist.log_dataframe(pd.DataFrame({"a": [1]}), key="households")
+            consist.log_dataframe(make_frame(lib, {"a": [1]}), key="households")
         sc.coupler.view("land_use").set("zones", sc.coupler["households"])
         assert "land_use/zones" in sc.coupler and sc.coupler.view("land_use").keys() == ["zones"]
         with pytest.raises(KeyError, match="'households', 'land_use/zones'"):
@@ -155,7 +156,9 @@ def test_coupler_inputs_and_namespaces(tracker) -> None:
         ):
             pass
 
+        @takes(lib, "households")
         def uses_coupler_string(households):
+            assert isinstance(households, frame_type(lib))
             return {"copy": households}
 
         result = sc.run(fn=uses_coupler_string, inputs={"households": "households"})
@@ -163,14 +166,17 @@ def test_coupler_inputs_and_namespaces(tracker) -> None:
     assert set(tracker.get_artifacts_for_run(consume.id).inputs) == {"households", "zones"}
     assert result.run.parent_run_id == "coupled"
     assert sc.coupler.require("copy").run_id == result.run.id
+    assert as_dict(consist.load(result["copy"], engine=lib)) == {"a": [1]}
 
 
-def test_function_steps_are_shared_across_scenarios_traced_blocks_are_not(tracker) -> None:
+def test_function_steps_are_shared_across_scenarios_traced_blocks_are_not(
+    tracker, lib: str
+) -> None:
     calls = []
 
     def step(config):
         calls.append(config["v"])
-        return {"out": pd.DataFrame({"v": [config["v"]]})}
+        return {"out": make_frame(lib, {"v": [config["v"]]})}
 
     results, traced = {}, {}
     for name in ("baseline", "high_gas"):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from frame_libs import make_frame, without, write_file
 from pydantic import BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.orm import registry
@@ -39,14 +40,15 @@ class Trip(SQLModel, table=True, registry=registry(metadata=MetaData())):
     km: float
 
 
-def persons(seed: int, n: int = 50) -> pd.DataFrame:
+def persons(seed: int, n: int = 50, lib: str = "pandas") -> Any:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame(
+    return make_frame(
+        lib,
         {
             "person_id": np.arange(n),
             "age": rng.integers(0, 90, n),
             "number_of_trips": rng.integers(0, 12, n),
-        }
+        },
     )
 
 
@@ -60,22 +62,24 @@ def fresh_sqlmodel_metadata() -> Iterator[None]:
         SQLModel.metadata.remove(table)
 
 
-def run_scenarios(tracker: Tracker, names: dict[str, int], years=(2020, 2030, 2040)) -> dict:
-    frames: dict[tuple[str, int], pd.DataFrame] = {}
+def run_scenarios(
+    tracker: Tracker, names: dict[str, int], years=(2020, 2030, 2040), lib: str = "pandas"
+) -> dict:
+    frames: dict[tuple[str, int], Any] = {}
     for name, seed in names.items():
         with consist.scenario(name, tracker=tracker) as sc:
             for year in years:
                 with sc.trace(name="simulate", run_id=f"{name}_{year}", year=year):
-                    df = persons(seed * 10_000 + year)
+                    df = persons(seed * 10_000 + year, lib=lib)
                     consist.log_dataframe(df, key="persons", schema=Person)
                     frames[(name, year)] = df
     return frames
 
 
-def test_guide_views_snippet_matches_pandas(
-    make_tracker, run_snippet, fresh_sqlmodel_metadata: None
+def test_guide_views_snippet_matches_the_logged_frames(
+    make_tracker, run_snippet, fresh_sqlmodel_metadata: None, lib: str
 ) -> None:
-    frames = run_scenarios(make_tracker(), {"baseline": 1, "high_gas": 2})
+    frames = run_scenarios(make_tracker(), {"baseline": 1, "high_gas": 2}, lib=lib)
     names = run_snippet(SNIPPETS / "cross_run_views.py", consist=consist, Tracker=Tracker)
     try:
         got = {(s, y): avg for s, y, avg in names["results"]}
@@ -87,23 +91,24 @@ def test_guide_views_snippet_matches_pandas(
         names["tracker"].close()
 
 
-def test_a_view_grows_as_runs_land_and_ignores_failed_runs(make_tracker, workdir: Path) -> None:
+def test_a_view_grows_as_runs_land_and_ignores_failed_runs(
+    make_tracker, workdir: Path, lib: str
+) -> None:
     tracker = make_tracker(schemas=[Person])
-    run_scenarios(tracker, {"baseline": 1}, years=(2020,))
+    run_scenarios(tracker, {"baseline": 1}, years=(2020,), lib=lib)
     view = tracker.views.Person
 
     def count() -> int:
         return consist.run_query(select(func.count()).select_from(view), tracker=tracker)[0]
 
     assert count() == 50
-    run_scenarios(tracker, {"high_gas": 2}, years=(2020, 2030))
+    run_scenarios(tracker, {"high_gas": 2}, years=(2020, 2030), lib=lib)
     assert count() == 150
 
     # A failed run's rows, ingested or only written as a file, never show up.
-    path = workdir / "failed.parquet"
-    persons(7).to_parquet(path)
+    path = write_file(persons(7, lib=lib), workdir / "failed.parquet")
     with pytest.raises(RuntimeError), tracker.start_run("broken", model="simulate"):
-        consist.log_dataframe(persons(8), key="persons", schema=Person)
+        consist.log_dataframe(persons(8, lib=lib), key="persons", schema=Person)
         tracker.log_artifact(path, key="persons_file", schema=Person)
         raise RuntimeError("model crashed")
     assert tracker.get_run("broken").status is RunStatus.FAILED
@@ -111,16 +116,16 @@ def test_a_view_grows_as_runs_land_and_ignores_failed_runs(make_tracker, workdir
 
 
 def test_cold_files_are_read_in_place_with_nulls_for_missing_columns(
-    tracker: Tracker, workdir: Path
+    tracker: Tracker, workdir: Path, lib: str
 ) -> None:
-    full = persons(1, n=10)
-    partial = persons(2, n=5).drop(columns=["number_of_trips"])
+    full = persons(1, n=10, lib=lib)
+    partial = without(persons(2, n=5, lib=lib), "number_of_trips")
     with tracker.start_run("y2020", model="simulate", year=2020):
-        full.to_parquet(tracker.run_artifact_dir() / "persons.parquet")
-        tracker.log_artifact(tracker.run_artifact_dir() / "persons.parquet", schema=Person)
+        path = write_file(full, tracker.run_artifact_dir() / "persons.parquet")
+        tracker.log_artifact(path, schema=Person)
     with tracker.start_run("y2030", model="simulate", year=2030):
-        partial.to_csv(tracker.run_artifact_dir() / "persons.csv", index=False)
-        tracker.log_artifact(tracker.run_artifact_dir() / "persons.csv", key="person")
+        path = write_file(partial, tracker.run_artifact_dir() / "persons.csv")
+        tracker.log_artifact(path, key="person")
     view = tracker.views.register(Person)
 
     rows = consist.run_query(select(view).order_by(view.consist_year, view.person_id), tracker)
@@ -128,19 +133,19 @@ def test_cold_files_are_read_in_place_with_nulls_for_missing_columns(
     by_year = {
         y: [r for r in rows if r.consist_year == y] for y in (2020, 2030)
     }  # key "person" matches the table name, so the csv is included too
-    assert [r.number_of_trips for r in by_year[2020]] == full["number_of_trips"].tolist()
+    assert [r.number_of_trips for r in by_year[2020]] == full["number_of_trips"].to_list()
     assert all(r.number_of_trips is None for r in by_year[2030])
-    assert [r.age for r in by_year[2030]] == partial["age"].tolist()
+    assert [r.age for r in by_year[2030]] == partial["age"].to_list()
     assert {r.consist_run_id for r in rows} == {"y2020", "y2030"}
 
 
-def test_a_deleted_file_drops_out_of_the_view(tracker: Tracker) -> None:
+def test_a_deleted_file_drops_out_of_the_view(tracker: Tracker, lib: str) -> None:
     view = tracker.views.register(Person)
     paths = []
     for i in range(2):
         with tracker.start_run(f"r{i}", model="m", config={"i": i}):
-            paths.append(tracker.run_artifact_dir() / "persons.parquet")
-            persons(i).to_parquet(paths[-1])
+            path = tracker.run_artifact_dir() / "persons.parquet"
+            paths.append(write_file(persons(i, lib=lib), path))
             tracker.log_artifact(paths[-1], schema=Person)
     count = select(func.count()).select_from(view)
     assert consist.run_query(count, tracker=tracker) == [100]
@@ -151,11 +156,11 @@ def test_a_deleted_file_drops_out_of_the_view(tracker: Tracker) -> None:
     assert consist.run_query(count, tracker=tracker) == [kept]
 
 
-def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker) -> None:
+def test_whole_row_selects_keep_rows_of_different_runs_apart(tracker: Tracker, lib: str) -> None:
     view = tracker.views.register(Person)
     for run_id, ages in (("a", [10, 20]), ("b", [30, 40])):
         with tracker.start_run(run_id, model="m", config={"run": run_id}):
-            df = pd.DataFrame({"person_id": [1, 2], "age": ages, "number_of_trips": [0, 1]})
+            df = make_frame(lib, {"person_id": [1, 2], "age": ages, "number_of_trips": [0, 1]})
             consist.log_dataframe(df, key="persons", schema=Person)
     rows = consist.run_query(select(view), tracker=tracker)
     assert sorted((r.consist_run_id, r.person_id, r.age) for r in rows) == [
