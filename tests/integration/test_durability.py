@@ -115,7 +115,6 @@ def test_runs_of_a_process_killed_while_another_holds_the_lock_are_kept(
 
 
 def _snapshot_of(tracker: Tracker, run_id: str) -> dict:
-    tracker.flush()  # a finished run's snapshot file is written by the flush after it
     path = tracker.run_dir / ".consist" / "runs" / f"{run_id}.json"
     return json.loads(path.read_text())
 
@@ -220,22 +219,14 @@ def test_a_tracker_in_another_workspace_imports_what_a_killed_process_left(
 
 
 DIES_AFTER_RETURNING = """
-import json, os, shutil, sys
+import os, shutil, sys
 from consist import Tracker
 
 tracker = Tracker(run_dir=sys.argv[1], db_path=sys.argv[2])
 tracker.begin_run("returned", model="m")
 tracker.flush()  # the running row reaches the database
-tracker.end_run()  # the completed state is journaled; its row is only queued
-# As an older version left it: the completed snapshot file written, no journal.
-pending = os.path.join(sys.argv[1], ".consist", "pending")
-(journal,) = [os.path.join(pending, n) for n in os.listdir(pending) if n.endswith(".journal")]
-with open(journal) as handle:
-    document = json.loads(handle.read().splitlines()[-1])["document"]
-os.makedirs(os.path.join(sys.argv[1], ".consist", "runs"), exist_ok=True)
-with open(os.path.join(sys.argv[1], ".consist", "runs", "returned.json"), "w") as handle:
-    handle.write(document)
-shutil.rmtree(pending)
+tracker.end_run()  # the completed snapshot is written; its row is only queued
+shutil.rmtree(os.path.join(sys.argv[1], ".consist", "pending"))  # as an older version left it
 os._exit(0)  # no flush at exit: as if killed
 """
 
@@ -261,7 +252,7 @@ from consist import Tracker
 tracker = Tracker(run_dir=sys.argv[1], db_path=sys.argv[2])
 result = tracker.run(lambda config: None, name="quick", config={"k": 1})
 print(result.run.id, flush=True)
-os._exit(0)  # killed before any flush: the journal alone holds the finished run
+os._exit(0)  # killed before any flush: only its snapshot and journal hold the run
 """
 
 

@@ -109,12 +109,9 @@ def test_a_tracker_opens_and_runs_steps_on_a_held_file(
     # The run waits in this process's journal for the next tracker to import it.
     (journal,) = (held.parent / ".consist" / "pending").glob("*.journal")
     entries = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
-    # The journal holds every state itself; the finished one also got its snapshot file,
-    # written by the flush that then found the database held.
-    assert [e["name"] for e in entries] == [f"{result.run.id}.json"] * len(entries)
-    assert json.loads(entries[-1]["document"])["run"]["status"] == "completed"
-    snapshot = held.parent / ".consist" / "runs" / f"{result.run.id}.json"
-    assert json.loads(snapshot.read_text())["run"]["status"] == "completed"
+    # The running state is held by the journal itself; the finished one names its snapshot.
+    assert entries[-1] == f"{result.run.id}.json"
+    assert {e if isinstance(e, str) else e["name"] for e in entries} == {f"{result.run.id}.json"}
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])

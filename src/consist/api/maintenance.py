@@ -201,24 +201,18 @@ class SnapshotMaintenance:
         imported: list[str] = []
         for name in names:
             latest = consist_dir / "runs" / name
-            # A journal's own copy is the newest state of its run (a finished run's file is
-            # written from it by a flush the process may not have lived to do).
-            source = None if name in held else latest if latest.exists() else copies.get(name)
+            source = latest if latest.exists() else copies.get(name)
             if source is None and name not in held:
                 continue  # journaled, but its snapshot is gone: nothing to import
             try:
                 data = source.read_bytes() if source is not None else held[name]
+                source = source if source is not None else latest
                 run = decode_snapshot(data)[0]
                 if name != f"{run.id}.json":
                     raise ValueError(f"it holds run {run.id!r}, not the run its name says")
-                if source is None and run.status is not RunStatus.RUNNING:
-                    self._fs.write_atomic(latest, data)  # its snapshot, for rebuilds
-                source = source if source is not None else latest
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning(
-                    "consist: pending snapshot %s is unreadable, left alone: %s",
-                    source or latest,
-                    exc,
+                    "consist: pending snapshot %s is unreadable, left alone: %s", source, exc
                 )
                 continue
             newer = supersedes(run, self._store.get_run(run.id))

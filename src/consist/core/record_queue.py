@@ -19,8 +19,6 @@ class _Queue:
     outputs: dict[str, dict[str, Artifact]] = field(default_factory=dict)
     by_signature: dict[str, str] = field(default_factory=dict)
     snapshots: dict[str, tuple[Path, bytes]] = field(default_factory=dict)
-    #: Runs whose latest snapshot is only in the journal so far: the flush writes their files.
-    unwritten: set[str] = field(default_factory=set)
 
     def batch(self) -> WriteBatch:
         return WriteBatch(
@@ -44,8 +42,6 @@ class _Queue:
             part.outputs[run_id] = self.outputs.get(run_id, {})
             if run_id in self.snapshots:
                 part.snapshots[run_id] = self.snapshots[run_id]
-            if run_id in self.unwritten:
-                part.unwritten.add(run_id)
         for group in ("links", "unlinks"):
             for key, link in getattr(self, group).items():
                 part = parts[link.run_id]
@@ -68,8 +64,6 @@ class _Queue:
             "snapshots",
         ):
             getattr(self, name).update(getattr(newer, name))
-        # A newer state replaced the snapshot: written by the flush if it was deferred.
-        self.unwritten = (self.unwritten - newer.snapshots.keys()) | newer.unwritten
         return self
 
 

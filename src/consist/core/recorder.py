@@ -144,10 +144,9 @@ class Recorder:
         queue its rows."""
         validate_key(run.id, "run id")  # it names a file: never a path out of snapshot_dir
         path, data = snapshot_dir / f"{run.id}.json", encode_snapshot(run, inputs, outputs)
-        # A journal that keeps documents makes the state durable with one write to an open
-        # file; the snapshot file of a finished run is then written by the next flush, off
-        # the step's path (several processes creating files in one folder queue on it).
-        in_journal = self._journal.keeps_documents
+        # A run's states while it runs are kept by the journal (durable, and one write to an
+        # open file); the state it ends in gets its snapshot file, written first.
+        in_journal = run.status is RunStatus.RUNNING and self._journal.keeps_documents
         if not in_journal:
             self._write_snapshot(path, data)
         # Queue a copy: the caller keeps mutating its Run (running → completed) while a
@@ -171,10 +170,6 @@ class Recorder:
                 q.unlinks[_link_key(link)] = link
             q.outputs[run.id] = dict(outputs)
             q.snapshots[run.id] = (path, data)
-            if in_journal and run.status is not RunStatus.RUNNING:
-                q.unwritten.add(run.id)
-            else:  # running states live in the journal only; others are written already
-                q.unwritten.discard(run.id)
             if is_reusable(run) and run.signature:
                 q.by_signature[run.signature] = run.id
             self._schedule()
@@ -254,17 +249,6 @@ class Recorder:
                 self._inflight = queue
                 self._unwritten.append(self._journal.rotate())
             try:
-                self._write_deferred(queue)  # a run's snapshot always precedes its rows
-            except OSError as exc:
-                with self._lock:
-                    self._queue = queue.merge_under(self._queue)
-                    self._inflight = None
-                    self._schedule()
-                raise StoreError(
-                    f"snapshots could not be written ({exc}); the runs stay queued and "
-                    "journaled in .consist/pending/, and are written once the disk takes them."
-                ) from exc
-            try:
                 self.store.apply(queue.batch())
             except StoreLockedError:
                 with self._lock:
@@ -286,13 +270,6 @@ class Recorder:
                 self._inflight = None
                 self._retry = self._interval
                 self._discard_journals()
-
-    def _write_deferred(self, queue: _Queue) -> None:
-        """Write the snapshot files that so far only the journal holds."""
-        for run_id in sorted(queue.unwritten):
-            path, data = queue.snapshots[run_id]
-            self._write_snapshot(path, data)
-            queue.unwritten.discard(run_id)
 
     def _write_one_by_one(self, queue: _Queue) -> None:
         """After the store refused ``queue`` for a reason other than its lock: write each run
