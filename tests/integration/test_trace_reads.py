@@ -166,3 +166,33 @@ def test_editing_a_helper_the_block_calls_misses_and_an_unrelated_edit_hits(
     assert session() is False  # a constant the helper reads
     edit("v + OFFSET", "v - OFFSET")
     assert session() is False  # the helper's own code
+
+
+def test_a_block_in_a_notebook_cell_counts_its_reads(tracker) -> None:
+    # IPython compiles each cell under a made-up file name and registers its source with
+    # linecache; a block in a cell is read from there.
+    import linecache
+
+    cell = textwrap.dedent(
+        """
+        for factor in (1, 2, 1):
+            with tracker.trace("cell_block", config={"k": 1}) as t:
+                seen.append(t.is_cached)
+                consist.log_meta(factor=factor)
+        """
+    )
+    name = "<notebook-cell-7>"
+    linecache.cache[name] = (len(cell), None, cell.splitlines(keepends=True), name)
+    try:
+        namespace = {"tracker": tracker, "consist": consist, "seen": []}
+        exec(compile(cell, name, "exec"), namespace)  # noqa: S102 - the test's own cell
+    finally:
+        linecache.cache.pop(name, None)
+    assert namespace["seen"] == [False, False, True]
+
+
+def test_a_block_whose_source_cannot_be_read_says_so(tracker) -> None:
+    code = 'with tracker.trace("typed", config={"k": 1}):\n    consist.log_meta(x=1)\n'
+    exec(compile(code, "<stdin>", "exec"), {"tracker": tracker, "consist": consist})  # noqa: S102
+    run = tracker.find_runs(model="typed")[0]
+    assert run.identity["unseen_reads"] == ["<source not readable>"]

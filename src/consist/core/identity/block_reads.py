@@ -46,7 +46,10 @@ def block_reads(filename: str, lines: Sequence[str], line: int) -> BlockReads | 
     if found is not None and found[0] is lines:
         return found[1]
     module = _module(filename, lines)
-    reads = None if module is None else _reads_at(module, line)
+    try:
+        reads = None if module is None else _reads_at(module, line)
+    except RecursionError:  # code nested deeper than the visitor can follow
+        reads = None
     if len(_FOUND) >= _LIMIT:
         _FOUND.clear()
     _FOUND[(filename, line)] = (lines, reads)
@@ -59,7 +62,7 @@ def _module(filename: str, lines: Sequence[str]) -> ast.Module | None:
         return parsed[1]
     try:
         module: ast.Module | None = ast.parse("".join(lines), filename)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         module = None
     if len(_PARSED) >= _LIMIT:
         _PARSED.clear()
