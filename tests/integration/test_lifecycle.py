@@ -348,16 +348,16 @@ def test_year_is_part_of_identity_so_a_loop_never_reuses_another_years_result(
 
 
 def test_a_hit_whose_block_computes_other_data_is_demoted_not_trusted(tracker, lib: str) -> None:
-    source = {"trips": 1}  # a value the signature cannot see
+    source = iter([1, 2])  # an iterator: state the signature cannot see
     for trips in (1, 2):
-        source["trips"] = trips
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with tracker.trace("estimate"):
-                art = consist.log_dataframe(make_frame(lib, {"t": [source["trips"]]}), key="out")
+                art = consist.log_dataframe(make_frame(lib, {"t": [next(source)]}), key="out")
         assert consist.load(art, engine=lib)["t"].to_list() == [trips]
     latest = tracker.find_runs(model="estimate", limit=1)[0]
     assert latest.meta["cache_hit"] is False and latest.meta["demoted_from"]
+    assert latest.identity["unseen_reads"] == ["source"]
 
 
 def test_reopening_an_explicit_run_id_keeps_its_files(tracker, lib: str) -> None:

@@ -196,3 +196,14 @@ def test_a_block_whose_source_cannot_be_read_says_so(tracker) -> None:
     exec(compile(code, "<stdin>", "exec"), {"tracker": tracker, "consist": consist})  # noqa: S102
     run = tracker.find_runs(model="typed")[0]
     assert run.identity["unseen_reads"] == ["<source not readable>"]
+
+
+def test_a_dict_changed_in_place_between_blocks_counts(tracker) -> None:
+    params = {"alpha": 1}
+    seen: list[bool] = []  # the block's own accumulator: it keeps the block cached
+    for alpha in (1, 2, 1):
+        params["alpha"] = alpha  # the same dict, changed in place
+        with tracker.trace("tuned_in_place", config={"k": 1}) as t:
+            seen.append(t.is_cached)
+            consist.log_meta(alpha=params["alpha"])
+    assert seen == [False, False, True]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from consist.core.identity import config_digest
 from consist.core.identity.arguments import block_arguments_identity
-from consist.core.identity.block_reads import block_reads, free_names
+from consist.core.identity.block_reads import block_reads, free_names, mutated_names
 from consist.core.model import Artifact
 
 
@@ -44,6 +44,23 @@ def reads(body: str, *bound: str) -> tuple[str, ...]:
 )
 def test_free_names(body: str, expected: tuple[str, ...]) -> None:
     assert reads(body, "t") == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("results.append(x)", {"results"}),
+        ("totals[key] = value", {"totals"}),
+        ("state.count += 1", {"state"}),
+        ("n += 1", {"n"}),
+        ("del cache[key]", {"cache"}),
+        ("seen.update(more)\nbag.add(1)", {"seen", "bag"}),
+        ("y = params.get('a')\nz = f(params)", set()),  # read only
+        ("frame = load(x)\nframe['b'] = 1", {"frame"}),
+    ],
+)
+def test_names_a_block_changes_in_place(body: str, expected: set[str]) -> None:
+    assert mutated_names(ast.parse(textwrap.dedent(body)).body) == expected
 
 
 SOURCE = textwrap.dedent(
@@ -132,12 +149,17 @@ def test_scenario_state_and_undigestable_values_are_reported_unseen() -> None:
     assert identity.tree == {"reads": {"n": 3}}
 
 
-def test_a_value_counts_as_first_seen_so_accumulators_keep_their_identity() -> None:
+def test_a_value_counts_as_it_is_now_and_the_blocks_own_accumulators_as_first_seen() -> None:
+    params = {"alpha": 1}
+    before = block_arguments_identity({"params": params})[0].digest
+    params["alpha"] = 2  # changed in place between two blocks: it counts
+    assert block_arguments_identity({"params": params})[0].digest != before
     results: list[int] = []
-    before = block_arguments_identity({"results": results})[0].digest
-    results.append(1)
-    assert block_arguments_identity({"results": results})[0].digest == before
-    assert block_arguments_identity({"results": [1]})[0].digest != before  # a new object
+    first = block_arguments_identity({"results": results}, accumulators={"results"})[0].digest
+    results.append(1)  # the block's own accumulator keeps its identity
+    assert (
+        block_arguments_identity({"results": results}, accumulators={"results"})[0].digest == first
+    )
 
 
 json_values = st.recursive(

@@ -120,7 +120,9 @@ def block_reads_identity(
     def code_of(value: Any) -> str:  # a function the block calls: its code counts
         return core_code_identity(value, "deps", project_root=root).digest if follows_code else ""
 
-    identity, unseen = block_arguments_identity(values, fallback=fallback, code_digest=code_of)
+    identity, unseen = block_arguments_identity(
+        values, fallback=fallback, code_digest=code_of, accumulators=reads.mutated
+    )
     detail: dict[str, Any] = {}
     if identity.tree:
         detail["arguments"] = identity.shown

@@ -22,7 +22,7 @@ import inspect
 import json
 import types
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +184,7 @@ def block_arguments_identity(
     *,
     fallback: Fallback | None = None,
     code_digest: Callable[[Any], str] | None = None,
+    accumulators: Collection[str] = (),
 ) -> tuple[ArgumentsIdentity, tuple[str, ...]]:
     """The identity of the values a traced block reads from its surroundings (by name),
     and the names of those with no stable digest (the caller decides what stands in).
@@ -191,6 +192,12 @@ def block_arguments_identity(
     Artifacts count by content, a step's result by its outputs' contents, a function by
     its code, modules and library handles not at all; anything else as a config value
     would, or by its instance state.
+
+    A value counts as it is now: a dict changed in place between two blocks is a miss.
+    Two kinds count as this process first saw them instead: the block's own
+    ``accumulators`` (names it changes in place, such as a results list it appends to, so
+    the block stays cached), and arrays and frames (hashing their bytes on every entry
+    would cost more than the block; replace them rather than change them in place).
     """
     standin = _standin(fallback, code_digest)
 
@@ -218,7 +225,10 @@ def block_arguments_identity(
         # Like a value a function captures: as it was when this process first saw the
         # object, so a block appending to its own results list stays cached, while a name
         # bound to a new value (a loop variable, a new parameter object) counts.
-        node = _block_once(value, lambda v: _block_node(v, with_state))
+        if name.partition(".")[0] in accumulators or _is_bulk_data(value):
+            node = _block_once(value, lambda v: _block_node(v, with_state))
+        else:
+            node = _block_node(value, with_state)
         if node is _UNSEEN:
             unseen.append(name)
         else:
@@ -232,6 +242,13 @@ def block_arguments_identity(
 
 
 _UNSEEN: Any = object()
+_BULK_LIBRARIES = frozenset({"numpy", "pandas", "polars", "xarray", "pyarrow", "dask"})
+
+
+def _is_bulk_data(value: Any) -> bool:
+    return type(value).__module__.partition(".")[0] in _BULK_LIBRARIES
+
+
 _BLOCK_LIMIT = 4096
 #: id -> (a weak reference to the value, or the value itself when it takes none; its node).
 _BLOCK_SEEN: dict[int, tuple[Any, Any]] = {}

@@ -30,6 +30,9 @@ class BlockReads:
 
     names: tuple[str, ...]
     targets: tuple[str, ...] = field(default=())
+    #: Names whose value the block changes in place (``results.append(x)``,
+    #: ``totals[key] = v``): its own accumulators, which count as first seen.
+    mutated: frozenset[str] = field(default=frozenset())
 
 
 _PARSED: dict[str, tuple[Sequence[str], ast.Module | None]] = {}
@@ -80,7 +83,49 @@ def _reads_at(module: ast.Module, line: int) -> BlockReads | None:
     if best is None:
         return None
     targets = [n for item in best.items if item.optional_vars for n in _bound(item.optional_vars)]
-    return BlockReads(free_names(best.body, bound=targets), tuple(dict.fromkeys(targets)))
+    names = free_names(best.body, bound=targets)
+    return BlockReads(names, tuple(dict.fromkeys(targets)), mutated_names(best.body))
+
+
+#: Methods that change their object in place (lists, dicts, sets, deques, queues, frames).
+_MUTATORS = frozenset(
+    {
+        "append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem",
+        "remove", "discard", "clear", "appendleft", "extendleft", "sort", "reverse", "put",
+    }
+)  # fmt: skip
+
+
+def mutated_names(body: Iterable[ast.stmt]) -> frozenset[str]:
+    """Names whose value ``body`` changes in place: a mutating method called on them, an
+    item or attribute assigned or deleted, or an augmented assignment."""
+    found: set[str] = set()
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Name):
+                    found.add(node.func.value.id)
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                found.add(node.target.id)
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
+                targets = (
+                    node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                )
+                for target in targets:
+                    base = _base_of_item(target)
+                    if base is not None:
+                        found.add(base)
+    return frozenset(found)
+
+
+def _base_of_item(target: ast.AST) -> str | None:
+    """``x`` for ``x[...]``, ``x.a`` or ``x.a[...].b``; None for a plain name or a tuple."""
+    if not isinstance(target, ast.Subscript | ast.Attribute):
+        return None
+    node: ast.AST = target
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def free_names(body: Iterable[ast.stmt], bound: Iterable[str] = ()) -> tuple[str, ...]:
