@@ -48,3 +48,14 @@ def test_arrays_and_datasets_a_block_reads_count_by_content(tracker) -> None:
     assert seen == [False, True, False, False]
     shown = tracker.find_runs(model="weighted")[0].identity["arguments"]["reads"]
     assert set(shown) == {"seen", "weights", "ds"}
+
+
+def test_an_array_changed_in_place_between_blocks_counts(tracker) -> None:
+    weights = np.ones(100)
+    seen = []
+    for value in (1.0, 2.0, 1.0):
+        weights[:] = value  # the same array, changed in place
+        with tracker.trace("in_place", config={"k": 1}) as t:
+            seen.append(t.is_cached)
+            t.log_meta(total=float(weights.sum()))
+    assert seen == [False, False, True]

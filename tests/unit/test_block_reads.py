@@ -198,7 +198,7 @@ def test_the_memo_does_not_keep_large_values_alive() -> None:
 
     array = np.ones(1000)
     ref = weakref.ref(array)
-    block_arguments_identity({"a": array})
+    block_arguments_identity({"a": array}, accumulators={"a"})  # remembered, weakly
     del array
     gc.collect()
     assert ref() is None

@@ -193,11 +193,10 @@ def block_arguments_identity(
     its code, modules and library handles not at all; anything else as a config value
     would, or by its instance state.
 
-    A value counts as it is now: a dict changed in place between two blocks is a miss.
-    Two kinds count as this process first saw them instead: the block's own
-    ``accumulators`` (names it changes in place, such as a results list it appends to, so
-    the block stays cached), and arrays and frames (hashing their bytes on every entry
-    would cost more than the block; replace them rather than change them in place).
+    A value counts as it is now, as ``fn_args`` do: a dict or a frame changed in place
+    between two blocks is a miss. The block's own ``accumulators`` (names it changes in
+    place, such as a results list it appends to) count as this process first saw them
+    instead, so a block collecting its results stays cached.
     """
     standin = _standin(fallback, code_digest)
 
@@ -225,7 +224,7 @@ def block_arguments_identity(
         # Like a value a function captures: as it was when this process first saw the
         # object, so a block appending to its own results list stays cached, while a name
         # bound to a new value (a loop variable, a new parameter object) counts.
-        if name.partition(".")[0] in accumulators or _is_bulk_data(value):
+        if name.partition(".")[0] in accumulators:
             node = _block_once(value, lambda v: _block_node(v, with_state))
         else:
             node = _block_node(value, with_state)
@@ -242,11 +241,6 @@ def block_arguments_identity(
 
 
 _UNSEEN: Any = object()
-_BULK_LIBRARIES = frozenset({"numpy", "pandas", "polars", "xarray", "pyarrow", "dask"})
-
-
-def _is_bulk_data(value: Any) -> bool:
-    return type(value).__module__.partition(".")[0] in _BULK_LIBRARIES
 
 
 _BLOCK_LIMIT = 4096
@@ -256,8 +250,8 @@ _BLOCK_SEEN: dict[int, tuple[Any, Any]] = {}
 
 def _block_once(value: Any, compute: Callable[[Any], Any]) -> Any:
     """``compute(value)`` the first time this process sees ``value``, remembered while the
-    object lives. Unlike captured values, a block's reads are often large and short-lived
-    (a new array every loop), so the memo holds them weakly where the type allows."""
+    object lives. An accumulator may hold large, short-lived values (a frame per loop), so
+    the memo holds it weakly where the type allows."""
     entry = _BLOCK_SEEN.get(id(value))
     if entry is not None:
         holder, node = entry
