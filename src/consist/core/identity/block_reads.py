@@ -26,10 +26,9 @@ _BUILTINS = frozenset(dir(builtins))
 @dataclass(frozen=True, slots=True)
 class BlockReads:
     """What a block reads from outside itself (names, or dotted paths such as
-    ``helpers.scale`` when the block reads a member), and the names its ``as`` targets bind."""
+    ``helpers.scale`` when the block reads a member)."""
 
     names: tuple[str, ...]
-    targets: tuple[str, ...] = field(default=())
     #: Names whose value the block changes in place (``results.append(x)``,
     #: ``totals[key] = v``): its own accumulators, which count as first seen.
     mutated: frozenset[str] = field(default=frozenset())
@@ -84,7 +83,7 @@ def _reads_at(module: ast.Module, line: int) -> BlockReads | None:
         return None
     targets = [n for item in best.items if item.optional_vars for n in _bound(item.optional_vars)]
     names = free_names(best.body, bound=targets)
-    return BlockReads(names, tuple(dict.fromkeys(targets)), mutated_names(best.body))
+    return BlockReads(names, mutated_names(best.body))
 
 
 #: Methods that change their object in place (lists, dicts, sets, deques, queues, frames).
