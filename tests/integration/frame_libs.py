@@ -113,3 +113,18 @@ def takes(lib: str, *params: str) -> Callable[[F], F]:
         return fn
 
     return annotate
+
+
+def persons(seed: int, n: int = 50, lib: str = "pandas") -> Any:
+    """``n`` random persons with the usage guide's Person columns, as a frame of ``lib``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return make_frame(
+        lib,
+        {
+            "person_id": np.arange(n),
+            "age": rng.integers(0, 90, n),
+            "number_of_trips": rng.integers(0, 12, n),
+        },
+    )

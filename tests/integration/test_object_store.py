@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import blake3
-import numpy as np
 import pandas as pd
 import pytest
 from pydantic import BaseModel
@@ -34,7 +33,7 @@ from consist.core.errors import (
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from frame_libs import frame_type, make_frame, read_csv  # noqa: E402
+from frame_libs import frame_type, persons, read_csv  # noqa: E402
 
 from consist.testing.moto_s3 import SECRET_KEY, S3Server, server_or_skip  # noqa: E402
 
@@ -47,18 +46,6 @@ class Person(BaseModel):
     person_id: int
     age: int
     number_of_trips: int
-
-
-def persons(seed: int, n: int = 40, lib: str = "pandas") -> Any:
-    rng = np.random.default_rng(seed)
-    return make_frame(
-        lib,
-        {
-            "person_id": np.arange(n),
-            "age": rng.integers(0, 90, n),
-            "number_of_trips": rng.integers(0, 12, n),
-        },
-    )
 
 
 @pytest.fixture
@@ -305,7 +292,7 @@ def test_guide_views_snippet_gives_the_same_answer_with_outputs_on_s3(
         with consist.scenario(name, tracker=tracker) as sc:
             for year in (2020, 2030):
                 with sc.trace(name="simulate", run_id=f"{name}_{year}", year=year):
-                    df = persons(seed * 10_000 + year, lib=lib)
+                    df = persons(seed * 10_000 + year, n=40, lib=lib)
                     where = f"lake://persons/{name}_{year}.parquet"
                     art = consist.log_dataframe(df, key="persons", schema=Person, path=where)
                     assert art.uri == where

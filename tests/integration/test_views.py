@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
-from frame_libs import make_frame, without, write_file
+from frame_libs import make_frame, persons, without, write_file
 from pydantic import BaseModel
 from sqlalchemy import MetaData
 from sqlalchemy.orm import registry
@@ -38,18 +37,6 @@ class Trip(SQLModel, table=True, registry=registry(metadata=MetaData())):
     trip_id: int = Field(primary_key=True)
     mode: str
     km: float
-
-
-def persons(seed: int, n: int = 50, lib: str = "pandas") -> Any:
-    rng = np.random.default_rng(seed)
-    return make_frame(
-        lib,
-        {
-            "person_id": np.arange(n),
-            "age": rng.integers(0, 90, n),
-            "number_of_trips": rng.integers(0, 12, n),
-        },
-    )
 
 
 @pytest.fixture
