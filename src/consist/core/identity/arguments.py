@@ -221,9 +221,8 @@ def block_arguments_identity(
         if kind == "scenario":
             unseen.append(name)
             continue
-        # Like a value a function captures: as it was when this process first saw the
-        # object, so a block appending to its own results list stays cached, while a name
-        # bound to a new value (a loop variable, a new parameter object) counts.
+        # The block's own accumulators count as first seen (their growth is the block's
+        # doing); every other value as it is now.
         if name.partition(".")[0] in accumulators:
             node = _block_once(value, lambda v: _block_node(v, with_state))
         else:
@@ -278,11 +277,13 @@ def _block_node(value: Any, standin: Fallback) -> Any:
 
 
 def _library_value(value: Any) -> Any:
-    """Artifacts, runs and step results by what a block can read from them: contents."""
+    """Artifacts, runs and step results by what a block can read from them: contents, and
+    for a step's result also its run's signature (a cache hit shares it with its source)."""
     if isinstance(value, Artifact):
         return {"\x00artifact": value.digest or value.uri}
     if isinstance(value, RunResult):
-        return {"\x00outputs": {k: a.digest or a.uri for k, a in value.outputs.items()}}
+        outputs = {k: a.digest or a.uri for k, a in value.outputs.items()}
+        return {"\x00result": value.run.signature or value.run.id, "outputs": outputs}
     if isinstance(value, Run):
         return {"\x00run": value.signature or value.id}
     if type(value).__name__ == "ndarray" and type(value).__module__ == "numpy":
