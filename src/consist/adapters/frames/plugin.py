@@ -64,8 +64,8 @@ def consist_frame_engines() -> list[FrameEngineSpec]:
 @hookimpl
 def consist_object_digest(obj: object) -> object | None:
     """Frames, series and xarray datasets count for identity by their content (see
-    ``digests.py``); the
-    library is only touched when the value already is one of its objects."""
+    ``digests.py``); a library is only touched when the value already is one of its
+    objects."""
     library = type(obj).__module__.partition(".")[0]
     if library == "pandas":
         from consist.adapters.frames.digests import pandas_standin

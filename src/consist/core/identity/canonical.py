@@ -226,13 +226,13 @@ def _other(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
     if isinstance(value, str):
         return str.__str__(value)  # an exact str, whatever the subclass overrides
     if isinstance(value, Mapping):
-        if fallback is not None and not isinstance(value, dict):
+        if not isinstance(value, dict):
             # A library's own mapping type (an xarray Dataset maps names to its variables,
             # and would lose its coordinates and attributes as a plain mapping) may have a
             # plugin stand-in that says more.
-            standin = fallback(value)
-            if standin is not None and type(standin) is not type(value):
-                return _canon(standin, fallback, active)
+            found, node = _plugin_form(value, fallback, active)
+            if found:
+                return node
         return _mapping(value, fallback, active)
     if isinstance(value, list | tuple):
         return _sequence(value, fallback, active)
@@ -293,12 +293,20 @@ def _dumped(value: Any, mode: str) -> Any:
 
 
 def _fallback(value: Any, fallback: Fallback | None, active: set[int]) -> Any:
+    found, node = _plugin_form(value, fallback, active)
+    if found:
+        return node
+    raise _Unhashable(value)
+
+
+def _plugin_form(value: Any, fallback: Fallback | None, active: set[int]) -> tuple[bool, Any]:
+    """``(True, canonical form of the plugin stand-in)``, or ``(False, None)`` without one."""
     if fallback is not None:
         standin = fallback(value)
         # A stand-in of the same type would loop forever; treat it as a refusal.
         if standin is not None and type(standin) is not type(value):
-            return _canon(standin, fallback, active)
-    raise _Unhashable(value)
+            return True, _canon(standin, fallback, active)
+    return False, None
 
 
 def _enter(container: object, active: set[int]) -> int:

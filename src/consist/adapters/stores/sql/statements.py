@@ -51,13 +51,12 @@ MAX_ROWS = 256
 _RUN_LIST = ", ".join(RUN_COLUMNS)
 _ARTIFACT_LIST = ", ".join(ARTIFACT_COLUMNS)
 FIND_ARTIFACTS = "SELECT " + ", ".join(f"artifact.{c}" for c in ARTIFACT_COLUMNS) + " FROM artifact"
-# An artifact the given run consumed: fixed text, the run id is bound.
 # A run's outputs: what it produced, and what it handed back on a cache hit (linked only).
 OUTPUT_OF = (
     "(artifact.run_id = ? OR EXISTS (SELECT 1 FROM run_artifact_link l "
     "WHERE l.artifact_id = artifact.id AND l.run_id = ? AND l.direction = 'output'))"
 )
-
+# An artifact the given run consumed: fixed text, the run id is bound.
 CONSUMED_BY = (
     "EXISTS (SELECT 1 FROM run_artifact_link l WHERE l.artifact_id = artifact.id "
     "AND l.run_id = ? AND l.direction = 'input')"
