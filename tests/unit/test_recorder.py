@@ -13,6 +13,7 @@ import pytest
 from consist.api.scheduling import ThreadScheduler
 from consist.core.errors import StoreError, StoreLockedError
 from consist.core.model import Artifact, Run, RunStatus
+from consist.core.ports.scheduler import Inline
 from consist.core.recorder import Recorder, pending_path
 from consist.core.snapshot import decode_snapshot
 from consist.testing.fakes import InMemoryStore
@@ -280,3 +281,50 @@ def test_every_queued_event_is_journaled_until_its_rows_are_written(tmp_path) ->
     assert journal.live == []
     assert store.get_run("r1").status is RunStatus.COMPLETED
     recorder.close()
+
+
+class PausingScheduler(Inline):
+    """The single-threaded scheduler, noting when the recorder pauses and what it held."""
+
+    def __init__(self, recorder_of: list[Recorder]) -> None:
+        self.pauses: list[str] = []
+        self._recorder_of = recorder_of
+
+    def pause(self) -> None:
+        recorder = self._recorder_of[0]
+        # Nothing of the recorder's may be held: its lock is free (a pause under it would
+        # keep other threads of the process waiting out the other processes' turns).
+        assert recorder._lock.acquire(blocking=False)
+        recorder._lock.release()
+        self.pauses.append("pause")
+
+
+def test_the_recorder_pauses_once_a_run_has_ended_not_while_it_runs(tmp_path) -> None:
+    holder: list[Recorder] = []
+    scheduler = PausingScheduler(holder)
+    scheduler.lock = lambda reentrant=False: threading.RLock()  # type: ignore[method-assign]
+    recorder = Recorder(
+        InMemoryStore(), lambda p, b: None, lambda p: None, flush_interval=3600, scheduler=scheduler
+    )
+    holder.append(recorder)
+    run = _run(status=RunStatus.RUNNING)
+    recorder.record(run, {}, {}, snapshot_dir=tmp_path)
+    assert scheduler.pauses == []  # a step that has not ended yet keeps the processor
+    run.status = RunStatus.COMPLETED
+    recorder.record(run, {}, {"out": _artifact()}, snapshot_dir=tmp_path)
+    failed = _run("r2", RunStatus.FAILED, "s2")
+    recorder.record(failed, {}, {}, snapshot_dir=tmp_path)
+    assert scheduler.pauses == ["pause", "pause"]
+    recorder.close()
+
+
+def test_the_thread_scheduler_pauses_by_offering_the_processor(monkeypatch) -> None:
+    import consist.api.scheduling as scheduling
+
+    offered: list[bool] = []
+    monkeypatch.setattr(scheduling, "_sched_yield", lambda: offered.append(True))
+    ThreadScheduler().pause()
+    assert offered == [True]
+    monkeypatch.setattr(scheduling, "_sched_yield", None)  # a platform without sched_yield
+    ThreadScheduler().pause()
+    assert offered == [True]

@@ -1,7 +1,9 @@
 """Which processes are alive on this machine, told apart from later ones with the same pid.
 
 ``psutil`` answers on Linux, macOS and Windows alike. It is imported by the functions here,
-when a tracker first needs it, so ``import consist`` stays light.
+when a tracker first needs it, so ``import consist`` stays light. On Linux a start token is
+read from ``/proc`` instead, the way psutil computes it: every run asks for its process's
+token, and a process that only runs steps then never loads psutil (about 1 MB).
 
 A run records a *start token* of its process: ``"psutil:<creation time>"``. Runs recorded by
 earlier versions hold ``/proc`` clock ticks (bare digits), which cannot be compared with a
@@ -28,13 +30,32 @@ SAME_START_S = 1.0
 def start_token(pid: int) -> str | None:
     """The start token of process ``pid``, or None where it cannot be read (no such process,
     or one this user may not inspect)."""
-    import psutil
+    created = _proc_creation_time(pid)
+    if created is None:
+        import psutil
 
-    try:
-        created = psutil.Process(pid).create_time()
-    except (psutil.Error, OSError, ValueError, OverflowError):  # no such pid, or none at all
-        return None
+        try:
+            created = psutil.Process(pid).create_time()
+        except (psutil.Error, OSError, ValueError, OverflowError):  # no such pid, or none
+            return None
     return f"{TOKEN_PREFIX}{created:.6f}"
+
+
+def _proc_creation_time(pid: int) -> float | None:
+    """Linux: the creation time psutil reports for ``pid`` (the boot time from
+    ``/proc/stat`` plus the process's start in clock ticks from ``/proc/<pid>/stat``);
+    None where there is no such ``/proc`` (then psutil answers)."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:
+            stat = f.read()
+        with open("/proc/stat", "rb") as f:
+            boot = next(line for line in f if line.startswith(b"btime "))
+        # The command name (field 2) may hold spaces and parentheses: count from its end.
+        # ``starttime`` is field 22, the 20th after the name.
+        ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+        return float(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, OverflowError):
+        return None
 
 
 def this_process_token() -> str | None:

@@ -175,6 +175,10 @@ class Recorder:
             self._schedule()
         if self._interval <= 0:
             self.flush_or_keep()
+        if run.status is not RunStatus.RUNNING:
+            # The run has ended and nothing is held: the scheduler's moment to let other
+            # processes' steps go first (see Scheduler.pause).
+            self._scheduler.pause()
 
     # -- reads that must see queued rows ---------------------------------------------------
     def find_cached(self, signature: str) -> CacheCandidate | None:

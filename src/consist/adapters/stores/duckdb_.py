@@ -9,6 +9,7 @@ only when the database is created (to compile DDL) or when a user asks for
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +53,19 @@ def database_path(location: str) -> str:
     )
 
 
+def _hand_back_freed_memory(conn: Any) -> None:
+    """Have DuckDB return memory it frees to the system at once.
+
+    Its allocator keeps freed memory for reuse until a single release passes 512 MiB, and
+    a store writes in many small transactions: a process doing 1 000 runs held about 12 MB
+    it no longer used (peak 114 MB, 102 MB with this). Set with ``SET`` rather than
+    ``connect(config=...)``: a database opened with a configuration of its own refuses the
+    user's plain ``duckdb.connect(path)`` of the same file in the same process.
+    """
+    with suppress(duckdb.Error):  # a DuckDB without the setting keeps its default
+        conn.execute("SET allocator_bulk_deallocation_flush_threshold = '0MB'")
+
+
 class DuckDBDialect(Dialect):
     """DuckDB: one process per file, cursors as readers, bulk inserts by ``unnest``."""
 
@@ -65,7 +79,9 @@ class DuckDBDialect(Dialect):
     json_text = "json_extract_string"
 
     def connect(self, path: str, timeout: float) -> Any:
-        return duckdb.connect(path)
+        conn = duckdb.connect(path)
+        _hand_back_freed_memory(conn)
+        return conn
 
     def open_reader(self, conn: Any, path: str, timeout: float) -> Any:
         # A cursor is a second connection to the same database instance: it reads the last

@@ -1,8 +1,10 @@
-"""Time and concurrency for the write-behind recorder: locks and a delayed call.
+"""Time and concurrency for the write-behind recorder: locks, a delayed call, and a pause.
 
 The recorder groups database writes and flushes them on a short timer from a background
 thread. The core decides *when* to flush; how a delayed call and a lock are made (threads
-today) is the shell's business, so the core stays free of threads.
+today) is the shell's business, so the core stays free of threads. Likewise the core knows
+when a step has ended and holds nothing; what the process does with that moment
+(:meth:`Scheduler.pause`) is the shell's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class Scheduler(Protocol):
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> Cancellable:
         """Call ``fn`` once, ``seconds`` from now, without blocking the caller."""
+
+    def pause(self) -> None:
+        """A step has ended and its caller holds nothing (no lock, no transaction, no
+        half-written file): let work waiting for the processor go first, if any waits."""
 
 
 class _NoLock:
@@ -47,3 +53,6 @@ class Inline:
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> Cancellable:
         return _NeverCalled()
+
+    def pause(self) -> None:
+        pass

@@ -33,6 +33,8 @@ from consist.adapters.stores.sql.ops import Row
 log = logging.getLogger("consist")
 
 SUFFIX = ".consist-index"
+#: SQLite page cache of the copy's connection, in KiB.
+_PAGE_CACHE_KB = 256
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entry (run_id TEXT PRIMARY KEY, signature TEXT NOT NULL, "
@@ -75,6 +77,9 @@ class SignatureIndex:
             )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # A lookup reads a handful of pages; the operating system caches the file anyway.
+            # SQLite's default page cache (2 MB) would mostly hold entries written once.
+            conn.execute(f"PRAGMA cache_size = -{_PAGE_CACHE_KB}")
             for statement in _SCHEMA:
                 conn.execute(statement)
             self._conn = conn
