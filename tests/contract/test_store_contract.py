@@ -17,7 +17,7 @@ import pytest
 
 from consist.adapters.stores.duckdb_ import DuckDBStore, database_path
 from consist.adapters.stores.sql import statements
-from consist.adapters.stores.sql.schema import SCHEMA_VERSION
+from consist.adapters.stores.sql.schema import SCHEMA_VERSION, SKIPPED_INDEXES
 from consist.adapters.stores.sqlite_ import SQLiteStore
 from consist.adapters.stores.sqlite_ import database_path as sqlite_path
 from consist.core.errors import SchemaVersionError, StoreError
@@ -127,15 +127,13 @@ def test_old_database_is_migrated_keeping_its_runs(
     path = str(tmp_path / f"old.{kind}")
     with SQL_STORES[kind](path) as store:
         store.apply(WriteBatch(runs=[make_run("kept")]))
-    # Make it look like a database written at an older version.
-    indexes = {
-        "signature",
-        "model_name",
-        "parent_run_id",
-    }  # DuckDB drops no indexed table's columns
+    # Make it look like a database written at an older version, which had these indexes on
+    # every store (new DuckDB databases go without them). DuckDB drops no indexed table's
+    # columns, so they are dropped first and made again.
+    indexes = {"signature", "model_name", "parent_run_id"}
     _execute(
         path,
-        *(f"DROP INDEX ix_run_{column}" for column in indexes),
+        *(f"DROP INDEX IF EXISTS ix_run_{column}" for column in indexes),
         "ALTER TABLE run DROP COLUMN identity_json",
         "ALTER TABLE run DROP COLUMN arguments_digest",
         *(f"CREATE INDEX ix_run_{column} ON run ({column})" for column in indexes),
@@ -442,3 +440,39 @@ def test_creating_a_database_does_not_import_sqlalchemy(tmp_path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_duckdb_goes_without_the_indexes_it_scans_fast_and_sqlite_keeps_them(
+    tmp_path: Path,
+) -> None:
+    for kind, query in (
+        ("duckdb", "SELECT index_name FROM duckdb_indexes()"),
+        ("sqlite", "SELECT name FROM sqlite_master WHERE type = 'index'"),
+    ):
+        path = str(tmp_path / f"p.{kind}")
+        with SQL_STORES[kind](path) as store:
+            store.apply(WriteBatch(runs=[make_run("r1")]))
+        names = {row[0] for row in _execute(path, query)}
+        skipped = SKIPPED_INDEXES.get(kind, frozenset())
+        assert names & skipped == set()
+        # The write path's and lineage walks' indexes are there on every store.
+        assert {"ix_run_artifact_link_run_id", "ix_run_artifact_link_artifact_id"} <= names
+        if kind == "sqlite":
+            assert {"ix_run_signature", "ix_cache_index_signature"} <= names
+
+
+def test_duckdb_hands_freed_memory_back_without_a_configuration_of_its_own(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "p.duckdb")
+    with DuckDBStore(path) as store:
+        store.apply(WriteBatch(runs=[make_run("r1")]))
+        # The user's own plain connection to the same file in this process still opens
+        # (a database opened with connect(config=...) would refuse it).
+        mine = duckdb.connect(path)
+        try:
+            setting = "current_setting('allocator_bulk_deallocation_flush_threshold')"
+            assert mine.execute(f"SELECT {setting}").fetchone()[0] == "0 bytes"
+            assert mine.execute("SELECT count(*) FROM run").fetchone()[0] == 1
+        finally:
+            mine.close()
