@@ -328,3 +328,38 @@ def test_the_thread_scheduler_pauses_by_offering_the_processor(monkeypatch) -> N
     monkeypatch.setattr(scheduling, "_sched_yield", None)  # a platform without sched_yield
     ThreadScheduler().pause()
     assert offered == [True]
+
+
+def test_owed_work_runs_once_before_the_next_flush_or_store_read(parts, tmp_path) -> None:
+    store, _, recorder = parts
+    done: list[str] = []
+
+    def recover() -> None:
+        done.append("recovered")
+        recorder.flush()  # owed work may flush itself
+
+    recorder.owe(recover)
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path)
+    assert done == []  # recording never waits for the store
+    assert recorder.get_run("r1") is not None and done == []  # a queued run needs no store
+    assert recorder.get_run("elsewhere") is None and done == ["recovered"]
+    recorder.flush()
+    assert done == ["recovered"] and store.get_run("r1") is not None
+
+
+def test_owed_work_that_fails_stays_owed_and_the_flush_says_why(tmp_path) -> None:
+    recorder = Recorder(InMemoryStore(), lambda p, b: None, lambda p: None, flush_interval=3600)
+    attempts: list[int] = []
+
+    def recover() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise StoreLockedError("held by another process")
+
+    recorder.owe(recover)
+    recorder.record(_run(), {}, {}, snapshot_dir=tmp_path)
+    assert not recorder.flush_or_keep()  # locked: rows stay queued, nothing raised
+    assert recorder.flush_or_keep() and len(attempts) == 2
+    recorder.flush()
+    assert len(attempts) == 2
+    recorder.close()

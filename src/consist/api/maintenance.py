@@ -152,14 +152,24 @@ class SnapshotMaintenance:
     def recover(self) -> None:
         """At open: import pending snapshots, then mark runs of dead processes crashed.
 
-        A database another process keeps locked postpones both to the next tracker.
+        When another process held the database at open (a DuckDB file shared by an array
+        job), this process does not wait for its turn here: recovery runs at its first
+        turn, before its first flush or read through the tracker (see
+        :meth:`Recorder.owe`). A database locked past the timeout postpones both to the
+        next tracker.
         """
+        if self._store.held_elsewhere():
+            self._recorder.owe(self._recover)
+            return
         try:
-            self.import_pending()
-            self._import_other_workspaces()
-            self.mark_crashed()
+            self._recover()
         except StoreLockedError as exc:
             log.warning("consist: recovery at open postponed: %s", exc)
+
+    def _recover(self) -> None:
+        self.import_pending()
+        self._import_other_workspaces()
+        self.mark_crashed()
 
     def _import_other_workspaces(self) -> None:
         """Register this workspace with the database, and import what processes of the

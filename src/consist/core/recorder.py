@@ -129,6 +129,8 @@ class Recorder:
         self._inflight: _Queue | None = None
         self._timer: Cancellable | None = None
         self._closed = False
+        self._owed: Callable[[], None] | None = None
+        self._owed_lock = self._scheduler.lock()
 
     # -- events ---------------------------------------------------------------------------
     def record(
@@ -202,6 +204,7 @@ class Recorder:
             for queue in (self._queue, self._inflight):
                 if queue is not None and run_id in queue.runs:
                     return queue.runs[run_id]
+        self._settle()  # a read of the store sees what recovery owed to it
         return self.store.get_run(run_id)
 
     # -- flushing ------------------------------------------------------------------------------
@@ -240,8 +243,29 @@ class Recorder:
             self._stalled = False
         return True
 
+    def owe(self, task: Callable[[], None]) -> None:
+        """Run ``task`` once before the next flush, in whichever thread flushes first (the
+        timer, a read, close): work that needs the store but could not have it yet, such
+        as recovery at open while another process held the database. A task that raises
+        stays owed, and the flush raises what it raised."""
+        self._owed = task
+
+    def _settle(self) -> None:
+        if self._owed is None:
+            return
+        with self._owed_lock:
+            task, self._owed = self._owed, None
+            if task is None:  # another thread ran it meanwhile
+                return
+            try:
+                task()  # it may flush itself: the task is no longer owed by then
+            except BaseException:
+                self._owed = task
+                raise
+
     def flush(self) -> None:
         """Write every queued row in one transaction. On failure the rows stay queued."""
+        self._settle()
         with self._flush_lock:
             with self._lock:
                 if self._timer is not None:

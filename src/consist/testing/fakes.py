@@ -142,6 +142,9 @@ class InMemoryStore:
                 self._links.pop(key, None)
             self.batches_applied += 1
 
+    def held_elsewhere(self) -> bool:
+        return False
+
     def find_cached(self, signature: str) -> CacheCandidate | None:
         """The newest completed run with ``signature`` that was not itself a cache hit."""
         with self._lock:

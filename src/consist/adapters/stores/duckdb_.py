@@ -8,6 +8,7 @@ only when the database is created (to compile DDL) or when a user asks for
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from functools import lru_cache
@@ -171,5 +172,9 @@ class DuckDBStore(SqlStore):
         db = Connections(location, self.path, DuckDBDialect(), lock_timeout=lock_timeout)
         # Several processes share a file only one can hold: lookups read a shared copy of
         # the cache index instead of waiting for the file (see sql/signature_index.py).
-        mirror = IndexMirror(SignatureIndex(self.path + SUFFIX)) if self.path != MEMORY else None
+        mirror = None
+        if self.path != MEMORY:
+            mirror = IndexMirror(SignatureIndex(self.path + SUFFIX))
+            if not os.path.exists(self.path):  # a new file may reuse a deleted one's inode
+                mirror.index.forget_file()
         super().__init__(db, tables=DuckDBTables(db), views=DuckDBViews(db), mirror=mirror)

@@ -103,6 +103,12 @@ class MetadataStore(Protocol):
         """Register ``run_dir`` (see :meth:`workspaces`); registering it again is a no-op."""
         ...
 
+    def held_elsewhere(self) -> bool:
+        """Whether another process held the database when this store opened it, so that
+        using it now means waiting for that process's turn (a DuckDB file admits one
+        process at a time). False for a store every process can use at once."""
+        ...
+
     def close(self) -> None:
         """Release connections and locks. Idempotent."""
         ...

@@ -39,6 +39,9 @@ class StoreContract(FacetContract):
     def test_is_a_metadata_store(self, store: MetadataStore) -> None:
         assert isinstance(store, MetadataStore)
 
+    def test_a_store_nobody_else_holds_is_not_held_elsewhere(self, store: MetadataStore) -> None:
+        assert store.held_elsewhere() is False
+
     def test_every_run_field_round_trips(self, store: MetadataStore) -> None:
         plus_two = timezone(timedelta(hours=2))
         run = Run(

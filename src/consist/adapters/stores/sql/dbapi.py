@@ -85,6 +85,10 @@ class SqlStore:
         # file (stores whose file admits one process at a time; see signature_index).
         self.mirror = mirror
         if mirror is not None:
+            if self.held_elsewhere():
+                # Checking the copy would mean waiting for the other process's turn; it is
+                # trusted once written for this very file (see signature_index).
+                return
             try:
                 with self.db.using("prepare the shared cache-index copy") as conn:
                     mirror.sync(conn, self.db.dialect.begin)
@@ -145,6 +149,11 @@ class SqlStore:
         """Register ``run_dir`` as a workspace writing to this database (idempotent)."""
         with self.db.using("register the workspace") as conn, self.db.transaction(conn):
             conn.execute(sql.ADD_WORKSPACE, [sql.WORKSPACE_PREFIX + run_dir, "workspace"])
+
+    def held_elsewhere(self) -> bool:
+        """Whether another process held the database file when this store opened (only for
+        files one process may open at a time: DuckDB)."""
+        return self.db.lease.held_elsewhere
 
     def find_cached(self, signature: str) -> CacheCandidate | None:
         """The newest completed, executed run with ``signature`` and its outputs by key.

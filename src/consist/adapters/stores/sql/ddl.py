@@ -4,6 +4,7 @@ SHIPPED_DDL: dict[str, tuple[str, ...]] = {
     "duckdb": (
         "\nCREATE TABLE IF NOT EXISTS artifact (\n\tid VARCHAR NOT NULL, \n\tkey VARCHAR NOT NULL, \n\turi VARCHAR NOT NULL, \n\tdriver VARCHAR, \n\tdigest VARCHAR, \n\tsize BIGINT, \n\trun_id VARCHAR, \n\tmeta_json VARCHAR, \n\tcreated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, \n\tPRIMARY KEY (id)\n)\n\n",
         "\nCREATE TABLE IF NOT EXISTS cache_index (\n\trun_id VARCHAR NOT NULL, \n\tsignature VARCHAR NOT NULL, \n\tcreated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, \n\trun_json VARCHAR NOT NULL, \n\toutputs_json VARCHAR NOT NULL, \n\tPRIMARY KEY (run_id)\n)\n\n",
+        "CREATE INDEX IF NOT EXISTS ix_cache_index_signature ON cache_index (signature)",
         "\nCREATE TABLE IF NOT EXISTS config_facet (\n\tid VARCHAR NOT NULL, \n\tnamespace VARCHAR NOT NULL, \n\tfacet_json VARCHAR NOT NULL, \n\tcreated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, \n\tPRIMARY KEY (id)\n)\n\n",
         "\nCREATE TABLE IF NOT EXISTS consist_meta (\n\tkey VARCHAR NOT NULL, \n\tvalue VARCHAR NOT NULL, \n\tPRIMARY KEY (key)\n)\n\n",
         "\nCREATE TABLE IF NOT EXISTS ingestion (\n\tartifact_id VARCHAR NOT NULL, \n\ttable_name VARCHAR NOT NULL, \n\trun_id VARCHAR, \n\tschema_id VARCHAR, \n\trow_count BIGINT NOT NULL, \n\tingested_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, \n\tPRIMARY KEY (artifact_id, table_name)\n)\n\n",

@@ -240,11 +240,24 @@ class Lease:
         self._yielded_at = -math.inf
         self._unavailable = False
         self._timer: threading.Timer | None = None
+        #: Another process held the database when :meth:`start` looked (a hint: it may
+        #: have let go since).
+        self.held_elsewhere = False
 
     def start(self) -> None:
-        """Open the database now; a locked one is left to be opened on first use."""
-        with self._state, suppress(Busy):
-            self._take()
+        """Open the database now; a locked one is left to be opened on first use.
+
+        Another Consist process holding the gate is not waited for: it keeps the file at
+        least :data:`MIN_HOLD_S`, and processes of an array job that each waited for it here
+        ran one after another. The first use (the first flush, a read) queues instead.
+        """
+        with self._state:
+            # Entering the gate twice is harmless: _take enters it again at once.
+            if self._gate is not None and not self._gate.try_enter():
+                self.held_elsewhere = True
+                return
+            with suppress(Busy):
+                self._take()
 
     def pin(self) -> Any:
         """The open handle, kept open until the matching :meth:`unpin`; None once closed.
@@ -308,6 +321,7 @@ class Lease:
                 self._gate.leave()
             raise
         self._unavailable = False
+        self.held_elsewhere = False
         self._held_since = time.monotonic()
         if self._gate is not None:
             self._gate.heard()

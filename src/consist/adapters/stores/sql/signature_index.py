@@ -14,14 +14,23 @@ different (a process died between its commit and the copy, the copy was deleted,
 database file was replaced) rebuilds the copy from the database. A lookup that misses in a
 copy that is behind is a cache miss, never a wrong hit; a copy that cannot be opened or
 read turns this off and lookups go to the database as before.
+
+A process that starts while another one holds the database cannot compare generations
+without waiting for its turn. It trusts the copy if the copy was last written for this very
+database file (same device and inode, recorded with every write): the copy is then at worst
+behind. A store about to create the database file forgets the copy's file first, since a new
+file may get the inode of a deleted one; until a holder has checked the copy against the new
+database, it is not used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +42,10 @@ from consist.adapters.stores.sql.ops import Row
 log = logging.getLogger("consist")
 
 SUFFIX = ".consist-index"
+#: How long a process that started while another held the database waits, once, for that
+#: holder to write the copy; and how often it looks meanwhile.
+_COPY_WAIT_S = 0.5
+_COPY_POLL_S = 0.005
 #: SQLite page cache of the copy's connection, in KiB.
 _PAGE_CACHE_KB = 256
 
@@ -48,6 +61,15 @@ _UPSERT = (
     "VALUES (?, ?, ?, ?, ?)"
 )
 _SET_STATE = "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)"
+
+
+def _file_identity(path: str) -> str | None:
+    """``<device>:<inode>`` of ``path``: another file once it is deleted and made again."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return f"{found.st_dev}:{found.st_ino}"
 
 
 def _text_time(value: Any) -> str:
@@ -66,6 +88,7 @@ class SignatureIndex:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._database_file = path.removesuffix(SUFFIX)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self.usable = True
@@ -124,6 +147,26 @@ class SignatureIndex:
         except ValueError:
             return None
 
+    def mirrors_file(self) -> bool:
+        """Whether the copy was last written for the database file now at its place."""
+        try:
+            with self._lock:
+                rows = self._connection().execute("SELECT value FROM state WHERE key = 'file'")
+                written_for = rows.fetchall()
+        except sqlite3.Error as exc:
+            self._disable("be read", exc)
+            return False
+        current = _file_identity(self._database_file)
+        return current is not None and written_for == [(current,)]
+
+    def forget_file(self) -> None:
+        """Stop vouching for any database file (called before a new one is created)."""
+        try:
+            with self._lock:
+                self._connection().execute("DELETE FROM state WHERE key = 'file'")
+        except sqlite3.Error as exc:
+            self._disable("be written", exc)
+
     # -- writes (only by the process holding the database) ------------------------------------
     def replace_all(self, database: str, generation: int, rows: Iterable[Sequence[Any]]) -> None:
         """Make the copy hold exactly ``rows`` (cache-index rows in the database's column
@@ -164,6 +207,7 @@ class SignatureIndex:
                     conn.executemany(_UPSERT, entries)
                     conn.execute(_SET_STATE, ["database", database])
                     conn.execute(_SET_STATE, ["generation", str(generation)])
+                    conn.execute(_SET_STATE, ["file", _file_identity(self._database_file) or ""])
                     conn.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):
@@ -206,9 +250,28 @@ class IndexMirror:
 
     def __init__(self, index: SignatureIndex) -> None:
         self.index = index
+        #: Whether the copy is known to mirror this database: checked against it (sync,
+        #: publish) or written for this very file. Until then lookups read the database.
+        self.verified = False
+        self._waited = False
 
     def find(self, signature: str) -> list[Row] | None:
+        if not self.verified and not self._verify():
+            return None
         return self.index.find(signature)
+
+    def _verify(self) -> bool:
+        """Whether the copy is now known to mirror this database. Another process held the
+        database at open; it writes the copy right after opening and after every commit, so
+        the first lookup waits a moment for that (several processes of an array job start
+        at once) rather than queueing for the database itself."""
+        deadline = time.monotonic() + (0.0 if self._waited else _COPY_WAIT_S)
+        self._waited = True
+        while True:
+            self.verified = self.index.usable and self.index.mirrors_file()
+            if self.verified or time.monotonic() >= deadline:
+                return self.verified
+            time.sleep(_COPY_POLL_S)
 
     def _meta(self, conn: Any) -> tuple[str | None, int]:
         values = dict(conn.execute(_READ_META).fetchall())
@@ -229,8 +292,11 @@ class IndexMirror:
             begin(conn)
             conn.execute(_WRITE_META, ["database_id", database])
             conn.execute("COMMIT")
-        if self.index.state() != (database, generation):
+        # A copy written before copies recorded their file is rewritten once, so processes
+        # that start while this one holds the database can trust it.
+        if self.index.state() != (database, generation) or not self.index.mirrors_file():
             self.index.replace_all(database, generation, conn.execute(_ALL_ENTRIES).fetchall())
+        self.verified = True
 
     def record(self, conn: Any, obsolete: list[str], entries: list[Row]) -> Ticket | None:
         """Inside the commit's transaction: count one more generation of the cache index."""
@@ -250,3 +316,4 @@ class IndexMirror:
         else:  # the copy missed an earlier commit (or is new): copy the whole index
             rows = conn.execute(_ALL_ENTRIES).fetchall()
             self.index.replace_all(ticket.database, ticket.after, rows)
+        self.verified = True
