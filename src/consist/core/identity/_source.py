@@ -13,6 +13,7 @@ import importlib.machinery
 import inspect
 import linecache
 import os
+import re
 import sys
 import textwrap
 import types
@@ -53,10 +54,30 @@ def _dump_hex(*nodes: ast.AST) -> str:
     return hashlib.sha256(dumped.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: Where ``inspect.findsource`` lets a code object's source begin: its first line, or the
+#: nearest line above it that starts a definition, a lambda or a decorator.
+_DEFINITION = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")
+
+
+def _code_source(code: types.CodeType) -> str:
+    """``inspect.getsource(code)`` without its first call's walk over every loaded module
+    (``inspect.getmodule``: ~15 ms in a process that has imported a few hundred modules,
+    paid by the first step a process runs)."""
+    lines = linecache.getlines(code.co_filename)
+    if not lines:  # e.g. a module imported from an archive: its loader knows the source
+        return inspect.getsource(code)
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines):
+        raise OSError(f"line {code.co_firstlineno} is past the end of {code.co_filename}")
+    while start > 0 and not _DEFINITION.match(lines[start]):
+        start -= 1
+    return "".join(inspect.getblock(lines[start:]))
+
+
 def _function_node(code: types.CodeType) -> ast.AST | None:
     linecache.checkcache(code.co_filename)  # re-read files edited since they were cached
     try:
-        tree = _parse(inspect.getsource(code))  # a code object: no __wrapped__ unwrapping
+        tree = _parse(_code_source(code))  # a code object: no __wrapped__ unwrapping
     except (OSError, TypeError):
         return None
     if tree is None or not tree.body:
