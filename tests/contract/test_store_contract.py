@@ -461,18 +461,24 @@ def test_duckdb_goes_without_the_indexes_it_scans_fast_and_sqlite_keeps_them(
             assert {"ix_run_signature", "ix_cache_index_signature"} <= names
 
 
-def test_duckdb_hands_freed_memory_back_without_a_configuration_of_its_own(
+def test_duckdb_hands_back_what_a_batch_frees_and_leaves_queries_alone(
     tmp_path: Path,
 ) -> None:
     path = str(tmp_path / "p.duckdb")
+    setting = "SELECT current_setting('allocator_bulk_deallocation_flush_threshold')"
     with DuckDBStore(path) as store:
+        conn = duckdb.connect(str(tmp_path / "scratch.duckdb"))
+        default = conn.execute(setting).fetchone()[0]
+        with store.db.dialect.writing_batch(conn):
+            assert conn.execute(setting).fetchone()[0] == "0 bytes"
+        assert conn.execute(setting).fetchone()[0] == default  # queries keep the default
+        conn.close()
         store.apply(WriteBatch(runs=[make_run("r1")]))
         # The user's own plain connection to the same file in this process still opens
         # (a database opened with connect(config=...) would refuse it).
         mine = duckdb.connect(path)
         try:
-            setting = "current_setting('allocator_bulk_deallocation_flush_threshold')"
-            assert mine.execute(f"SELECT {setting}").fetchone()[0] == "0 bytes"
+            assert mine.execute(setting).fetchone()[0] == default
             assert mine.execute("SELECT count(*) FROM run").fetchone()[0] == 1
         finally:
             mine.close()

@@ -9,8 +9,8 @@ only when the database is created (to compile DDL) or when a user asks for
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
@@ -54,22 +54,6 @@ def database_path(location: str) -> str:
     )
 
 
-def _hand_back_freed_memory(conn: Any) -> None:
-    """Have DuckDB return memory it frees to the system at once.
-
-    Its allocator keeps freed memory for reuse until a single release passes 512 MiB, and
-    a store writes in many small transactions: a process doing 1 000 runs held about 12 MB
-    it no longer used (peak 114 MB, 102 MB with this). The price is paid on large databases:
-    returning the memory makes a batch written into 100 000 runs cost ~20 ms instead of
-    ~9 ms (on the background flush); any threshold above zero keeps the memory. Set with
-    ``SET`` rather than ``connect(config=...)``: a database opened with a configuration of
-    its own refuses the user's plain ``duckdb.connect(path)`` of the same file in the same
-    process.
-    """
-    with suppress(duckdb.Error):  # a DuckDB without the setting keeps its default
-        conn.execute("SET allocator_bulk_deallocation_flush_threshold = '0MB'")
-
-
 class DuckDBDialect(Dialect):
     """DuckDB: one process per file, cursors as readers, bulk inserts by ``unnest``."""
 
@@ -83,9 +67,26 @@ class DuckDBDialect(Dialect):
     json_text = "json_extract_string"
 
     def connect(self, path: str, timeout: float) -> Any:
-        conn = duckdb.connect(path)
-        _hand_back_freed_memory(conn)
-        return conn
+        return duckdb.connect(path)
+
+    @contextmanager
+    def writing_batch(self, conn: Any) -> Iterator[None]:
+        """Return the memory a batch frees to the system at once.
+
+        DuckDB keeps freed memory for reuse until a single release passes 512 MiB, and a
+        store writes in many small transactions: a process doing 1 000 runs held ~12 MB it
+        no longer used (peak 114 MB, 102 MB with this). Only while a batch is written:
+        queries keep the default (returning memory after every aggregation made a view
+        query twice as slow). ``SET`` rather than ``connect(config=...)``, which would make
+        the user's own ``duckdb.connect(path)`` of the same file in this process fail.
+        """
+        with suppress(duckdb.Error):  # a DuckDB without the setting keeps its default
+            conn.execute("SET allocator_bulk_deallocation_flush_threshold = '0MB'")
+        try:
+            yield
+        finally:
+            with suppress(duckdb.Error):
+                conn.execute("RESET allocator_bulk_deallocation_flush_threshold")
 
     def open_reader(self, conn: Any, path: str, timeout: float) -> Any:
         # A cursor is a second connection to the same database instance: it reads the last

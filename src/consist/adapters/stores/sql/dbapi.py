@@ -133,7 +133,7 @@ class SqlStore:
             return
         mirror = self.mirror
         with self.db.using("write a batch of runs, artifacts and links") as conn:
-            with self.db.transaction(conn):
+            with self.db.dialect.writing_batch(conn), self.db.transaction(conn):
                 change = write_batch(conn, batch, self.db.insert, self.db.select_in)
                 ticket = mirror.record(conn, change.obsolete, change.entries) if mirror else None
             if mirror is not None and ticket is not None:

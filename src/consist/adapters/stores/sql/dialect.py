@@ -12,6 +12,7 @@ differently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from consist.adapters.stores.sql.ops import Row, insert_values, select_in
@@ -54,6 +55,10 @@ class Dialect:
     def begin(self, conn: Any) -> None:
         """Start a write transaction on ``conn``."""
         conn.execute("BEGIN TRANSACTION")
+
+    def writing_batch(self, conn: Any) -> AbstractContextManager[None]:
+        """Around the transaction that writes a batch of the recorder's rows."""
+        return nullcontext()
 
     def insert(self, conn: Any, table: str, rows: Sequence[Row]) -> None:
         """Insert new rows into one of Consist's tables."""
