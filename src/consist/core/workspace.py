@@ -36,13 +36,18 @@ def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:
     ArgumentError
         If it contains a NUL character or a lone surrogate (no file can have either).
     """
+    # Strings and os.path all the way, one Path at the end: this runs several times per run,
+    # and each pathlib object costs more than the string work.
     try:
-        p = Path(path).expanduser()
+        text = os.fspath(path)
     except TypeError:
+        text = None
+    if not isinstance(text, str):
         raise ArgumentTypeError(
             f"{path!r:.80} is a {type(path).__name__}, not a path; give a str or pathlib.Path."
-        ) from None
-    text = str(p)
+        )
+    if text.startswith("~"):
+        text = str(Path(text).expanduser())
     if "\x00" in text:
         raise ArgumentError(
             f"path {str(path)!r:.120} contains a NUL character; no file can have it."
@@ -54,9 +59,9 @@ def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:
             f"path {str(path)!r:.120} is not valid Unicode (it holds a lone surrogate), so no "
             "file can have it; fix the text of the path."
         ) from None
-    if not p.is_absolute():
-        p = (base or Path.cwd()) / p
-    return Path(os.path.normpath(p))
+    if not os.path.isabs(text):
+        text = os.path.join(base if base is not None else os.getcwd(), text)
+    return Path(os.path.normpath(text))
 
 
 def _relative_to(path: str, root: str) -> str | None:
