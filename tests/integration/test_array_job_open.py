@@ -5,6 +5,7 @@ first flush, and recovery at open happens at the process's first turn."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -60,7 +61,7 @@ def holder(tmp_path: Path):
         stdout=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
     )
     assert process.stdout is not None and process.stdout.readline().strip() == "held"
     yield process
